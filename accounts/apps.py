@@ -1,0 +1,14 @@
+from django.apps import AppConfig
+
+
+class AccountsConfig(AppConfig):
+    name = "accounts"
+    verbose_name = "Accounts"
+
+    def ready(self):
+        from accounts import signals  # noqa: F401  (connects the login signal receivers)
+        from panel import navigation
+
+        navigation.register(
+            navigation.NavItem(label="Users", url_name="accounts:user_list", permission="accounts.view_user", order=10)
+        )

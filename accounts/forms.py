@@ -1,0 +1,51 @@
+"""Forms only collect input; accounts.services checks every rule and reports per field."""
+
+from django import forms
+from django.contrib.auth.forms import AuthenticationForm
+
+from accounts.validators import PASSWORD_MAX_LENGTH, PASSWORD_MIN_LENGTH
+
+PASSWORD_HELP = f"{PASSWORD_MIN_LENGTH} to {PASSWORD_MAX_LENGTH} characters, with at least two of: letters, digits, special characters."
+
+
+def _password_field(label, help_text=""):
+    return forms.CharField(
+        label=label,
+        strip=False,
+        help_text=help_text,
+        widget=forms.PasswordInput(attrs={"autocomplete": "new-password"}),
+    )
+
+
+class LoginForm(AuthenticationForm):
+    error_messages = {
+        **AuthenticationForm.error_messages,
+        # The same words whether the username exists or not.
+        "invalid_login": "Incorrect username or password.",
+    }
+
+
+class UserCreateForm(forms.Form):
+    username = forms.CharField(
+        help_text="Letters, digits, underscores (_) and hyphens (-).",
+        widget=forms.TextInput(attrs={"autocomplete": "off", "autocapitalize": "none", "spellcheck": "false"}),
+    )
+    password = _password_field("Password", PASSWORD_HELP)
+    email = forms.CharField(widget=forms.EmailInput(attrs={"autocomplete": "off"}))
+
+
+class UserFieldForm(forms.Form):
+    """One inline-edited value: a username or an email."""
+
+    value = forms.CharField(required=False, strip=False)
+
+
+class SetPasswordForm(forms.Form):
+    password = _password_field("New password", PASSWORD_HELP)
+
+
+class ChangeOwnPasswordForm(forms.Form):
+    current_password = forms.CharField(
+        label="Current password", strip=False, widget=forms.PasswordInput(attrs={"autocomplete": "current-password"})
+    )
+    password = _password_field("New password", PASSWORD_HELP)

@@ -1,0 +1,42 @@
+"""First run: create the first administrator when the panel has no user yet."""
+
+import os
+
+from django.core.exceptions import ValidationError
+from django.core.management.base import BaseCommand, CommandError
+from django.db import transaction
+
+from accounts import selectors, services
+from accounts.management.errors import describe
+from accounts.passwords import generate_password
+from panel.audit import Origin
+
+
+class Command(BaseCommand):
+    help = (
+        "Create the first administrator if there is no user yet: PANEL_ADMIN_USERNAME (default admin), "
+        "PANEL_ADMIN_EMAIL, and PANEL_ADMIN_PASSWORD (default: a random password printed once)."
+    )
+
+    def handle(self, *args, **options):
+        with transaction.atomic():
+            if selectors.user_count():
+                self.stdout.write("Users exist already; no administrator created.")
+                return
+            username = os.environ.get("PANEL_ADMIN_USERNAME", "admin")
+            email = os.environ.get("PANEL_ADMIN_EMAIL", f"{username}@localhost")
+            given = os.environ.get("PANEL_ADMIN_PASSWORD")
+            password = given or generate_password()
+            try:
+                services.user_create(
+                    origin=Origin.command("ensure_admin"),
+                    username=username,
+                    email=email,
+                    password=password,
+                    is_superuser=True,
+                )
+            except ValidationError as error:
+                raise CommandError(describe(error)) from None
+        self.stdout.write(self.style.SUCCESS(f"Created the first administrator: {username}"))
+        if not given:
+            self.stdout.write(f"Password (shown once, keep it safe): {password}")

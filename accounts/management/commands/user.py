@@ -1,0 +1,106 @@
+"""Operator commands, like AcePanel's `user create|password|username|delete|list`."""
+
+import getpass
+import sys
+
+from django.core.exceptions import ValidationError
+from django.core.management.base import BaseCommand, CommandError
+
+from accounts import selectors, services
+from accounts.management.errors import describe
+from accounts.models import User
+from accounts.passwords import generate_password
+from panel.audit import Origin
+
+
+class Command(BaseCommand):
+    help = "Manage panel users from the server: create, password, username, delete, list."
+
+    def add_arguments(self, parser):
+        actions = parser.add_subparsers(dest="action", required=True, metavar="{create,password,username,delete,list}")
+
+        create = actions.add_parser("create", help="Create a user.")
+        create.add_argument("username")
+        create.add_argument("--email", required=True)
+        create.add_argument("--superuser", action="store_true", help="Give the user every permission.")
+        self._password_source(create)
+
+        password = actions.add_parser("password", help="Set a user's password and end their sessions.")
+        password.add_argument("username")
+        self._password_source(password)
+
+        rename = actions.add_parser("username", help="Rename a user.")
+        rename.add_argument("username")
+        rename.add_argument("new_username")
+
+        delete = actions.add_parser("delete", help="Delete a user (never the last one).")
+        delete.add_argument("username")
+
+        actions.add_parser("list", help="List users, newest first.")
+
+    @staticmethod
+    def _password_source(parser):
+        source = parser.add_mutually_exclusive_group()
+        source.add_argument("--password-stdin", action="store_true", help="Read the password from standard input.")
+        source.add_argument("--random", action="store_true", help="Generate a password and print it once.")
+
+    def handle(self, *args, action, **options):
+        self.origin = Origin.command(f"user {action}")
+        try:
+            getattr(self, f"_{action}")(**options)
+        except ValidationError as error:
+            raise CommandError(describe(error)) from None
+        except services.LastUserError as error:
+            raise CommandError(str(error)) from None
+
+    def _find(self, username):
+        try:
+            return User.objects.get_by_natural_key(username)
+        except User.DoesNotExist:
+            raise CommandError(f"No user named {username!r}.") from None
+
+    def _read_password(self, options):
+        if options["random"]:
+            return generate_password(), True
+        if options["password_stdin"]:
+            return sys.stdin.readline().rstrip("\n"), False
+        if not sys.stdin.isatty():
+            raise CommandError("No terminal to ask for a password: use --password-stdin or --random.")
+        first = getpass.getpass("Password: ")
+        if first != getpass.getpass("Password (again): "):
+            raise CommandError("The two passwords differ.")
+        return first, False
+
+    def _show_generated(self, password, generated):
+        if generated:
+            self.stdout.write(f"Password (shown once, keep it safe): {password}")
+
+    def _create(self, username, email, superuser, **options):
+        password, generated = self._read_password(options)
+        user = services.user_create(
+            origin=self.origin, username=username, email=email, password=password, is_superuser=superuser
+        )
+        self.stdout.write(self.style.SUCCESS(f"Created user {user.username}."))
+        self._show_generated(password, generated)
+
+    def _password(self, username, **options):
+        user = self._find(username)
+        password, generated = self._read_password(options)
+        services.user_set_password(origin=self.origin, user=user, password=password)
+        self.stdout.write(self.style.SUCCESS(f"Changed the password of {user.username}; their sessions ended."))
+        self._show_generated(password, generated)
+
+    def _username(self, username, new_username, **options):
+        user = self._find(username)
+        services.user_update(origin=self.origin, user=user, username=new_username)
+        self.stdout.write(self.style.SUCCESS(f"Renamed {username} to {user.username}."))
+
+    def _delete(self, username, **options):
+        user = self._find(username)
+        services.user_delete(origin=self.origin, user=user)
+        self.stdout.write(self.style.SUCCESS(f"Deleted user {username}."))
+
+    def _list(self, **options):
+        self.stdout.write(f"{'USERNAME':<33}{'EMAIL':<40}CREATED AT (UTC)")
+        for user in selectors.users_newest_first().iterator():
+            self.stdout.write(f"{user.username:<33}{user.email:<40}{user.date_joined:%Y-%m-%d %H:%M}")

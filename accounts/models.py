@@ -1,0 +1,75 @@
+from django.contrib.auth.base_user import AbstractBaseUser, BaseUserManager
+from django.contrib.auth.models import PermissionsMixin
+from django.db import models
+from django.db.models.functions import Lower
+from django.utils import timezone
+
+from accounts.validators import USERNAME_MAX_LENGTH, validate_username_characters
+
+
+class UserManager(BaseUserManager):
+    use_in_migrations = True
+
+    def get_by_natural_key(self, username):
+        # Usernames are unique ignoring case, so logging in ignores case too.
+        return self.get(username__iexact=username)
+
+    def create_user(self, username, email, password=None, **extra_fields):
+        """Low-level creation for Django's own tooling; Panel code calls accounts.services.user_create."""
+        user = self.model(username=username, email=self.normalize_email(email), **extra_fields)
+        user.set_password(password)
+        user.save(using=self._db)
+        return user
+
+    def create_superuser(self, username, email, password=None, **extra_fields):
+        return self.create_user(username, email, password, is_superuser=True, **extra_fields)
+
+
+class User(AbstractBaseUser, PermissionsMixin):
+    """A person who may log in to the panel.
+
+    ``date_joined`` is the creation time shown in the user list. Later apps hang
+    their own records (tokens, passkeys, second factors) off this model.
+    """
+
+    username = models.CharField(
+        max_length=USERNAME_MAX_LENGTH,
+        unique=True,
+        validators=[validate_username_characters],
+        help_text="Letters, digits, underscores (_) and hyphens (-).",
+    )
+    email = models.EmailField(max_length=254)
+    is_active = models.BooleanField(default=True)
+    date_joined = models.DateTimeField("created at", default=timezone.now)
+
+    objects = UserManager()
+
+    USERNAME_FIELD = "username"
+    EMAIL_FIELD = "email"
+    REQUIRED_FIELDS = ["email"]
+
+    class Meta:
+        ordering = ["-date_joined", "-id"]
+        constraints = [
+            models.UniqueConstraint(Lower("username"), name="accounts_user_username_ci_unique"),
+        ]
+        indexes = [
+            models.Index(fields=["-date_joined", "-id"], name="accounts_user_created_idx"),
+        ]
+
+    def __str__(self):
+        return self.username
+
+
+class UserSession(models.Model):
+    """A logged-in browser session of a user, so that it can be listed and ended."""
+
+    user = models.ForeignKey(User, on_delete=models.CASCADE, related_name="sessions")
+    session_key = models.CharField(max_length=40, unique=True)
+    ip = models.GenericIPAddressField(null=True, blank=True)
+    user_agent = models.CharField(max_length=256, blank=True)
+    created_at = models.DateTimeField(default=timezone.now)
+    last_seen_at = models.DateTimeField(default=timezone.now)
+
+    def __str__(self):
+        return f"{self.user} from {self.ip or 'unknown'}"

@@ -1,0 +1,211 @@
+"""Every change to users and their sessions.
+
+Each function takes keyword-only arguments and an ``origin`` (who acts, from
+where), validates with the shared validators, runs in one transaction and
+writes one audit event. Views, operator commands and the API call these and
+nothing below them.
+"""
+
+from django.contrib.auth import password_validation
+from django.contrib.sessions.backends.base import SessionBase
+from django.core.exceptions import ValidationError
+from django.db import IntegrityError, transaction
+from django.utils import timezone
+from django.utils.module_loading import import_string
+
+from accounts.models import User, UserSession
+from accounts.validators import validate_username_available, validate_username_characters
+from panel.audit import record
+from panel.models import AuditEvent
+
+
+class LastUserError(Exception):
+    """Deleting this user would leave the panel with nobody able to log in."""
+
+    message = "The last user cannot be deleted: at least one user must remain."
+
+
+def _validate_username(username, *, exclude_pk=None):
+    if not username:
+        raise ValidationError({"username": "Username is required."})
+    try:
+        User._meta.get_field("username").run_validators(username)
+        validate_username_characters(username)
+        validate_username_available(username, exclude_pk=exclude_pk)
+    except ValidationError as error:
+        raise ValidationError({"username": error.messages}) from None
+
+
+def _validate_email(email):
+    if not email:
+        raise ValidationError({"email": "Email is required."})
+    try:
+        User._meta.get_field("email").run_validators(email)
+    except ValidationError as error:
+        raise ValidationError({"email": error.messages}) from None
+
+
+def _validate_password(password, user):
+    try:
+        password_validation.validate_password(password, user)
+    except ValidationError as error:
+        raise ValidationError({"password": error.messages}) from None
+
+
+def _save_username(user):
+    """Save, turning a lost race on the case-insensitive unique index into a form error."""
+    try:
+        with transaction.atomic():
+            user.save()
+    except IntegrityError:
+        raise ValidationError({"username": "This username is already taken."}) from None
+
+
+def user_create(*, origin, username, email, password, is_superuser=False):
+    """Create a user after checking every rule; returns the saved user."""
+    email = User.objects.normalize_email(email or "").strip()
+    username = (username or "").strip()
+    user = User(username=username, email=email, is_superuser=is_superuser)
+    # Check every field so that each rule that failed is shown next to its field.
+    errors = {}
+    for check, args in (
+        (_validate_username, (username,)),
+        (_validate_email, (email,)),
+        (_validate_password, (password or "", user)),
+    ):
+        try:
+            check(*args)
+        except ValidationError as error:
+            errors.update(error.message_dict)
+    if errors:
+        raise ValidationError(errors)
+    user.set_password(password)
+    with transaction.atomic():
+        _save_username(user)
+        record(origin=origin, action="user.create", target=user, details={"superuser": is_superuser})
+    return user
+
+
+def user_update(*, origin, user, username=None, email=None):
+    """Change a user's username and/or email; unchanged fields are left alone."""
+    changes = {}
+    if username is not None:
+        username = username.strip()
+        _validate_username(username, exclude_pk=user.pk)
+        if username != user.username:
+            changes["username"] = {"from": user.username, "to": username}
+    if email is not None:
+        email = User.objects.normalize_email(email).strip()
+        _validate_email(email)
+        if email != user.email:
+            changes["email"] = {"from": user.email, "to": email}
+    if not changes:
+        return user
+    with transaction.atomic():
+        for field, change in changes.items():
+            setattr(user, field, change["to"])
+        _save_username(user)
+        record(origin=origin, action="user.update", target=user, details={"changes": changes})
+    return user
+
+
+def user_set_password(*, origin, user, password, keep_session_key=None):
+    """Set a new password and end the user's sessions, except ``keep_session_key``.
+
+    ``keep_session_key`` is the session of a user changing their own password:
+    it survives (with a refreshed auth hash, see the view), every other ends.
+    """
+    _validate_password(password or "", user)
+    user.set_password(password)
+    with transaction.atomic():
+        user.save(update_fields=["password"])
+        ended = _end_sessions(user=user, except_key=keep_session_key)
+        record(
+            origin=origin,
+            action="user.password_change",
+            target=user,
+            details={"sessions_ended": ended, "self": origin.actor is not None and origin.actor.pk == user.pk},
+        )
+    return user
+
+
+def user_change_own_password(*, origin, user, current_password, new_password, session_key):
+    """A user changing their own password must prove they know the current one."""
+    if not user.check_password(current_password or ""):
+        with transaction.atomic():
+            record(
+                origin=origin,
+                action="user.password_change",
+                target=user,
+                outcome=AuditEvent.Outcome.FAILURE,
+                details={"reason": "wrong current password"},
+            )
+        raise ValidationError({"current_password": "Your current password is not correct."})
+    return user_set_password(origin=origin, user=user, password=new_password, keep_session_key=session_key)
+
+
+def user_delete(*, origin, user):
+    """Delete a user and end its sessions, never the last user.
+
+    Every user row is locked first, so two deletions racing for the last two
+    users are serialised: the second one sees a single user left and is refused.
+    """
+    with transaction.atomic():
+        remaining = list(User.objects.select_for_update().order_by("pk").values_list("pk", flat=True))
+        if user.pk not in remaining:
+            raise User.DoesNotExist("This user no longer exists.")
+        if len(remaining) <= 1:
+            record(
+                origin=origin,
+                action="user.delete",
+                target=user,
+                outcome=AuditEvent.Outcome.FAILURE,
+                details={"reason": "last user"},
+            )
+            raise LastUserError(LastUserError.message)
+        ended = _end_sessions(user=user)
+        record(origin=origin, action="user.delete", target=user, details={"sessions_ended": ended})
+        user.delete()
+
+
+def session_start(*, request, user):
+    """Remember a freshly logged-in session so that it can be ended later."""
+    from panel.audit import Origin
+
+    origin = Origin.from_request(request)
+    UserSession.objects.update_or_create(
+        session_key=request.session.session_key,
+        defaults={"user": user, "ip": origin.ip, "user_agent": origin.user_agent},
+    )
+
+
+def session_touch(*, session_key):
+    UserSession.objects.filter(session_key=session_key).update(last_seen_at=timezone.now())
+
+
+def session_rekey(*, old_key, new_key):
+    """Follow a session whose key was cycled (after a password change)."""
+    UserSession.objects.filter(session_key=old_key).update(session_key=new_key)
+
+
+def session_forget(*, session_key):
+    UserSession.objects.filter(session_key=session_key).delete()
+
+
+def _session_store():
+    from django.conf import settings
+
+    return import_string(f"{settings.SESSION_ENGINE}.SessionStore")
+
+
+def _end_sessions(*, user, except_key=None):
+    """End every recorded session of ``user`` on the server; returns how many ended."""
+    store: type[SessionBase] = _session_store()
+    sessions = UserSession.objects.filter(user=user)
+    if except_key:
+        sessions = sessions.exclude(session_key=except_key)
+    keys = list(sessions.values_list("session_key", flat=True))
+    for key in keys:
+        store(session_key=key).delete()
+    sessions.delete()
+    return len(keys)

@@ -1,0 +1,45 @@
+"""Audit and session bookkeeping for Django's login signals.
+
+Every way of logging in (password now, passkeys later) goes through
+``django.contrib.auth.login``, so hooking its signals covers them all.
+"""
+
+from django.contrib.auth.signals import user_logged_in, user_logged_out, user_login_failed
+from django.db import transaction
+from django.dispatch import receiver
+
+from accounts import services
+from panel.audit import Origin, record
+from panel.models import AuditEvent
+
+
+@receiver(user_logged_in)
+def _on_login(sender, request, user, **kwargs):
+    with transaction.atomic():
+        services.session_start(request=request, user=user)
+        record(origin=Origin.from_request(request), action="auth.login", target=user)
+
+
+@receiver(user_login_failed)
+def _on_login_failed(sender, credentials, request=None, **kwargs):
+    if request is None:
+        return
+    # Only the name that was typed: whether such a user exists is not recorded
+    # here, so the log reads the same for real and made-up names.
+    attempted = str(credentials.get("username", ""))[:64]
+    with transaction.atomic():
+        record(
+            origin=Origin.from_request(request),
+            action="auth.login",
+            target_name=attempted,
+            outcome=AuditEvent.Outcome.FAILURE,
+        )
+
+
+@receiver(user_logged_out)
+def _on_logout(sender, request, user, **kwargs):
+    if user is None:
+        return
+    with transaction.atomic():
+        services.session_forget(session_key=request.session.session_key)
+        record(origin=Origin.from_request(request), action="auth.logout", target=user)

@@ -1,0 +1,14 @@
+from django.urls import path
+
+from accounts import views
+
+app_name = "accounts"
+
+urlpatterns = [
+    path("", views.user_list, name="user_list"),
+    path("new/", views.user_create, name="user_create"),
+    path("<int:pk>/password/", views.user_password, name="user_password"),
+    path("<int:pk>/delete/", views.user_delete, name="user_delete"),
+    path("<int:pk>/<str:field>/", views.user_field, name="user_field"),
+    path("<int:pk>/<str:field>/edit/", views.user_field_edit, name="user_field_edit"),
+]

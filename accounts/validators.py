@@ -1,0 +1,79 @@
+"""One validator per rule (seed 001), shared by forms, services and operator commands.
+
+Password validators follow Django's AUTH_PASSWORD_VALIDATORS protocol so that
+``django.contrib.auth.password_validation.validate_password`` runs them together
+with Django's common-password and similarity checks.
+"""
+
+import re
+
+from django.core.exceptions import ValidationError
+from django.core.validators import RegexValidator
+
+USERNAME_MAX_LENGTH = 32
+PASSWORD_MIN_LENGTH = 8
+PASSWORD_MAX_LENGTH = 20
+
+validate_username_characters = RegexValidator(
+    regex=r"\A[A-Za-z0-9_-]+\Z",
+    message="Username may only contain letters (A-Z, a-z), digits, underscores (_) and hyphens (-).",
+    code="username_characters",
+)
+
+
+def validate_username_available(username, *, exclude_pk=None):
+    """Usernames are unique ignoring case: ``Admin`` and ``admin`` cannot both exist."""
+    from accounts.models import User
+
+    taken = User.objects.filter(username__iexact=username)
+    if exclude_pk is not None:
+        taken = taken.exclude(pk=exclude_pk)
+    if taken.exists():
+        raise ValidationError("This username is already taken.", code="username_taken")
+
+
+class PasswordLengthValidator:
+    """8 to 20 characters, counted as characters, not bytes."""
+
+    def validate(self, password, user=None):
+        if len(password) < PASSWORD_MIN_LENGTH:
+            raise ValidationError(
+                f"Password must be at least {PASSWORD_MIN_LENGTH} characters long.", code="password_too_short"
+            )
+        if len(password) > PASSWORD_MAX_LENGTH:
+            raise ValidationError(
+                f"Password must be at most {PASSWORD_MAX_LENGTH} characters long.", code="password_too_long"
+            )
+
+    def get_help_text(self):
+        return f"{PASSWORD_MIN_LENGTH} to {PASSWORD_MAX_LENGTH} characters."
+
+
+_DIGIT = re.compile(r"[0-9]")
+
+
+def password_character_kinds(password):
+    """Which of the three kinds (letters, digits, special characters) ``password`` uses."""
+    kinds = set()
+    for char in password:
+        if _DIGIT.match(char):
+            kinds.add("digits")
+        elif char.isalpha():
+            kinds.add("letters")
+        else:
+            kinds.add("special characters")
+    return kinds
+
+
+class PasswordCharacterKindsValidator:
+    """At least two of: letters, digits, special characters."""
+
+    def validate(self, password, user=None):
+        if len(password_character_kinds(password)) < 2:
+            raise ValidationError(
+                "Password must contain at least two of: letters, digits and special characters.",
+                code="password_too_simple",
+            )
+
+    def get_help_text(self):
+        return "At least two of: letters, digits and special characters."

@@ -1,0 +1,179 @@
+"""User management pages. Thin: check permission, parse the form, call a service."""
+
+from django.contrib import messages
+from django.contrib.auth import update_session_auth_hash
+from django.contrib.auth.decorators import permission_required
+from django.contrib.auth.views import LoginView
+from django.core.exceptions import PermissionDenied, ValidationError
+from django.http import Http404
+from django.shortcuts import redirect, render
+from django.urls import reverse
+from django.views.decorators.http import require_http_methods
+
+from accounts import selectors, services
+from accounts.forms import ChangeOwnPasswordForm, LoginForm, SetPasswordForm, UserCreateForm, UserFieldForm
+from panel import navigation
+from panel.audit import Origin
+from panel.pagination import page_query
+
+INLINE_FIELDS = ("username", "email")
+
+
+class PanelLoginView(LoginView):
+    template_name = "accounts/login.html"
+    authentication_form = LoginForm
+    redirect_authenticated_user = True
+
+
+def home(request):
+    """Send a user to the first module they may open, else to their own account."""
+    modules = navigation.items_for(request.user)
+    return redirect(modules[0].url if modules else "account")
+
+
+def account(request):
+    return render(request, "accounts/account.html", {"account": request.user})
+
+
+def _is_htmx(request):
+    return request.headers.get("HX-Request") == "true"
+
+
+def _apply_service_errors(form, error):
+    """Show a service's ValidationError on the form fields it names."""
+    for field, field_messages in error.message_dict.items():
+        for message in field_messages:
+            form.add_error(field if field in form.fields else None, message)
+
+
+@permission_required("accounts.view_user", raise_exception=True)
+def user_list(request):
+    search = request.GET.get("q", "")[:100]
+    page = selectors.user_list(search=search, page=request.GET.get("page", 1))
+    return render(
+        request,
+        "accounts/user_list.html",
+        {"page": page, "search": search, "inline_fields": INLINE_FIELDS, "page_query": page_query(request)},
+    )
+
+
+@permission_required("accounts.add_user", raise_exception=True)
+@require_http_methods(["GET", "POST"])
+def user_create(request):
+    form = UserCreateForm(request.POST or None)
+    if request.method == "POST" and form.is_valid():
+        try:
+            user = services.user_create(origin=Origin.from_request(request), **form.cleaned_data)
+        except ValidationError as error:
+            _apply_service_errors(form, error)
+        else:
+            messages.success(request, f"User {user.username} was created.")
+            return redirect("accounts:user_list")
+    return render(request, "accounts/user_create.html", {"form": form}, status=400 if form.errors else 200)
+
+
+def _inline_field(field):
+    if field not in INLINE_FIELDS:
+        raise Http404("This field cannot be edited inline.")
+    return field
+
+
+@permission_required("accounts.view_user", raise_exception=True)
+def user_field(request, pk, field):
+    """The display cell of an inline-editable field (what Escape goes back to)."""
+    user = selectors.user_get(pk=pk)
+    return render(request, "accounts/_user_cell.html", {"row": user, "field": _inline_field(field)})
+
+
+@permission_required("accounts.change_user", raise_exception=True)
+@require_http_methods(["GET", "POST"])
+def user_field_edit(request, pk, field):
+    """Edit one field in place: the form fragment for htmx, or a small page without JavaScript."""
+    user = selectors.user_get(pk=pk)
+    field = _inline_field(field)
+    form = UserFieldForm(request.POST or None, initial={"value": getattr(user, field)})
+    if request.method == "POST" and form.is_valid():
+        try:
+            services.user_update(origin=Origin.from_request(request), user=user, **{field: form.cleaned_data["value"]})
+        except ValidationError as error:
+            # The stored value is untouched; show the rule that failed under the cell.
+            user.refresh_from_db()
+            for message in error.message_dict.get(field, error.messages):
+                form.add_error("value", message)
+        else:
+            if _is_htmx(request):
+                return render(request, "accounts/_user_cell.html", {"row": user, "field": field})
+            messages.success(request, f"Saved the {field} of {user.username}.")
+            return redirect("accounts:user_list")
+    context = {"row": user, "field": field, "form": form}
+    template = "accounts/_user_cell_form.html" if _is_htmx(request) else "accounts/user_field_page.html"
+    # htmx swaps 200 responses only, so a refused value comes back as 200 with its message.
+    status = 400 if form.errors and not _is_htmx(request) else 200
+    return render(request, template, context, status=status)
+
+
+@require_http_methods(["GET", "POST"])
+def user_password(request, pk):
+    """Change a password: your own (needs the current one) or, with permission, anyone's."""
+    user = selectors.user_get(pk=pk)
+    own = user.pk == request.user.pk
+    if not own and not request.user.has_perm("accounts.change_user"):
+        raise PermissionDenied
+    form_class = ChangeOwnPasswordForm if own else SetPasswordForm
+    form = form_class(request.POST or None)
+    if request.method == "POST" and form.is_valid():
+        origin = Origin.from_request(request)
+        try:
+            if own:
+                services.user_change_own_password(
+                    origin=origin,
+                    user=user,
+                    current_password=form.cleaned_data["current_password"],
+                    new_password=form.cleaned_data["password"],
+                    session_key=request.session.session_key,
+                )
+            else:
+                services.user_set_password(origin=origin, user=user, password=form.cleaned_data["password"])
+        except ValidationError as error:
+            _apply_service_errors(form, error)
+        else:
+            if own:
+                old_key = request.session.session_key
+                update_session_auth_hash(request, user)
+                services.session_rekey(old_key=old_key, new_key=request.session.session_key)
+                messages.success(request, "Your password was changed. Your other sessions have been logged out.")
+                return redirect("home")
+            messages.success(request, f"The password of {user.username} was changed and their sessions ended.")
+            return redirect("accounts:user_list")
+    return render(
+        request,
+        "accounts/user_password.html",
+        {"target": user, "own": own, "form": form},
+        status=400 if form.errors else 200,
+    )
+
+
+@permission_required("accounts.delete_user", raise_exception=True)
+@require_http_methods(["GET", "POST"])
+def user_delete(request, pk):
+    user = selectors.user_get(pk=pk)
+    error = None
+    if request.method == "POST":
+        deleting_self = user.pk == request.user.pk
+        try:
+            services.user_delete(origin=Origin.from_request(request), user=user)
+        except services.LastUserError as refused:
+            error = str(refused)
+        except user.DoesNotExist:
+            raise Http404("This user no longer exists.") from None
+        else:
+            if deleting_self:
+                return redirect(reverse("login"))
+            messages.success(request, f"User {user.username} was deleted.")
+            return redirect("accounts:user_list")
+    return render(
+        request,
+        "accounts/user_delete.html",
+        {"target": user, "error": error},
+        status=409 if error else 200,
+    )

@@ -1,0 +1,164 @@
+"""Panel settings, read from the environment.
+
+With nothing set, the embedded default runs: SQLite in ``var/``, a local-memory
+cache, console email and a secret key generated once and kept in ``var/``.
+Every variable is listed in README.md; ``panel.conf`` parses them.
+"""
+
+from pathlib import Path
+
+from panel import conf
+
+BASE_DIR = Path(__file__).resolve().parent.parent
+VAR_DIR = Path(conf.env_str("PANEL_VAR_DIR", str(BASE_DIR / "var")))
+
+DEBUG = conf.env_bool("PANEL_DEBUG", False)
+SECRET_KEY = conf.secret_key(VAR_DIR)
+ALLOWED_HOSTS = conf.env_list("ALLOWED_HOSTS", ["localhost", "127.0.0.1", "[::1]"])
+CSRF_TRUSTED_ORIGINS = conf.env_list("CSRF_TRUSTED_ORIGINS", [])
+
+PANEL_NAME = conf.env_str("PANEL_NAME", "Panel")
+# Peers allowed to tell us the client address in X-Forwarded-For (IPs or CIDRs).
+PANEL_TRUSTED_PROXIES = conf.env_networks("PANEL_TRUSTED_PROXIES", [])
+PANEL_USERS_PER_PAGE = 20
+
+INSTALLED_APPS = [
+    "django.contrib.auth",
+    "django.contrib.contenttypes",
+    "django.contrib.sessions",
+    "django.contrib.messages",
+    "django.contrib.staticfiles",
+    "csp",
+    "panel",
+    "accounts",
+]
+
+MIDDLEWARE = [
+    "django.middleware.security.SecurityMiddleware",
+    "whitenoise.middleware.WhiteNoiseMiddleware",
+    "csp.middleware.CSPMiddleware",
+    "django.contrib.sessions.middleware.SessionMiddleware",
+    "django.middleware.common.CommonMiddleware",
+    "django.middleware.csrf.CsrfViewMiddleware",
+    "django.contrib.auth.middleware.AuthenticationMiddleware",
+    "django.contrib.auth.middleware.LoginRequiredMiddleware",
+    "accounts.middleware.SessionActivityMiddleware",
+    "django.contrib.messages.middleware.MessageMiddleware",
+    "django.middleware.clickjacking.XFrameOptionsMiddleware",
+]
+
+ROOT_URLCONF = "panel.urls"
+WSGI_APPLICATION = "panel.wsgi.application"
+
+TEMPLATES = [
+    {
+        "BACKEND": "django.template.backends.django.DjangoTemplates",
+        "DIRS": [BASE_DIR / "templates"],
+        "APP_DIRS": True,
+        "OPTIONS": {
+            "context_processors": [
+                "django.template.context_processors.request",
+                "django.contrib.auth.context_processors.auth",
+                "django.contrib.messages.context_processors.messages",
+                "panel.context_processors.panel",
+            ],
+        },
+    },
+]
+
+DATABASES = {"default": conf.database(VAR_DIR)}
+DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
+CACHES = {"default": conf.cache()}
+
+AUTH_USER_MODEL = "accounts.User"
+AUTHENTICATION_BACKENDS = ["django.contrib.auth.backends.ModelBackend"]
+LOGIN_URL = "login"
+LOGIN_REDIRECT_URL = "accounts:user_list"
+LOGOUT_REDIRECT_URL = "login"
+
+# Argon2id first; its defaults (m=64 MiB, t=3, p=4 in argon2-cffi 25) exceed
+# OWASP's minimum of m=19 MiB, t=2, p=1.
+PASSWORD_HASHERS = [
+    "django.contrib.auth.hashers.Argon2PasswordHasher",
+    "django.contrib.auth.hashers.PBKDF2PasswordHasher",
+]
+AUTH_PASSWORD_VALIDATORS = [
+    {"NAME": "accounts.validators.PasswordLengthValidator"},
+    {"NAME": "accounts.validators.PasswordCharacterKindsValidator"},
+    {"NAME": "django.contrib.auth.password_validation.CommonPasswordValidator"},
+    {"NAME": "django.contrib.auth.password_validation.UserAttributeSimilarityValidator"},
+]
+
+# Sessions live in the shared database so every process sees a logout at once.
+SESSION_ENGINE = "django.contrib.sessions.backends.db"
+SESSION_COOKIE_AGE = conf.env_int("PANEL_SESSION_AGE", 12 * 3600)
+PANEL_SESSION_IDLE_TIMEOUT = conf.env_int("PANEL_SESSION_IDLE_TIMEOUT", 3600)
+SESSION_COOKIE_HTTPONLY = True
+SESSION_COOKIE_SAMESITE = "Lax"
+CSRF_COOKIE_SAMESITE = "Lax"
+
+LANGUAGE_CODE = "en-us"
+TIME_ZONE = "UTC"
+USE_I18N = True
+USE_TZ = True
+
+STATIC_URL = "static/"
+STATICFILES_DIRS = [BASE_DIR / "static"]
+STATIC_ROOT = BASE_DIR / "staticfiles"
+STORAGES = {
+    "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
+    "staticfiles": {
+        "BACKEND": (
+            "django.contrib.staticfiles.storage.StaticFilesStorage"
+            if DEBUG or not conf.env_bool("PANEL_MANIFEST_STATIC", False)
+            else "whitenoise.storage.CompressedManifestStaticFilesStorage"
+        )
+    },
+}
+# Serve static files straight from the source folders when no collectstatic ran.
+WHITENOISE_USE_FINDERS = True
+
+EMAIL_BACKEND, EMAIL_SETTINGS = conf.email()
+globals().update(EMAIL_SETTINGS)
+DEFAULT_FROM_EMAIL = conf.env_str("DEFAULT_FROM_EMAIL", "panel@localhost")
+
+# Strict CSP: every script and style is a file the panel serves itself.
+CONTENT_SECURITY_POLICY = {
+    "DIRECTIVES": {
+        "default-src": ["'self'"],
+        "script-src": ["'self'"],
+        "style-src": ["'self'"],
+        "img-src": ["'self'", "data:"],
+        "connect-src": ["'self'"],
+        "form-action": ["'self'"],
+        "frame-ancestors": ["'none'"],
+        "base-uri": ["'none'"],
+        "object-src": ["'none'"],
+    }
+}
+X_FRAME_OPTIONS = "DENY"
+SECURE_CONTENT_TYPE_NOSNIFF = True
+SECURE_REFERRER_POLICY = "same-origin"
+SECURE_CROSS_ORIGIN_OPENER_POLICY = "same-origin"
+
+# Behind a TLS-terminating proxy that sets X-Forwarded-Proto.
+if conf.env_bool("PANEL_BEHIND_TLS_PROXY", False):
+    SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
+
+# Production: HTTPS only. Turned on by PANEL_HTTPS=true (see README).
+if conf.env_bool("PANEL_HTTPS", False):
+    SESSION_COOKIE_SECURE = True
+    CSRF_COOKIE_SECURE = True
+    SECURE_SSL_REDIRECT = conf.env_bool("PANEL_SSL_REDIRECT", True)
+    SECURE_HSTS_SECONDS = conf.env_int("PANEL_HSTS_SECONDS", 31536000)
+    SECURE_HSTS_INCLUDE_SUBDOMAINS = True
+    SECURE_HSTS_PRELOAD = conf.env_bool("PANEL_HSTS_PRELOAD", False)
+    SESSION_COOKIE_NAME = "__Host-sessionid"
+    CSRF_COOKIE_NAME = "__Host-csrftoken"
+
+LOGGING = {
+    "version": 1,
+    "disable_existing_loggers": False,
+    "handlers": {"console": {"class": "logging.StreamHandler"}},
+    "root": {"handlers": ["console"], "level": conf.env_str("PANEL_LOG_LEVEL", "INFO")},
+}
