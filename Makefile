@@ -33,4 +33,4 @@ check-deploy: $(STAMP)
 	$(PY) manage.py check --deploy --fail-level WARNING
 
 clean:
-	rm -rf $(VENV) staticfiles .pytest_cache
+	rm -rf $(VENV) .pytest_cache

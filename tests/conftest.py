@@ -1,0 +1,52 @@
+"""Shared fixtures. The database is real: SQLite by default, PostgreSQL when DATABASE_URL is set."""
+
+import pytest
+from django.db import connection
+
+from tests.factories import DEFAULT_PASSWORD, AdminFactory, UserFactory
+
+
+def pytest_report_header(config):
+    from django.conf import settings
+
+    return [
+        f"database: {settings.DATABASES['default']['ENGINE']}",
+        f"cache: {settings.CACHES['default']['BACKEND']}",
+    ]
+
+
+@pytest.fixture(autouse=True)
+def _clear_cache():
+    """Each test starts with an empty cache (throttles and guards live there)."""
+    from django.core.cache import cache
+
+    cache.clear()
+    yield
+    cache.clear()
+
+
+@pytest.fixture
+def password():
+    return DEFAULT_PASSWORD
+
+
+@pytest.fixture
+def admin_user(db):
+    return AdminFactory(username="admin")
+
+
+@pytest.fixture
+def plain_user(db):
+    """A user with no permissions at all."""
+    return UserFactory(username="plain")
+
+
+@pytest.fixture
+def admin_client(client, admin_user):
+    client.force_login(admin_user)
+    return client
+
+
+@pytest.fixture
+def on_postgresql():
+    return connection.vendor == "postgresql"
