@@ -5,7 +5,10 @@ from django.contrib.auth.forms import AuthenticationForm
 
 from accounts.validators import PASSWORD_MAX_LENGTH, PASSWORD_MIN_LENGTH
 
-PASSWORD_HELP = f"{PASSWORD_MIN_LENGTH} to {PASSWORD_MAX_LENGTH} characters, with at least two of: letters, digits, special characters."
+PASSWORD_HELP = (
+    f"{PASSWORD_MIN_LENGTH} to {PASSWORD_MAX_LENGTH} characters, "
+    "with at least two of: letters, digits, special characters."
+)
 
 
 def _password_field(label, help_text=""):

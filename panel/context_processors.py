@@ -8,5 +8,7 @@ def panel(request):
     modules = navigation.items_for(user) if user is not None else []
     return {
         "panel_name": settings.PANEL_NAME,
-        "navigation": [{"label": item.label, "url": item.url, "active": request.path.startswith(item.url)} for item in modules],
+        "navigation": [
+            {"label": item.label, "url": item.url, "active": request.path.startswith(item.url)} for item in modules
+        ],
     }

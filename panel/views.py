@@ -34,7 +34,8 @@ def audit_log(request):
         if data["until"]:
             events = events.filter(created_at__lt=_day_start(data["until"] + datetime.timedelta(days=1)))
     page = Paginator(events, AUDIT_EVENTS_PER_PAGE).get_page(request.GET.get("page", 1))
-    return render(request, "panel/audit_log.html", {"form": form, "page": page, "page_query": page_query(request)}, status=400 if form.errors else 200)
+    context = {"form": form, "page": page, "page_query": page_query(request)}
+    return render(request, "panel/audit_log.html", context, status=400 if form.errors else 200)
 
 
 def _day_start(day):
