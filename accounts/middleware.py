@@ -14,6 +14,13 @@ _SEEN_AT = "panel_seen_at"
 _TOUCH_INTERVAL = 60
 
 
+def start_session_clocks(session):
+    """Start the idle and absolute clocks at login, not at the session's first later request."""
+    now = int(time.time())
+    session[_LOGIN_AT] = now
+    session[_SEEN_AT] = now
+
+
 class SessionActivityMiddleware:
     def __init__(self, get_response):
         self.get_response = get_response

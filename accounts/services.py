@@ -154,7 +154,9 @@ def user_delete(*, origin, user):
         remaining = list(User.objects.select_for_update().order_by("pk").values_list("pk", flat=True))
         if user.pk not in remaining:
             raise User.DoesNotExist("This user no longer exists.")
-        if len(remaining) <= 1:
+        last_user = len(remaining) <= 1
+        if last_user:
+            # Recorded and committed before raising: raising inside the block would roll it back.
             record(
                 origin=origin,
                 action="user.delete",
@@ -162,10 +164,12 @@ def user_delete(*, origin, user):
                 outcome=AuditEvent.Outcome.FAILURE,
                 details={"reason": "last user"},
             )
-            raise LastUserError(LastUserError.message)
-        ended = _end_sessions(user=user)
-        record(origin=origin, action="user.delete", target=user, details={"sessions_ended": ended})
-        user.delete()
+        else:
+            ended = _end_sessions(user=user)
+            record(origin=origin, action="user.delete", target=user, details={"sessions_ended": ended})
+            user.delete()
+    if last_user:
+        raise LastUserError(LastUserError.message)
 
 
 def session_start(*, request, user):

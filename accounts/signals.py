@@ -9,12 +9,14 @@ from django.db import transaction
 from django.dispatch import receiver
 
 from accounts import services
+from accounts.middleware import start_session_clocks
 from panel.audit import Origin, record
 from panel.models import AuditEvent
 
 
 @receiver(user_logged_in)
 def _on_login(sender, request, user, **kwargs):
+    start_session_clocks(request.session)
     with transaction.atomic():
         services.session_start(request=request, user=user)
         record(origin=Origin.from_request(request), action="auth.login", target=user)

@@ -5,8 +5,6 @@ Password validators follow Django's AUTH_PASSWORD_VALIDATORS protocol so that
 with Django's common-password and similarity checks.
 """
 
-import re
-
 from django.core.exceptions import ValidationError
 from django.core.validators import RegexValidator
 
@@ -49,14 +47,11 @@ class PasswordLengthValidator:
         return f"{PASSWORD_MIN_LENGTH} to {PASSWORD_MAX_LENGTH} characters."
 
 
-_DIGIT = re.compile(r"[0-9]")
-
-
 def password_character_kinds(password):
     """Which of the three kinds (letters, digits, special characters) ``password`` uses."""
     kinds = set()
     for char in password:
-        if _DIGIT.match(char):
+        if char.isdecimal():
             kinds.add("digits")
         elif char.isalpha():
             kinds.add("letters")

@@ -35,6 +35,11 @@ def account(request):
     return render(request, "accounts/account.html", {"account": request.user})
 
 
+def _posted(request):
+    """The form data of a POST (even an empty one, so that it gets its errors), else None."""
+    return request.POST if request.method == "POST" else None
+
+
 def _is_htmx(request):
     return request.headers.get("HX-Request") == "true"
 
@@ -60,7 +65,7 @@ def user_list(request):
 @permission_required("accounts.add_user", raise_exception=True)
 @require_http_methods(["GET", "POST"])
 def user_create(request):
-    form = UserCreateForm(request.POST or None)
+    form = UserCreateForm(_posted(request))
     if request.method == "POST" and form.is_valid():
         try:
             user = services.user_create(origin=Origin.from_request(request), **form.cleaned_data)
@@ -91,7 +96,7 @@ def user_field_edit(request, pk, field):
     """Edit one field in place: the form fragment for htmx, or a small page without JavaScript."""
     user = selectors.user_get(pk=pk)
     field = _inline_field(field)
-    form = UserFieldForm(request.POST or None, initial={"value": getattr(user, field)})
+    form = UserFieldForm(_posted(request), initial={"value": getattr(user, field)})
     if request.method == "POST" and form.is_valid():
         try:
             services.user_update(origin=Origin.from_request(request), user=user, **{field: form.cleaned_data["value"]})
@@ -115,12 +120,13 @@ def user_field_edit(request, pk, field):
 @require_http_methods(["GET", "POST"])
 def user_password(request, pk):
     """Change a password: your own (needs the current one) or, with permission, anyone's."""
-    user = selectors.user_get(pk=pk)
-    own = user.pk == request.user.pk
+    own = pk == request.user.pk
+    # Refuse before the lookup, so that the answer does not reveal which user ids exist.
     if not own and not request.user.has_perm("accounts.change_user"):
         raise PermissionDenied
+    user = selectors.user_get(pk=pk)
     form_class = ChangeOwnPasswordForm if own else SetPasswordForm
-    form = form_class(request.POST or None)
+    form = form_class(_posted(request))
     if request.method == "POST" and form.is_valid():
         origin = Origin.from_request(request)
         try:
@@ -168,6 +174,9 @@ def user_delete(request, pk):
             raise Http404("This user no longer exists.") from None
         else:
             if deleting_self:
+                # The service already deleted this session's row; flush it here too, or the
+                # session middleware would try to save it again and answer 400 (SessionInterrupted).
+                request.session.flush()
                 return redirect(reverse("login"))
             messages.success(request, f"User {user.username} was deleted.")
             return redirect("accounts:user_list")

@@ -15,9 +15,11 @@ from django.conf import settings
 
 def _parse(value):
     try:
-        return ipaddress.ip_address(value.strip())
+        address = ipaddress.ip_address(value.strip())
     except ValueError:
         return None
+    # A dual-stack socket shows IPv4 peers as ::ffff:a.b.c.d; compare them as IPv4.
+    return getattr(address, "ipv4_mapped", None) or address
 
 
 def _is_trusted_proxy(address):

@@ -65,13 +65,15 @@ def secret_key(var_dir: Path):
     path = var_dir / "secret_key"
     if not path.exists():
         var_dir.mkdir(parents=True, exist_ok=True)
-        # Exclusive create: two processes starting together keep one key.
+        # Exclusive create: two processes starting together keep one key. Created
+        # owner-only from the start, so the key is never readable by others.
         try:
-            with open(path, "x", encoding="ascii") as handle:
-                handle.write(secrets.token_urlsafe(50))
-            path.chmod(0o600)
+            descriptor = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
         except FileExistsError:
             pass
+        else:
+            with os.fdopen(descriptor, "w", encoding="ascii") as handle:
+                handle.write(secrets.token_urlsafe(50))
     return path.read_text(encoding="ascii").strip()
 
 

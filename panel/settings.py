@@ -77,8 +77,8 @@ LOGIN_URL = "login"
 LOGIN_REDIRECT_URL = "accounts:user_list"
 LOGOUT_REDIRECT_URL = "login"
 
-# Argon2id first; its defaults (m=64 MiB, t=3, p=4 in argon2-cffi 25) exceed
-# OWASP's minimum of m=19 MiB, t=2, p=1.
+# Argon2id first; Django's parameters (m=100 MiB, t=2, p=8) exceed OWASP's
+# minimum of m=19 MiB, t=2, p=1 (tests/integration/test_password_hashing.py checks).
 PASSWORD_HASHERS = [
     "django.contrib.auth.hashers.Argon2PasswordHasher",
     "django.contrib.auth.hashers.PBKDF2PasswordHasher",

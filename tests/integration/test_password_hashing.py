@@ -1,0 +1,73 @@
+"""Passwords are stored as Argon2id with at least OWASP's minimum cost (m=19 MiB, t=2, p=1)."""
+
+import re
+
+import pytest
+
+from accounts import services
+from panel.audit import Origin
+
+pytestmark = pytest.mark.django_db
+
+PASSWORD = "Zebra-Lamp-42"
+ARGON2_ENCODED = re.compile(
+    r"^argon2\$(?P<variant>argon2(?:id|i|d))\$v=(?P<version>\d+)\$m=(?P<m>\d+),t=(?P<t>\d+),p=(?P<p>\d+)\$[^$]+\$[^$]+$"
+)
+
+
+@pytest.fixture
+def stored_hash():
+    user = services.user_create(
+        origin=Origin.command("test"), username="hashed", email="hashed@example.com", password=PASSWORD
+    )
+    user.refresh_from_db()
+    return user.password
+
+
+@pytest.fixture
+def argon2_parameters(stored_hash):
+    match = ARGON2_ENCODED.match(stored_hash)
+    assert match, f"not an Argon2 hash: {stored_hash.split('$')[0]}"
+    return match.groupdict()
+
+
+def test_new_user_password_is_stored_as_an_argon2_hash(stored_hash):
+    assert stored_hash.startswith("argon2$")
+
+
+def test_argon2_variant_is_argon2id(argon2_parameters):
+    assert argon2_parameters["variant"] == "argon2id"
+
+
+def test_argon2_version_is_1_3(argon2_parameters):
+    assert argon2_parameters["version"] == "19"
+
+
+def test_argon2_memory_cost_is_at_least_19_mib(argon2_parameters):
+    assert int(argon2_parameters["m"]) >= 19456
+
+
+def test_argon2_time_cost_is_at_least_2(argon2_parameters):
+    assert int(argon2_parameters["t"]) >= 2
+
+
+def test_argon2_parallelism_is_at_least_1(argon2_parameters):
+    assert int(argon2_parameters["p"]) >= 1
+
+
+def test_stored_hash_never_contains_the_password(stored_hash):
+    assert PASSWORD not in stored_hash
+
+
+def test_same_password_hashes_differently_for_two_users(stored_hash):
+    other = services.user_create(
+        origin=Origin.command("test"), username="hashed2", email="hashed2@example.com", password=PASSWORD
+    )
+    assert other.password != stored_hash
+
+
+def test_stored_hash_verifies_the_password_and_refuses_others(stored_hash):
+    from django.contrib.auth.hashers import check_password
+
+    assert check_password(PASSWORD, stored_hash)
+    assert not check_password(PASSWORD + "x", stored_hash)
