@@ -1,10 +1,42 @@
 from django.contrib.auth.base_user import AbstractBaseUser, BaseUserManager
 from django.contrib.auth.models import PermissionsMixin
 from django.db import models
-from django.db.models.functions import Lower
+from django.db.models.functions import Collate, Lower, Upper
 from django.utils import timezone
 
 from accounts.validators import USERNAME_MAX_LENGTH, validate_username_characters
+
+
+class PrefixSearchIndex(models.Index):
+    """An index on one text field that serves ``field__istartswith``, the user list's search.
+
+    Django compiles ``istartswith`` differently per database, so the index differs too:
+
+    - PostgreSQL: ``UPPER("field"::text) LIKE UPPER('term%')`` can use an index on
+      ``UPPER(field)`` only if the index's collation is "C" (or it uses a pattern
+      operator class), whatever the database's own collation.
+    - SQLite: ``"field" LIKE 'term%' ESCAPE '\\'`` (LIKE ignores ASCII case) uses an
+      index only on the column itself with the NOCASE collation (its LIKE optimization).
+    - Any other database: a plain index on the column.
+    """
+
+    def __init__(self, *, field_name, name):
+        self.field_name = field_name
+        super().__init__(fields=[field_name], name=name)
+
+    def deconstruct(self):
+        path, _args, _kwargs = super().deconstruct()
+        return path, (), {"field_name": self.field_name, "name": self.name}
+
+    def create_sql(self, model, schema_editor, using="", **kwargs):
+        vendor = schema_editor.connection.vendor
+        if vendor == "postgresql":
+            index = models.Index(Collate(Upper(self.field_name), "C"), name=self.name)
+        elif vendor == "sqlite":
+            index = models.Index(Collate(self.field_name, "NOCASE"), name=self.name)
+        else:
+            index = models.Index(fields=[self.field_name], name=self.name)
+        return index.create_sql(model, schema_editor, using=using, **kwargs)
 
 
 class UserManager(BaseUserManager):
@@ -55,6 +87,9 @@ class User(AbstractBaseUser, PermissionsMixin):
         ]
         indexes = [
             models.Index(fields=["-date_joined", "-id"], name="accounts_user_created_idx"),
+            # The user list searches the start of the username or the email (selectors.user_list).
+            PrefixSearchIndex(field_name="username", name="accounts_user_username_prefix"),
+            PrefixSearchIndex(field_name="email", name="accounts_user_email_prefix"),
         ]
 
     def __str__(self):

@@ -1,6 +1,7 @@
 """Reads of users for pages, commands and the API."""
 
 from django.conf import settings
+from django.core.cache import cache
 from django.core.paginator import Paginator
 from django.db.models import Q
 from django.shortcuts import get_object_or_404
@@ -18,8 +19,31 @@ def user_list(*, search="", page=1, per_page=None):
     search = search.strip()
     if search:
         users = users.filter(Q(username__istartswith=search) | Q(email__istartswith=search))
-    paginator = Paginator(users, per_page or settings.PANEL_USERS_PER_PAGE)
+        paginator = Paginator(users, per_page or settings.PANEL_USERS_PER_PAGE)
+    else:
+        paginator = _KnownCountPaginator(users, per_page or settings.PANEL_USERS_PER_PAGE, count=user_total())
     return paginator.get_page(page)
+
+
+class _KnownCountPaginator(Paginator):
+    """A paginator told its total instead of counting it."""
+
+    def __init__(self, object_list, per_page, *, count):
+        super().__init__(object_list, per_page)
+        self.__dict__["count"] = count  # Paginator.count is a cached_property: pre-fill it.
+
+
+USER_TOTAL_CACHE_KEY = "accounts:user_total"
+
+
+def user_total():
+    """How many users exist, from the shared cache.
+
+    COUNT(*) reads every row on PostgreSQL (about 15 ms at 100,000 users), so
+    the total is cached; accounts.services forgets it whenever a user is
+    created or deleted, and it expires after five minutes regardless.
+    """
+    return cache.get_or_set(USER_TOTAL_CACHE_KEY, user_count, timeout=300)
 
 
 def users_newest_first():
@@ -32,4 +56,5 @@ def user_get(*, pk):
 
 
 def user_count():
+    """How many users exist, counted now."""
     return User.objects.count()

@@ -557,3 +557,30 @@ def test_delete_of_a_user_deleted_meanwhile_is_404(admin_client, other_user):
     admin_client.post(f"/users/{pk}/delete/")
 
     assert admin_client.post(f"/users/{pk}/delete/").status_code == 404
+
+
+# the cached total of the unfiltered list
+
+
+def test_user_list_total_includes_a_user_created_after_the_total_was_cached(
+    admin_client, django_capture_on_commit_callbacks
+):
+    assert b"1 user</p>" in admin_client.get("/users/").content
+
+    with django_capture_on_commit_callbacks(execute=True):
+        admin_client.post(
+            "/users/new/", {"username": "newcomer", "email": "newcomer@example.com", "password": NEW_PASSWORD}
+        )
+
+    assert b"2 users</p>" in admin_client.get("/users/").content
+
+
+def test_user_list_total_excludes_a_user_deleted_after_the_total_was_cached(
+    admin_client, other_user, django_capture_on_commit_callbacks
+):
+    assert b"2 users</p>" in admin_client.get("/users/").content
+
+    with django_capture_on_commit_callbacks(execute=True):
+        admin_client.post(f"/users/{other_user.pk}/delete/")
+
+    assert b"1 user</p>" in admin_client.get("/users/").content
