@@ -40,10 +40,15 @@ def user_total():
     """How many users exist, from the shared cache.
 
     COUNT(*) reads every row on PostgreSQL (about 15 ms at 100,000 users), so
-    the total is cached; accounts.services forgets it whenever a user is
-    created or deleted, and it expires after five minutes regardless.
+    the total is cached. Saving a new user or deleting one through the ORM
+    forgets it on commit (accounts.signals); rows written around the ORM (bulk
+    imports, raw SQL) are counted when it expires, within five minutes.
     """
     return cache.get_or_set(USER_TOTAL_CACHE_KEY, user_count, timeout=300)
+
+
+def forget_user_total():
+    cache.delete(USER_TOTAL_CACHE_KEY)
 
 
 def users_newest_first():

@@ -8,13 +8,11 @@ nothing below them.
 
 from django.contrib.auth import password_validation
 from django.contrib.sessions.backends.base import SessionBase
-from django.core.cache import cache
 from django.core.exceptions import ValidationError
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 from django.utils.module_loading import import_string
 
-from accounts import selectors
 from accounts.models import User, UserSession
 from accounts.validators import validate_username_available, validate_username_characters
 from panel.audit import record
@@ -85,7 +83,6 @@ def user_create(*, origin, username, email, password, is_superuser=False):
     with transaction.atomic():
         _save_username(user)
         record(origin=origin, action="user.create", target=user, details={"superuser": is_superuser})
-        transaction.on_commit(_forget_user_total)
     return user
 
 
@@ -171,13 +168,8 @@ def user_delete(*, origin, user):
             ended = _end_sessions(user=user)
             record(origin=origin, action="user.delete", target=user, details={"sessions_ended": ended})
             user.delete()
-            transaction.on_commit(_forget_user_total)
     if last_user:
         raise LastUserError(LastUserError.message)
-
-
-def _forget_user_total():
-    cache.delete(selectors.USER_TOTAL_CACHE_KEY)
 
 
 def session_start(*, request, user):

@@ -1,15 +1,19 @@
-"""Audit and session bookkeeping for Django's login signals.
+"""Audit and session bookkeeping for Django's login signals, and the cached user total.
 
 Every way of logging in (password now, passkeys later) goes through
-``django.contrib.auth.login``, so hooking its signals covers them all.
+``django.contrib.auth.login``, so hooking its signals covers them all. Every
+way of adding or removing a user through the ORM (services, createsuperuser,
+factories) sends post_save/post_delete, so the cached total follows them all.
 """
 
 from django.contrib.auth.signals import user_logged_in, user_logged_out, user_login_failed
 from django.db import transaction
+from django.db.models.signals import post_delete, post_save
 from django.dispatch import receiver
 
-from accounts import services
+from accounts import selectors, services
 from accounts.middleware import start_session_clocks
+from accounts.models import User
 from panel.audit import Origin, record
 from panel.models import AuditEvent
 
@@ -45,3 +49,14 @@ def _on_logout(sender, request, user, **kwargs):
     with transaction.atomic():
         services.session_forget(session_key=request.session.session_key)
         record(origin=Origin.from_request(request), action="auth.logout", target=user)
+
+
+@receiver(post_save, sender=User)
+def _on_user_saved(sender, created, **kwargs):
+    if created:
+        transaction.on_commit(selectors.forget_user_total)
+
+
+@receiver(post_delete, sender=User)
+def _on_user_deleted(sender, **kwargs):
+    transaction.on_commit(selectors.forget_user_total)

@@ -584,3 +584,16 @@ def test_user_list_total_excludes_a_user_deleted_after_the_total_was_cached(
         admin_client.post(f"/users/{other_user.pk}/delete/")
 
     assert b"1 user</p>" in admin_client.get("/users/").content
+
+
+def test_user_list_total_includes_a_user_created_outside_the_services(
+    admin_client, django_capture_on_commit_callbacks
+):
+    assert b"1 user</p>" in admin_client.get("/users/").content
+
+    with django_capture_on_commit_callbacks(execute=True):
+        UserFactory(username="made-by-createsuperuser")
+
+    response = admin_client.get("/users/")
+    assert b"2 users</p>" in response.content
+    assert b"made-by-createsuperuser" in response.content
