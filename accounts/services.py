@@ -6,6 +6,7 @@ writes one audit event. Views, operator commands and the API call these and
 nothing below them.
 """
 
+from django.conf import settings
 from django.contrib.auth import password_validation
 from django.contrib.sessions.backends.base import SessionBase
 from django.core.exceptions import ValidationError
@@ -15,7 +16,7 @@ from django.utils.module_loading import import_string
 
 from accounts.models import User, UserSession
 from accounts.validators import validate_username_available, validate_username_characters
-from panel.audit import record
+from panel.audit import Origin, record
 from panel.models import AuditEvent
 
 
@@ -174,8 +175,6 @@ def user_delete(*, origin, user):
 
 def session_start(*, request, user):
     """Remember a freshly logged-in session so that it can be ended later."""
-    from panel.audit import Origin
-
     origin = Origin.from_request(request)
     UserSession.objects.update_or_create(
         session_key=request.session.session_key,
@@ -197,8 +196,6 @@ def session_forget(*, session_key):
 
 
 def _session_store():
-    from django.conf import settings
-
     return import_string(f"{settings.SESSION_ENGINE}.SessionStore")
 
 
