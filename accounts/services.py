@@ -15,8 +15,8 @@ from django.utils import timezone
 from django.utils.module_loading import import_string
 
 from accounts.models import User, UserSession
-from accounts.validators import validate_username_available, validate_username_characters
-from panel.audit import Origin, record
+from accounts.validators import validate_username_available
+from panel.audit import record
 from panel.models import AuditEvent
 
 
@@ -30,8 +30,7 @@ def _validate_username(username, *, exclude_pk=None):
     if not username:
         raise ValidationError({"username": "Username is required."})
     try:
-        User._meta.get_field("username").run_validators(username)
-        validate_username_characters(username)
+        User._meta.get_field("username").run_validators(username)  # characters and length
         validate_username_available(username, exclude_pk=exclude_pk)
     except ValidationError as error:
         raise ValidationError({"username": error.messages}) from None
@@ -133,14 +132,13 @@ def user_set_password(*, origin, user, password, keep_session_key=None):
 def user_change_own_password(*, origin, user, current_password, new_password, session_key):
     """A user changing their own password must prove they know the current one."""
     if not user.check_password(current_password or ""):
-        with transaction.atomic():
-            record(
-                origin=origin,
-                action="user.password_change",
-                target=user,
-                outcome=AuditEvent.Outcome.FAILURE,
-                details={"reason": "wrong current password"},
-            )
+        record(
+            origin=origin,
+            action="user.password_change",
+            target=user,
+            outcome=AuditEvent.Outcome.FAILURE,
+            details={"reason": "wrong current password"},
+        )
         raise ValidationError({"current_password": "Your current password is not correct."})
     return user_set_password(origin=origin, user=user, password=new_password, keep_session_key=session_key)
 
@@ -173,13 +171,14 @@ def user_delete(*, origin, user):
         raise LastUserError(LastUserError.message)
 
 
-def session_start(*, request, user):
-    """Remember a freshly logged-in session so that it can be ended later."""
-    origin = Origin.from_request(request)
-    UserSession.objects.update_or_create(
-        session_key=request.session.session_key,
-        defaults={"user": user, "ip": origin.ip, "user_agent": origin.user_agent},
-    )
+def session_start(*, origin, user, session_key):
+    """Remember a freshly logged-in session, so that it can be ended later, and audit the login."""
+    with transaction.atomic():
+        UserSession.objects.update_or_create(
+            session_key=session_key,
+            defaults={"user": user, "ip": origin.ip, "user_agent": origin.user_agent},
+        )
+        record(origin=origin, action="auth.login", target=user)
 
 
 def session_touch(*, session_key):
@@ -191,8 +190,11 @@ def session_rekey(*, old_key, new_key):
     UserSession.objects.filter(session_key=old_key).update(session_key=new_key)
 
 
-def session_forget(*, session_key):
-    UserSession.objects.filter(session_key=session_key).delete()
+def session_end(*, origin, user, session_key):
+    """A user logged out: forget the session and audit it."""
+    with transaction.atomic():
+        UserSession.objects.filter(session_key=session_key).delete()
+        record(origin=origin, action="auth.logout", target=user)
 
 
 def _session_store():

@@ -21,9 +21,7 @@ from panel.models import AuditEvent
 @receiver(user_logged_in)
 def _on_login(sender, request, user, **kwargs):
     start_session_clocks(request.session)
-    with transaction.atomic():
-        services.session_start(request=request, user=user)
-        record(origin=Origin.from_request(request), action="auth.login", target=user)
+    services.session_start(origin=Origin.from_request(request), user=user, session_key=request.session.session_key)
 
 
 @receiver(user_login_failed)
@@ -32,23 +30,18 @@ def _on_login_failed(sender, credentials, request=None, **kwargs):
         return
     # Only the name that was typed: whether such a user exists is not recorded
     # here, so the log reads the same for real and made-up names.
-    attempted = str(credentials.get("username", ""))[:64]
-    with transaction.atomic():
-        record(
-            origin=Origin.from_request(request),
-            action="auth.login",
-            target_name=attempted,
-            outcome=AuditEvent.Outcome.FAILURE,
-        )
+    record(
+        origin=Origin.from_request(request),
+        action="auth.login",
+        target_name=str(credentials.get("username", ""))[:64],
+        outcome=AuditEvent.Outcome.FAILURE,
+    )
 
 
 @receiver(user_logged_out)
 def _on_logout(sender, request, user, **kwargs):
-    if user is None:
-        return
-    with transaction.atomic():
-        services.session_forget(session_key=request.session.session_key)
-        record(origin=Origin.from_request(request), action="auth.logout", target=user)
+    if user is not None:
+        services.session_end(origin=Origin.from_request(request), user=user, session_key=request.session.session_key)
 
 
 @receiver(post_save, sender=User)

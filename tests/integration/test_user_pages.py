@@ -586,9 +586,7 @@ def test_user_list_total_excludes_a_user_deleted_after_the_total_was_cached(
     assert b"1 user</p>" in admin_client.get("/users/").content
 
 
-def test_user_list_total_includes_a_user_created_outside_the_services(
-    admin_client, django_capture_on_commit_callbacks
-):
+def test_user_list_total_includes_a_user_created_outside_the_services(admin_client, django_capture_on_commit_callbacks):
     assert b"1 user</p>" in admin_client.get("/users/").content
 
     with django_capture_on_commit_callbacks(execute=True):

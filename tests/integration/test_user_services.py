@@ -388,3 +388,27 @@ def test_sessions_table_is_untouched_by_a_refused_deletion(origin, admin_user):
         services.user_delete(origin=origin, user=admin_user)
 
     assert Session.objects.count() == before
+
+
+# session_start / session_end
+
+
+def test_session_start_records_the_session_and_audits_the_login(other_user):
+    origin = Origin(actor=other_user, ip="198.51.100.4", user_agent="Browser/1")
+
+    services.session_start(origin=origin, user=other_user, session_key="k" * 32)
+
+    session = UserSession.objects.get(session_key="k" * 32)
+    assert (session.user, session.ip, session.user_agent) == (other_user, "198.51.100.4", "Browser/1")
+    event = AuditEvent.objects.get(action="auth.login")
+    assert (event.target_id, event.ip, event.outcome) == (str(other_user.pk), "198.51.100.4", "success")
+
+
+def test_session_end_forgets_the_session_and_audits_the_logout(other_user):
+    origin = Origin(actor=other_user, ip="198.51.100.4")
+    services.session_start(origin=origin, user=other_user, session_key="k" * 32)
+
+    services.session_end(origin=origin, user=other_user, session_key="k" * 32)
+
+    assert not UserSession.objects.filter(session_key="k" * 32).exists()
+    assert AuditEvent.objects.filter(action="auth.logout", target_id=str(other_user.pk)).count() == 1
