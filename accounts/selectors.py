@@ -63,3 +63,8 @@ def user_get(*, pk):
 def user_count():
     """How many users exist, counted now."""
     return User.objects.count()
+
+
+def user_may_log_in(user):
+    """Whether ``user`` may authenticate by any means: password, passkey or access token."""
+    return user.is_active

@@ -22,14 +22,18 @@ class Origin:
     ip: str | None = None
     user_agent: str = ""
     via: str = "web"
+    # The access token a script acted with, when it did.
+    credential: int | None = None
 
     @classmethod
-    def from_request(cls, request):
+    def from_request(cls, request, *, via="web", credential=None):
         user = getattr(request, "user", None)
         return cls(
             actor=user if user is not None and user.is_authenticated else None,
             ip=get_client_ip(request),
             user_agent=request.META.get("HTTP_USER_AGENT", "")[:256],
+            via=via,
+            credential=credential,
         )
 
     @classmethod
@@ -55,5 +59,5 @@ def record(*, origin, action, target=None, target_name="", outcome=AuditEvent.Ou
         ip=origin.ip,
         user_agent=origin.user_agent,
         outcome=outcome,
-        details={**details, "via": origin.via},
+        details={**details, "via": origin.via, **({"credential": origin.credential} if origin.credential else {})},
     )

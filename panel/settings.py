@@ -21,6 +21,8 @@ PANEL_NAME = conf.env_str("PANEL_NAME", "Panel")
 # Peers allowed to tell us the client address in X-Forwarded-For (IPs or CIDRs).
 PANEL_TRUSTED_PROXIES = conf.env_networks("PANEL_TRUSTED_PROXIES", [])
 PANEL_USERS_PER_PAGE = 20
+# Fernet keys for secrets at rest, newest first; empty derives one from SECRET_KEY (panel.crypto).
+PANEL_ENCRYPTION_KEYS = conf.env_list("PANEL_ENCRYPTION_KEYS", [])
 
 INSTALLED_APPS = [
     "django.contrib.auth",
@@ -31,6 +33,8 @@ INSTALLED_APPS = [
     "csp",
     "panel",
     "accounts",
+    "tokens",
+    "ninja",
 ]
 
 MIDDLEWARE = [

@@ -1,8 +1,19 @@
 from django.contrib.auth import views as auth_views
+from django.contrib.auth.decorators import login_not_required
 from django.urls import include, path
 
 from accounts import views as account_views
 from panel import views
+from panel.api import api
+
+
+def _public(urls):
+    """The API answers 401 itself: keep the login redirect away from its views."""
+    patterns, app_name, namespace = urls
+    for pattern in patterns:
+        login_not_required(pattern.callback)
+    return patterns, app_name, namespace
+
 
 urlpatterns = [
     path("", account_views.home, name="home"),
@@ -10,6 +21,8 @@ urlpatterns = [
     path("logout/", auth_views.LogoutView.as_view(), name="logout"),
     path("account/", account_views.account, name="account"),
     path("users/", include("accounts.urls")),
+    path("users/<int:user_id>/tokens/", include("tokens.urls")),
+    path("api/", _public(api.urls)),
     path("audit/", views.audit_log, name="audit_log"),
     path("healthz", views.healthz, name="healthz"),
 ]

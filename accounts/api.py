@@ -1,0 +1,122 @@
+"""User management over the JSON API: the same permissions as the pages, the same services."""
+
+from datetime import datetime
+
+from django.core.exceptions import ValidationError
+from django.http import Http404
+from ninja import Field, Query, Router, Schema
+
+from accounts import selectors, services
+from panel.api_common import api_origin, errors, require_permission
+
+router = Router(tags=["users"])
+
+
+class UserOut(Schema):
+    id: int
+    username: str
+    email: str
+    is_active: bool
+    is_superuser: bool
+    date_joined: datetime
+
+
+class UserPage(Schema):
+    total: int
+    page: int
+    size: int
+    items: list[UserOut]
+
+
+class UserListQuery(Schema):
+    search: str = Field("", max_length=100)
+    page: int = Field(1, ge=1, le=1_000_000)
+    size: int = Field(20, ge=1, le=100)
+
+
+class UserCreateIn(Schema):
+    username: str
+    email: str
+    password: str
+
+
+class UserUpdateIn(Schema):
+    username: str | None = None
+    email: str | None = None
+
+
+class PasswordIn(Schema):
+    password: str
+    current_password: str | None = Field(None, description="Required when changing your own password.")
+
+
+@router.get("/user/info", response={200: UserOut, **errors()}, summary="The user the request acts as")
+def user_info(request):
+    return request.user
+
+
+@router.get("/users", response={200: UserPage, **errors(403, 422)}, summary="List users, newest first")
+def user_list(request, query: Query[UserListQuery]):
+    require_permission(request, "accounts.view_user")
+    page = selectors.user_list(search=query.search, page=query.page, per_page=query.size)
+    # get_page() falls back to the last page; report the page actually returned.
+    return {"total": page.paginator.count, "page": page.number, "size": query.size, "items": list(page)}
+
+
+@router.post("/users", response={201: UserOut, **errors(403, 422)}, summary="Create a user")
+def user_create(request, body: UserCreateIn):
+    require_permission(request, "accounts.add_user")
+    return 201, services.user_create(origin=api_origin(request), **body.dict())
+
+
+@router.get("/users/{user_id}", response={200: UserOut, **errors(403, 404, 422)}, summary="One user")
+def user_get(request, user_id: int):
+    if user_id != request.user.pk:
+        require_permission(request, "accounts.view_user")
+    return selectors.user_get(pk=user_id)
+
+
+@router.patch("/users/{user_id}", response={200: UserOut, **errors(403, 404, 422)}, summary="Change username or email")
+def user_update(request, user_id: int, body: UserUpdateIn):
+    require_permission(request, "accounts.change_user")
+    user = selectors.user_get(pk=user_id)
+    return services.user_update(origin=api_origin(request), user=user, **body.dict(exclude_unset=True))
+
+
+@router.put(
+    "/users/{user_id}/password",
+    response={204: None, **errors(403, 404, 422)},
+    summary="Set a password (your own needs current_password); ends all of the user's sessions",
+)
+def user_password(request, user_id: int, body: PasswordIn):
+    own = user_id == request.user.pk
+    if not own:
+        require_permission(request, "accounts.change_user")
+    user = selectors.user_get(pk=user_id)
+    origin = api_origin(request)
+    if own:
+        if body.current_password is None:
+            raise ValidationError({"current_password": "Your current password is required."})
+        services.user_change_own_password(
+            origin=origin,
+            user=user,
+            current_password=body.current_password,
+            new_password=body.password,
+            session_key=None,
+        )
+    else:
+        services.user_set_password(origin=origin, user=user, password=body.password)
+    return 204, None
+
+
+@router.delete(
+    "/users/{user_id}", response={204: None, **errors(403, 404, 409, 422)}, summary="Delete a user (never the last)"
+)
+def user_delete(request, user_id: int):
+    require_permission(request, "accounts.delete_user")
+    user = selectors.user_get(pk=user_id)
+    try:
+        services.user_delete(origin=api_origin(request), user=user)
+    except user.DoesNotExist:
+        raise Http404 from None  # deleted by someone else meanwhile
+    return 204, None

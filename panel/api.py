@@ -1,0 +1,122 @@
+"""The JSON API root: authentication, the one error shape, and the routers of each app.
+
+Every error answers ``{"detail": "<sentence>", "errors": {"<field>": ["<message>", ...]}}``,
+``errors`` only where fields are at fault (422).
+"""
+
+from django.conf import settings
+from django.core.exceptions import PermissionDenied, ValidationError
+from django.http import Http404
+from django.middleware.csrf import CsrfViewMiddleware
+from ninja import NinjaAPI, Schema
+from ninja.errors import AuthenticationError, HttpError
+from ninja.errors import ValidationError as SchemaValidationError
+from ninja.security import APIKeyCookie
+
+from accounts.api import router as accounts_router
+from accounts.services import LastUserError
+from tokens.api import router as tokens_router
+from tokens.authentication import BearerTokenAuth, SignedRequestAuth, TokenRefused
+
+
+class SessionCookieAuth(APIKeyCookie):
+    """A logged-in browser; it must send the CSRF token, unlike a script with an access token."""
+
+    def __init__(self):
+        self.param_name = settings.SESSION_COOKIE_NAME
+        super().__init__(csrf=True)
+
+    def _get_key(self, request):
+        if not request.user.is_authenticated:
+            return None  # not a browser session: no CSRF check, the request is simply unauthenticated
+        reason = CsrfViewMiddleware(lambda _: None).process_view(request, None, (), {})
+        if reason is not None:
+            raise PermissionDenied("CSRF check failed: send the X-CSRFToken header.")
+        return request.COOKIES.get(self.param_name)
+
+    def authenticate(self, request, key):
+        return request.user if key is not None else None
+
+
+api = NinjaAPI(
+    title="Panel API",
+    version="1",
+    description="Manage the panel's users and access tokens. Authenticate with an access token (see README).",
+    auth=[SignedRequestAuth(), BearerTokenAuth(), SessionCookieAuth()],
+    urls_namespace="api",
+)
+
+
+def _error(request, status, detail, errors=None, headers=None):
+    response = api.create_response(request, {"detail": detail, "errors": errors}, status=status)
+    for name, value in (headers or {}).items():
+        response[name] = value
+    return response
+
+
+@api.exception_handler(TokenRefused)
+def _token_refused(request, exc):
+    headers = {"Retry-After": str(exc.retry_after)} if exc.retry_after else {}
+    if exc.status == 401:
+        headers["WWW-Authenticate"] = 'Bearer realm="panel"'
+    return _error(request, exc.status, exc.message, headers=headers)
+
+
+@api.exception_handler(AuthenticationError)
+def _unauthenticated(request, exc):
+    return _error(
+        request,
+        401,
+        "Authentication required: send an access token.",
+        headers={"WWW-Authenticate": 'Bearer realm="panel"'},
+    )
+
+
+@api.exception_handler(PermissionDenied)
+def _forbidden(request, exc):
+    return _error(request, 403, str(exc) or "You do not have permission to do this.")
+
+
+@api.exception_handler(Http404)
+def _not_found(request, exc):
+    return _error(request, 404, "Not found.")
+
+
+@api.exception_handler(LastUserError)
+def _last_user(request, exc):
+    return _error(request, 409, str(exc))
+
+
+@api.exception_handler(ValidationError)
+def _rule_failed(request, exc):
+    errors = exc.message_dict if hasattr(exc, "error_dict") else {"__all__": exc.messages}
+    return _error(request, 422, "The request is not valid.", errors=errors)
+
+
+@api.exception_handler(SchemaValidationError)
+def _schema_failed(request, exc):
+    errors = {}
+    for error in exc.errors:
+        location = [str(part) for part in error.get("loc", ())]
+        # ("body", "<parameter>", "field", ...) or ("query", "field"): keep what the client named.
+        field = ".".join(location[2:] if location[:1] == ["body"] and len(location) > 2 else location[1:])
+        errors.setdefault(field or "__all__", []).append(error.get("msg", "Invalid value."))
+    return _error(request, 422, "The request is not valid.", errors=errors)
+
+
+@api.exception_handler(HttpError)
+def _http_error(request, exc):
+    return _error(request, exc.status_code, str(exc))
+
+
+class HealthOut(Schema):
+    status: str
+
+
+@api.get("/health", auth=None, response={200: HealthOut}, tags=["panel"], summary="Health check (no authentication)")
+def health(request):
+    return {"status": "ok"}
+
+
+api.add_router("/", accounts_router)
+api.add_router("/", tokens_router)

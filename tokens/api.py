@@ -1,0 +1,81 @@
+"""Access tokens over the JSON API: the same rules as the token manager page."""
+
+from datetime import datetime
+
+from ninja import Field, Router, Schema
+
+from panel.api_common import api_origin, errors
+from tokens import selectors, services
+from tokens.credentials import bearer_string
+
+router = Router(tags=["tokens"])
+
+
+class TokenOut(Schema):
+    id: int = Field(description="The credential ID clients send.")
+    name: str
+    ip_allowlist: list[str]
+    expires_at: datetime
+    expired: bool = Field(alias="is_expired")
+    created_at: datetime
+    last_used_at: datetime | None
+    last_used_ip: str | None
+
+
+class TokenCreatedOut(TokenOut):
+    secret: str = Field(description="Shown once: it cannot be read again.")
+    bearer: str = Field(description="The ready `Authorization: Bearer` value.")
+
+
+class TokenCreateIn(Schema):
+    name: str = ""
+    ip_allowlist: list[str] = []
+    expires_at: datetime | None = Field(None, description="At most 10 years away; omit with long_term=true.")
+    long_term: bool = Field(False, description="Expire at the latest allowed moment, 10 years from now.")
+
+
+class TokenUpdateIn(Schema):
+    name: str | None = None
+    ip_allowlist: list[str] | None = None
+    expires_at: datetime | None = None
+    long_term: bool = False
+
+
+@router.get(
+    "/users/{user_id}/tokens", response={200: list[TokenOut], **errors(403, 404, 422)}, summary="A user's tokens"
+)
+def token_list(request, user_id: int):
+    owner = selectors.token_owner(actor=request.user, user_id=user_id)
+    return list(selectors.tokens_of(owner=owner))
+
+
+@router.post(
+    "/users/{user_id}/tokens",
+    response={201: TokenCreatedOut, **errors(403, 404, 422)},
+    summary="Issue a token; the answer holds its secret, shown this once",
+)
+def token_create(request, user_id: int, body: TokenCreateIn):
+    owner = selectors.token_owner(actor=request.user, user_id=user_id)
+    token, secret = services.token_create(origin=api_origin(request), user=owner, **body.dict())
+    token.secret, token.bearer = secret, bearer_string(token.pk, secret)
+    return 201, token
+
+
+@router.patch(
+    "/users/{user_id}/tokens/{token_id}",
+    response={200: TokenOut, **errors(403, 404, 422)},
+    summary="Change a token's name, IP allow-list or expiry",
+)
+def token_update(request, user_id: int, token_id: int, body: TokenUpdateIn):
+    owner = selectors.token_owner(actor=request.user, user_id=user_id)
+    token = selectors.token_get(owner=owner, token_id=token_id)
+    return services.token_update(origin=api_origin(request), token=token, **body.dict(exclude_unset=True))
+
+
+@router.delete(
+    "/users/{user_id}/tokens/{token_id}", response={204: None, **errors(403, 404, 422)}, summary="Delete a token"
+)
+def token_delete(request, user_id: int, token_id: int):
+    owner = selectors.token_owner(actor=request.user, user_id=user_id)
+    services.token_delete(origin=api_origin(request), token=selectors.token_get(owner=owner, token_id=token_id))
+    return 204, None

@@ -1,0 +1,129 @@
+"""Authenticating a script by its access token: signed requests (AcePanel's HMAC-SHA256) or Bearer.
+
+The order of checks: throttle → parse → look up the token by ID (one query,
+owner included) → secret or signature in constant time → expiry → timestamp
+window → IP allow-list → owner may log in. The signature is checked before the
+expiry (DESIGN.md lists them the other way round) so that only a holder of the
+secret learns that a token exists and has expired. Nothing is cached in the
+process, so a token deleted or changed in one process is refused by all at once.
+"""
+
+import hmac
+import time
+
+from django.utils import timezone
+from ninja.security import APIKeyHeader, HttpBearer
+
+from accounts.selectors import user_may_log_in
+from panel import crypto
+from panel.audit import Origin
+from panel.client_ip import get_client_ip
+from panel.throttle import FailureLimit
+from tokens import credentials, services, signing
+from tokens.models import AccessToken
+from tokens.validators import ip_allowed
+
+# Per client IP: enough for a misconfigured script to show up in the audit log, not enough to guess anything.
+FAILURES_PER_IP = FailureLimit(name="token-ip", limit=20, window=600)
+_DUMMY_SECRET = credentials.new_secret()
+
+
+class TokenRefused(Exception):
+    """A token request that may not go on; ``message`` is what the client is told, ``reason`` what is audited."""
+
+    def __init__(self, status, message, *, reason=None, retry_after=None):
+        super().__init__(message)
+        self.status, self.message, self.reason, self.retry_after = status, message, reason or message, retry_after
+
+
+INVALID_TOKEN = "invalid token"
+
+
+def unthrottled_ip(request):
+    """The client's IP, unless it has failed too often lately; checked before any other work."""
+    ip = get_client_ip(request)
+    if FAILURES_PER_IP.blocked(ip):
+        raise TokenRefused(429, "too many failed attempts, try again later", retry_after=FAILURES_PER_IP.window)
+    return ip
+
+
+def refuse_malformed(request, ip, message):
+    _refuse(request, ip, None, None, TokenRefused(401, message, reason="malformed credentials"))
+
+
+def authenticate(request, *, ip, token_id, prove):
+    """The owner of token ``token_id`` if ``prove(secret)`` holds and every rule passes; else raises TokenRefused."""
+    token = AccessToken.objects.select_related("user").filter(pk=token_id).first()
+    # An unknown ID costs the same work as a wrong secret, and gets the same answer.
+    secret = crypto.decrypt(token.encrypted_secret) if token is not None else _DUMMY_SECRET
+    if not prove(secret) or token is None:
+        _refuse(request, ip, token_id, None, TokenRefused(401, INVALID_TOKEN, reason="wrong secret or unknown token"))
+    if token.is_expired:
+        _refuse(request, ip, token_id, token, TokenRefused(401, "token expired"))
+    timestamp = getattr(request, "_token_timestamp", None)
+    if timestamp is not None and abs(time.time() - timestamp) > signing.TIMESTAMP_TOLERANCE:
+        _refuse(request, ip, token_id, token, TokenRefused(401, "request timestamp is outside the allowed window"))
+    if not ip_allowed(ip, token.ip_allowlist):
+        _refuse(request, ip, token_id, token, TokenRefused(403, "invalid request ip"))
+    if not user_may_log_in(token.user):
+        _refuse(request, ip, token_id, token, TokenRefused(401, "the token's owner may not log in"))
+    services.token_mark_used(token=token, ip=ip, now=timezone.now())
+    request.access_token = token
+    request.user = token.user
+    return token.user
+
+
+def _refuse(request, ip, token_id, token, refusal):
+    FAILURES_PER_IP.fail(ip)
+    origin = Origin.from_request(request, via="api")
+    services.token_refused(origin=origin, reason=refusal.reason, token=token, credential=token_id)
+    raise refusal
+
+
+class SignedRequestAuth(APIKeyHeader):
+    """``Authorization: HMAC-SHA256 Credential=<id>, Signature=<hex>`` with ``X-Timestamp``."""
+
+    param_name = "Authorization"
+    openapi_description = (
+        "AcePanel-compatible signed request: `X-Timestamp: <unix seconds>` and "
+        "`Authorization: HMAC-SHA256 Credential=<token id>, Signature=<hex>` (see README)."
+    )
+
+    def __call__(self, request):
+        value = request.headers.get("Authorization", "")
+        if not value.startswith(signing.ALGORITHM + " "):
+            return None
+        return self.authenticate(request, value)
+
+    def authenticate(self, request, key):
+        ip = unthrottled_ip(request)
+        parsed = signing.parse_authorization(key)
+        timestamp = request.headers.get("X-Timestamp", "")
+        if parsed is None or not (timestamp.isascii() and timestamp.isdigit() and len(timestamp) <= 12):
+            refuse_malformed(request, ip, "malformed signed request: see the Authorization and X-Timestamp formats")
+        token_id, given = parsed
+        canonical = signing.canonical_request(
+            request.method, request.path, request.META.get("QUERY_STRING", ""), request.body
+        )
+        request._token_timestamp = int(timestamp)
+
+        def prove(secret):
+            return hmac.compare_digest(signing.signature(secret, timestamp, canonical), given)
+
+        return authenticate(request, ip=ip, token_id=token_id, prove=prove)
+
+
+class BearerTokenAuth(HttpBearer):
+    """``Authorization: Bearer pnl_<id>_<secret>``."""
+
+    openapi_description = "`Authorization: Bearer pnl_<token id>_<secret>`, the string shown when the token is made."
+
+    def authenticate(self, request, token):
+        ip = unthrottled_ip(request)
+        parsed = credentials.parse_bearer(token)
+        if parsed is None:
+            refuse_malformed(request, ip, INVALID_TOKEN)
+        token_id, given = parsed
+        return authenticate(
+            request, ip=ip, token_id=token_id, prove=lambda secret: hmac.compare_digest(secret.encode(), given.encode())
+        )

@@ -1,0 +1,33 @@
+from django.conf import settings
+from django.db import models
+from django.utils import timezone
+
+
+class AccessToken(models.Model):
+    """A credential a script uses to act as its owner.
+
+    The integer primary key is the credential ID clients send; the secret is
+    stored only encrypted (panel.crypto) and shown once, when the token is made.
+    """
+
+    id = models.BigAutoField(primary_key=True)
+    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="access_tokens")
+    name = models.CharField(max_length=64, blank=True)
+    encrypted_secret = models.TextField()
+    # Normalised addresses and CIDR blocks (tokens.validators); empty allows any address.
+    ip_allowlist = models.JSONField(default=list, blank=True)
+    expires_at = models.DateTimeField()
+    created_at = models.DateTimeField(default=timezone.now)
+    last_used_at = models.DateTimeField(null=True, blank=True)
+    last_used_ip = models.GenericIPAddressField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+        permissions = [("manage_others_tokens", "Can manage other users' access tokens")]
+
+    def __str__(self):
+        return f"token {self.pk}" + (f" ({self.name})" if self.name else "")
+
+    @property
+    def is_expired(self):
+        return self.expires_at <= timezone.now()

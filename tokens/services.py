@@ -1,0 +1,136 @@
+"""Every change to access tokens. Each takes an ``origin``, runs in one transaction and writes one audit event."""
+
+from datetime import timedelta
+
+from django.core.exceptions import ValidationError
+from django.db import transaction
+from django.utils import timezone
+
+from panel import crypto
+from panel.audit import record
+from panel.models import AuditEvent
+from tokens import credentials
+from tokens.models import AccessToken
+from tokens.validators import clean_ip_allowlist, latest_expiry, validate_token_expiry
+
+# Last-used bookkeeping is written at most this often per token, so that an
+# authenticated request normally costs one read and no write.
+LAST_USED_RESOLUTION = timedelta(minutes=1)
+
+
+def _checked_fields(*, name=None, ip_allowlist=None, expires_at=None, long_term=False, now):
+    """Validate what is given; returns the cleaned values or raises one ValidationError naming each field."""
+    cleaned, errors = {}, {}
+    if name is not None:
+        name = name.strip()
+        try:
+            AccessToken._meta.get_field("name").run_validators(name)
+            cleaned["name"] = name
+        except ValidationError as error:
+            errors["name"] = error.messages
+    if ip_allowlist is not None:
+        try:
+            cleaned["ip_allowlist"] = clean_ip_allowlist(ip_allowlist)
+        except ValidationError as error:
+            errors["ip_allowlist"] = error.messages
+    if long_term:
+        cleaned["expires_at"] = latest_expiry(now)
+    elif expires_at is not None:
+        try:
+            validate_token_expiry(expires_at, now=now)
+            cleaned["expires_at"] = expires_at
+        except ValidationError as error:
+            errors["expires_at"] = error.messages
+    if errors:
+        raise ValidationError(errors)
+    return cleaned
+
+
+def token_create(*, origin, user, expires_at=None, long_term=False, name="", ip_allowlist=()):
+    """Issue a token for ``user``; returns ``(token, secret)``. The secret is never readable again in plain text.
+
+    ``long_term`` picks the longest lifetime allowed (ten years) instead of ``expires_at``.
+    """
+    now = timezone.now()
+    if expires_at is None and not long_term:
+        raise ValidationError({"expires_at": "Choose when the token expires."})
+    fields = _checked_fields(
+        name=name or "", ip_allowlist=list(ip_allowlist), expires_at=expires_at, long_term=long_term, now=now
+    )
+    secret = credentials.new_secret()
+    with transaction.atomic():
+        token = AccessToken.objects.create(user=user, encrypted_secret=crypto.encrypt(secret), created_at=now, **fields)
+        record(origin=origin, action="token.create", target=token, details=_describe(token))
+    return token, secret
+
+
+def token_update(*, origin, token, ip_allowlist=None, expires_at=None, long_term=False, name=None):
+    """Change a token's name, IP allow-list or expiry; the secret stays the same."""
+    fields = _checked_fields(
+        name=name, ip_allowlist=ip_allowlist, expires_at=expires_at, long_term=long_term, now=timezone.now()
+    )
+    changes = {
+        field: {"from": _jsonable(getattr(token, field)), "to": _jsonable(value)}
+        for field, value in fields.items()
+        if getattr(token, field) != value
+    }
+    if not changes:
+        return token
+    with transaction.atomic():
+        for field, value in fields.items():
+            setattr(token, field, value)
+        token.save(update_fields=list(fields))
+        record(origin=origin, action="token.update", target=token, details={"changes": changes})
+    return token
+
+
+def token_delete(*, origin, token):
+    with transaction.atomic():
+        record(origin=origin, action="token.delete", target=token, details=_describe(token))
+        token.delete()
+
+
+def token_mark_used(*, token, ip, now=None):
+    """Note that ``token`` was just used from ``ip``, at most once a minute per token and address."""
+    now = now or timezone.now()
+    recent = token.last_used_at is not None and now - token.last_used_at < LAST_USED_RESOLUTION
+    if recent and token.last_used_ip == ip:
+        return
+    AccessToken.objects.filter(pk=token.pk).update(last_used_at=now, last_used_ip=ip)
+    token.last_used_at, token.last_used_ip = now, ip
+
+
+def token_refused(*, origin, reason, token=None, credential=None):
+    """Audit a refused API request. Never given the secret or the signature."""
+    record(
+        origin=origin,
+        action="token.refused",
+        target=token,
+        target_name="" if token is not None else f"token {credential or '?'}",
+        outcome=AuditEvent.Outcome.FAILURE,
+        details={"reason": reason},
+    )
+
+
+def reencrypt_secrets():
+    """Re-encrypt every token secret under the newest key (after a key rotation); returns how many."""
+    count = 0
+    with transaction.atomic():
+        for token in AccessToken.objects.select_for_update().only("pk", "encrypted_secret"):
+            token.encrypted_secret = crypto.reencrypt(token.encrypted_secret)
+            token.save(update_fields=["encrypted_secret"])
+            count += 1
+    return count
+
+
+def _jsonable(value):
+    return value.isoformat() if hasattr(value, "isoformat") else value
+
+
+def _describe(token):
+    return {
+        "owner": token.user.get_username(),
+        "name": token.name,
+        "ip_allowlist": token.ip_allowlist,
+        "expires_at": token.expires_at.isoformat(),
+    }

@@ -1,0 +1,88 @@
+"""One validator per token rule, shared by the forms, the API schemas and the services."""
+
+import ipaddress
+from datetime import datetime
+
+from django.core.exceptions import ValidationError
+from django.utils import timezone
+
+MAX_LIFETIME_YEARS = 10
+MAX_IP_ALLOWLIST_ENTRIES = 100
+
+
+def add_years(moment: datetime, years: int) -> datetime:
+    """The same calendar moment ``years`` later; 29 February becomes 28 February."""
+    try:
+        return moment.replace(year=moment.year + years)
+    except ValueError:
+        return moment.replace(year=moment.year + years, day=28)
+
+
+def latest_expiry(now=None) -> datetime:
+    return add_years(now or timezone.now(), MAX_LIFETIME_YEARS)
+
+
+def validate_token_expiry(expires_at, *, now=None):
+    """An expiry is required, in the future, and at most ten years away."""
+    if expires_at is None:
+        raise ValidationError("Choose when the token expires.", code="required")
+    now = now or timezone.now()
+    if timezone.is_naive(expires_at):
+        raise ValidationError("The expiry must include a time zone.", code="naive")
+    if expires_at <= now:
+        raise ValidationError("The expiry must be in the future.", code="past")
+    latest = latest_expiry(now)
+    if expires_at > latest:
+        raise ValidationError(
+            f"The expiry can be at most {MAX_LIFETIME_YEARS} years away (until {latest:%Y-%m-%d %H:%M} UTC).",
+            code="too_far",
+        )
+
+
+def _normalise_ip_entry(entry):
+    try:
+        network = ipaddress.ip_network(entry, strict=True)
+    except ValueError:
+        try:
+            loose = ipaddress.ip_network(entry, strict=False)
+        except ValueError:
+            raise ValidationError(
+                f"“{entry}” is not an IPv4 or IPv6 address or CIDR block.", code="invalid_ip"
+            ) from None
+        raise ValidationError(f"“{entry}” has host bits set; did you mean {loose}?", code="host_bits") from None
+    single = network.num_addresses == 1
+    return str(network.network_address) if single else str(network)
+
+
+def clean_ip_allowlist(entries) -> list[str]:
+    """The allow-list normalised (``10.0.0.0/8``, ``2001:db8::1``), refusing bad and repeated entries.
+
+    Each message names the entry it is about; all of them are reported at once.
+    """
+    entries = [str(entry).strip() for entry in entries if str(entry).strip()]
+    if len(entries) > MAX_IP_ALLOWLIST_ENTRIES:
+        raise ValidationError(f"At most {MAX_IP_ALLOWLIST_ENTRIES} IP entries are allowed.", code="too_many")
+    cleaned, errors = [], []
+    for entry in entries:
+        try:
+            normalised = _normalise_ip_entry(entry)
+        except ValidationError as error:
+            errors.append(error)
+            continue
+        if normalised in cleaned:
+            errors.append(ValidationError(f"“{entry}” is listed twice.", code="duplicate"))
+        else:
+            cleaned.append(normalised)
+    if errors:
+        raise ValidationError(errors)
+    return cleaned
+
+
+def ip_allowed(ip, allowlist) -> bool:
+    """Whether ``ip`` is on ``allowlist`` (a cleaned list); an empty list allows every address."""
+    if not allowlist:
+        return True
+    if not ip:
+        return False
+    address = ipaddress.ip_address(ip)
+    return any(address in ipaddress.ip_network(entry) for entry in allowlist)
