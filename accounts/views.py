@@ -15,6 +15,7 @@ from accounts.forms import ChangeOwnPasswordForm, LoginForm, SetPasswordForm, Us
 from panel import navigation
 from panel.audit import Origin
 from panel.pagination import page_query
+from panel.view_helpers import apply_service_errors, is_htmx, posted
 
 INLINE_FIELDS = ("username", "email")
 
@@ -35,22 +36,6 @@ def account(request):
     return render(request, "accounts/account.html", {"account": request.user})
 
 
-def _posted(request):
-    """The form data of a POST (even an empty one, so that it gets its errors), else None."""
-    return request.POST if request.method == "POST" else None
-
-
-def _is_htmx(request):
-    return request.headers.get("HX-Request") == "true"
-
-
-def _apply_service_errors(form, error):
-    """Show a service's ValidationError on the form fields it names."""
-    for field, field_messages in error.message_dict.items():
-        for message in field_messages:
-            form.add_error(field if field in form.fields else None, message)
-
-
 @permission_required("accounts.view_user", raise_exception=True)
 def user_list(request):
     search = request.GET.get("q", "")[:100]
@@ -65,12 +50,12 @@ def user_list(request):
 @permission_required("accounts.add_user", raise_exception=True)
 @require_http_methods(["GET", "POST"])
 def user_create(request):
-    form = UserCreateForm(_posted(request))
+    form = UserCreateForm(posted(request))
     if request.method == "POST" and form.is_valid():
         try:
             user = services.user_create(origin=Origin.from_request(request), **form.cleaned_data)
         except ValidationError as error:
-            _apply_service_errors(form, error)
+            apply_service_errors(form, error)
         else:
             messages.success(request, f"User {user.username} was created.")
             return redirect("accounts:user_list")
@@ -96,7 +81,7 @@ def user_field_edit(request, pk, field):
     """Edit one field in place: the form fragment for htmx, or a small page without JavaScript."""
     user = selectors.user_get(pk=pk)
     field = _inline_field(field)
-    form = UserFieldForm(_posted(request), initial={"value": getattr(user, field)})
+    form = UserFieldForm(posted(request), initial={"value": getattr(user, field)})
     if request.method == "POST" and form.is_valid():
         try:
             services.user_update(origin=Origin.from_request(request), user=user, **{field: form.cleaned_data["value"]})
@@ -106,14 +91,14 @@ def user_field_edit(request, pk, field):
             for message in error.message_dict.get(field, error.messages):
                 form.add_error("value", message)
         else:
-            if _is_htmx(request):
+            if is_htmx(request):
                 return render(request, "accounts/_user_cell.html", {"row": user, "field": field})
             messages.success(request, f"Saved the {field} of {user.username}.")
             return redirect("accounts:user_list")
     context = {"row": user, "field": field, "form": form}
-    template = "accounts/_user_cell_form.html" if _is_htmx(request) else "accounts/user_field_page.html"
+    template = "accounts/_user_cell_form.html" if is_htmx(request) else "accounts/user_field_page.html"
     # htmx swaps 200 responses only, so a refused value comes back as 200 with its message.
-    status = 400 if form.errors and not _is_htmx(request) else 200
+    status = 400 if form.errors and not is_htmx(request) else 200
     return render(request, template, context, status=status)
 
 
@@ -126,7 +111,7 @@ def user_password(request, pk):
         raise PermissionDenied
     user = selectors.user_get(pk=pk)
     form_class = ChangeOwnPasswordForm if own else SetPasswordForm
-    form = form_class(_posted(request))
+    form = form_class(posted(request))
     if request.method == "POST" and form.is_valid():
         origin = Origin.from_request(request)
         try:
@@ -141,7 +126,7 @@ def user_password(request, pk):
             else:
                 services.user_set_password(origin=origin, user=user, password=form.cleaned_data["password"])
         except ValidationError as error:
-            _apply_service_errors(form, error)
+            apply_service_errors(form, error)
         else:
             if own:
                 old_key = request.session.session_key

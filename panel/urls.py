@@ -20,8 +20,9 @@ urlpatterns = [
     path("login/", account_views.PanelLoginView.as_view(), name="login"),
     path("logout/", auth_views.LogoutView.as_view(), name="logout"),
     path("account/", account_views.account, name="account"),
-    path("users/", include("accounts.urls")),
+    # Before accounts.urls, whose "<pk>/<field>/" would otherwise take "<pk>/tokens/".
     path("users/<int:user_id>/tokens/", include("tokens.urls")),
+    path("users/", include("accounts.urls")),
     path("api/", _public(api.urls)),
     path("audit/", views.audit_log, name="audit_log"),
     path("healthz", views.healthz, name="healthz"),

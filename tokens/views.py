@@ -1,5 +1,77 @@
-def token_list(r, user_id):
-    pass
+"""The token manager: a user's tokens, and creating, modifying and deleting them.
+
+Everyone manages their own tokens; another user's need ``tokens.manage_others_tokens``.
+"""
+
+from django.contrib import messages
+from django.core.exceptions import ValidationError
+from django.shortcuts import redirect, render
+from django.utils.cache import add_never_cache_headers
+from django.views.decorators.http import require_http_methods
+
+from panel.audit import Origin
+from panel.view_helpers import apply_service_errors, posted
+from tokens import selectors, services
+from tokens.credentials import bearer_string
+from tokens.forms import TokenForm
 
 
-token_create = token_update = token_delete = token_list
+def _list_page(request, owner, *, form=None, created=None, status=200):
+    context = {
+        "owner": owner,
+        "tokens": selectors.tokens_of(owner=owner),
+        "form": form or TokenForm.for_new_token(),
+        "show_create": form is not None,
+        "created": created,
+    }
+    return render(request, "tokens/token_list.html", context, status=status)
+
+
+def token_list(request, user_id):
+    return _list_page(request, selectors.token_owner(actor=request.user, user_id=user_id))
+
+
+@require_http_methods(["GET", "POST"])
+def token_create(request, user_id):
+    """The create dialog; after a successful POST, the list with the new secret shown this once."""
+    owner = selectors.token_owner(actor=request.user, user_id=user_id)
+    form = TokenForm.for_new_token(posted(request))
+    if request.method == "POST" and form.is_valid():
+        try:
+            token, secret = services.token_create(origin=Origin.from_request(request), user=owner, **form.cleaned_data)
+        except ValidationError as error:
+            apply_service_errors(form, error)
+        else:
+            created = {"token": token, "secret": secret, "bearer": bearer_string(token.pk, secret)}
+            response = _list_page(request, owner, created=created)
+            add_never_cache_headers(response)  # the secret must not stay in any cache
+            return response
+    return _list_page(request, owner, form=form, status=400 if form.errors else 200)
+
+
+@require_http_methods(["GET", "POST"])
+def token_update(request, user_id, token_id):
+    owner = selectors.token_owner(actor=request.user, user_id=user_id)
+    token = selectors.token_get(owner=owner, token_id=token_id)
+    form = TokenForm.for_token(token, posted(request))
+    if request.method == "POST" and form.is_valid():
+        try:
+            services.token_update(origin=Origin.from_request(request), token=token, **form.cleaned_data)
+        except ValidationError as error:
+            apply_service_errors(form, error)
+        else:
+            messages.success(request, f"Token {token.pk} was modified.")
+            return redirect("tokens:token_list", user_id=owner.pk)
+    context = {"owner": owner, "token": token, "form": form}
+    return render(request, "tokens/token_update.html", context, status=400 if form.errors else 200)
+
+
+@require_http_methods(["GET", "POST"])
+def token_delete(request, user_id, token_id):
+    owner = selectors.token_owner(actor=request.user, user_id=user_id)
+    token = selectors.token_get(owner=owner, token_id=token_id)
+    if request.method == "POST":
+        services.token_delete(origin=Origin.from_request(request), token=token)
+        messages.success(request, f"Token {token_id} was deleted. Scripts using it are refused from now on.")
+        return redirect("tokens:token_list", user_id=owner.pk)
+    return render(request, "tokens/token_delete.html", {"owner": owner, "token": token})
