@@ -3,8 +3,10 @@
 Keys come from ``PANEL_ENCRYPTION_KEYS`` (Fernet keys, comma-separated, newest
 first): the first encrypts, all of them decrypt, so a key is rotated by putting
 a new one in front and re-encrypting (``manage.py reencrypt_secrets``) before the
-old one is dropped. With no keys configured, one key is derived from SECRET_KEY,
-so a database dump alone never holds a usable secret.
+old one is dropped. A key derived from SECRET_KEY comes last: with no keys
+configured it encrypts (a database dump alone never holds a usable secret), and
+once keys are configured it still opens what it encrypted until
+``reencrypt_secrets`` has moved everything to the configured key.
 """
 
 import base64
@@ -28,7 +30,7 @@ def _derived_key(secret_key):
 
 @functools.cache
 def _fernet():
-    keys = settings.PANEL_ENCRYPTION_KEYS or [_derived_key(settings.SECRET_KEY)]
+    keys = [*settings.PANEL_ENCRYPTION_KEYS, _derived_key(settings.SECRET_KEY)]
     try:
         return MultiFernet([Fernet(key) for key in keys])
     except ValueError:
