@@ -51,8 +51,11 @@ def refuse_malformed(request, ip, message):
     _refuse(request, ip, None, None, TokenRefused(401, message, reason="malformed credentials"))
 
 
-def authenticate(request, *, ip, token_id, prove):
-    """The owner of token ``token_id`` if ``prove(secret)`` holds and every rule passes; else raises TokenRefused."""
+def authenticate(request, *, ip, token_id, prove, timestamp=None):
+    """The owner of token ``token_id`` if ``prove(secret)`` holds and every rule passes; else raises TokenRefused.
+
+    ``timestamp`` is a signed request's X-Timestamp (unix seconds), checked once the signature holds.
+    """
     token = AccessToken.objects.select_related("user").filter(pk=token_id).first()
     # An unknown ID costs the same work as a wrong secret, and gets the same answer.
     secret = crypto.decrypt(token.encrypted_secret) if token is not None else _DUMMY_SECRET
@@ -60,7 +63,6 @@ def authenticate(request, *, ip, token_id, prove):
         _refuse(request, ip, token_id, None, TokenRefused(401, INVALID_TOKEN, reason="wrong secret or unknown token"))
     if token.is_expired:
         _refuse(request, ip, token_id, token, TokenRefused(401, "token expired"))
-    timestamp = getattr(request, "_token_timestamp", None)
     if timestamp is not None and abs(time.time() - timestamp) > signing.TIMESTAMP_TOLERANCE:
         _refuse(request, ip, token_id, token, TokenRefused(401, "request timestamp is outside the allowed window"))
     if not ip_allowed(ip, token.ip_allowlist):
@@ -105,12 +107,11 @@ class SignedRequestAuth(APIKeyHeader):
         canonical = signing.canonical_request(
             request.method, request.path, request.META.get("QUERY_STRING", ""), request.body
         )
-        request._token_timestamp = int(timestamp)
 
         def prove(secret):
             return hmac.compare_digest(signing.signature(secret, timestamp, canonical), given)
 
-        return authenticate(request, ip=ip, token_id=token_id, prove=prove)
+        return authenticate(request, ip=ip, token_id=token_id, prove=prove, timestamp=int(timestamp))
 
 
 class BearerTokenAuth(HttpBearer):
