@@ -4,7 +4,7 @@ from datetime import datetime
 
 from django.core.exceptions import ValidationError
 from django.http import Http404
-from ninja import Field, Query, Router, Schema
+from ninja import Field, Query, Router, Schema, Status
 
 from accounts import selectors, services
 from panel.api_common import api_origin, errors, require_permission
@@ -66,7 +66,7 @@ def user_list(request, query: Query[UserListQuery]):
 @router.post("/users", response={201: UserOut, **errors(403, 422)}, summary="Create a user")
 def user_create(request, body: UserCreateIn):
     require_permission(request, "accounts.add_user")
-    return 201, services.user_create(origin=api_origin(request), **body.dict())
+    return Status(201, services.user_create(origin=api_origin(request), **body.dict()))
 
 
 @router.get("/users/{user_id}", response={200: UserOut, **errors(403, 404, 422)}, summary="One user")
@@ -106,7 +106,7 @@ def user_password(request, user_id: int, body: PasswordIn):
         )
     else:
         services.user_set_password(origin=origin, user=user, password=body.password)
-    return 204, None
+    return Status(204, None)
 
 
 @router.delete(
@@ -119,4 +119,4 @@ def user_delete(request, user_id: int):
         services.user_delete(origin=api_origin(request), user=user)
     except user.DoesNotExist:
         raise Http404 from None  # deleted by someone else meanwhile
-    return 204, None
+    return Status(204, None)

@@ -2,7 +2,7 @@
 
 from datetime import datetime
 
-from ninja import Field, Router, Schema
+from ninja import Field, Router, Schema, Status
 
 from panel.api_common import api_origin, errors
 from tokens import selectors, services
@@ -58,7 +58,7 @@ def token_create(request, user_id: int, body: TokenCreateIn):
     owner = selectors.token_owner(actor=request.user, user_id=user_id)
     token, secret = services.token_create(origin=api_origin(request), user=owner, **body.dict())
     token.secret, token.bearer = secret, bearer_string(token.pk, secret)
-    return 201, token
+    return Status(201, token)
 
 
 @router.patch(
@@ -78,4 +78,4 @@ def token_update(request, user_id: int, token_id: int, body: TokenUpdateIn):
 def token_delete(request, user_id: int, token_id: int):
     owner = selectors.token_owner(actor=request.user, user_id=user_id)
     services.token_delete(origin=api_origin(request), token=selectors.token_get(owner=owner, token_id=token_id))
-    return 204, None
+    return Status(204, None)

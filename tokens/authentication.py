@@ -9,6 +9,7 @@ process, so a token deleted or changed in one process is refused by all at once.
 """
 
 import hmac
+import logging
 import time
 
 from django.utils import timezone
@@ -26,6 +27,7 @@ from tokens.validators import ip_allowed
 # Per client IP: enough for a misconfigured script to show up in the audit log, not enough to guess anything.
 FAILURES_PER_IP = FailureLimit(name="token-ip", limit=20, window=600)
 _DUMMY_SECRET = credentials.new_secret()
+logger = logging.getLogger(__name__)
 
 
 class TokenRefused(Exception):
@@ -58,7 +60,14 @@ def authenticate(request, *, ip, token_id, prove, timestamp=None):
     """
     token = AccessToken.objects.select_related("user").filter(pk=token_id).first()
     # An unknown ID costs the same work as a wrong secret, and gets the same answer.
-    secret = crypto.decrypt(token.encrypted_secret) if token is not None else _DUMMY_SECRET
+    secret = _DUMMY_SECRET
+    if token is not None:
+        try:
+            secret = crypto.decrypt(token.encrypted_secret)
+        except crypto.InvalidToken:
+            # A key was dropped before reencrypt_secrets ran: the operator must hear of it.
+            logger.error("Access token %s: no key in PANEL_ENCRYPTION_KEYS opens its secret.", token.pk)
+            token = None
     if not prove(secret) or token is None:
         _refuse(request, ip, token_id, None, TokenRefused(401, INVALID_TOKEN, reason="wrong secret or unknown token"))
     if token.is_expired:
@@ -76,9 +85,12 @@ def authenticate(request, *, ip, token_id, prove, timestamp=None):
 
 
 def _refuse(request, ip, token_id, token, refusal):
-    FAILURES_PER_IP.fail(ip)
     origin = Origin.from_request(request, via="api")
     services.token_refused(origin=origin, reason=refusal.reason, token=token, credential=token_id)
+    if FAILURES_PER_IP.fail(ip) == FAILURES_PER_IP.limit:
+        # The refusals that follow (429) are not audited one by one, so that a flood cannot fill the log.
+        reason = f"{FAILURES_PER_IP.limit} failures: this address is refused for {FAILURES_PER_IP.window} s"
+        services.token_refused(origin=origin, reason=reason, credential=token_id)
     raise refusal
 
 

@@ -6,10 +6,12 @@ checked against the published vector in tests/unit/test_token_signing.py.
 
 import hashlib
 import hmac
+import re
 from urllib.parse import parse_qsl, urlencode
 
 ALGORITHM = "HMAC-SHA256"
 TIMESTAMP_TOLERANCE = 300  # seconds either side of the panel's clock
+_API_SEGMENT = re.compile(r"/api(?=/|$)")
 
 
 def canonical_query(query_string: str) -> str:
@@ -20,8 +22,8 @@ def canonical_query(query_string: str) -> str:
 
 def api_path(path: str) -> str:
     """The path from ``/api`` on, whatever prefix the panel is mounted under."""
-    start = path.find("/api")
-    return path[start:] if start >= 0 else path
+    match = _API_SEGMENT.search(path)
+    return path[match.start() :] if match else path
 
 
 def canonical_request(method: str, path: str, query_string: str, body: bytes) -> str:
