@@ -7,7 +7,7 @@ from django.http import Http404
 from ninja import Field, Query, Router, Schema, Status
 
 from accounts import selectors, services
-from panel.api_common import api_origin, errors, require_permission
+from panel.api_common import BodyIn, api_origin, errors, require_permission
 
 router = Router(tags=["users"])
 
@@ -34,18 +34,18 @@ class UserListQuery(Schema):
     size: int = Field(20, ge=1, le=100)
 
 
-class UserCreateIn(Schema):
+class UserCreateIn(BodyIn):
     username: str
     email: str
     password: str
 
 
-class UserUpdateIn(Schema):
+class UserUpdateIn(BodyIn):
     username: str | None = None
     email: str | None = None
 
 
-class PasswordIn(Schema):
+class PasswordIn(BodyIn):
     password: str
     current_password: str | None = Field(None, description="Required when changing your own password.")
 

@@ -3,7 +3,7 @@
 from django import forms
 from django.contrib.auth.forms import AuthenticationForm
 
-from accounts.validators import PASSWORD_MAX_LENGTH, PASSWORD_MIN_LENGTH
+from accounts.validators import PASSWORD_MAX_LENGTH, PASSWORD_MIN_LENGTH, REQUIRED_MESSAGES
 
 PASSWORD_HELP = (
     f"{PASSWORD_MIN_LENGTH} to {PASSWORD_MAX_LENGTH} characters, "
@@ -11,10 +11,15 @@ PASSWORD_HELP = (
 )
 
 
+def _required(field):
+    return {"required": REQUIRED_MESSAGES[field]}
+
+
 def _password_field(label, help_text=""):
     return forms.CharField(
         label=label,
         strip=False,
+        error_messages=_required("password"),
         help_text=help_text,
         widget=forms.PasswordInput(attrs={"autocomplete": "new-password"}),
     )
@@ -30,11 +35,12 @@ class LoginForm(AuthenticationForm):
 
 class UserCreateForm(forms.Form):
     username = forms.CharField(
+        error_messages=_required("username"),
         help_text="Letters, digits, underscores (_) and hyphens (-).",
         widget=forms.TextInput(attrs={"autocomplete": "off", "autocapitalize": "none", "spellcheck": "false"}),
     )
     password = _password_field("Password", PASSWORD_HELP)
-    email = forms.CharField(widget=forms.EmailInput(attrs={"autocomplete": "off"}))
+    email = forms.CharField(error_messages=_required("email"), widget=forms.EmailInput(attrs={"autocomplete": "off"}))
 
 
 class UserFieldForm(forms.Form):
@@ -49,6 +55,9 @@ class SetPasswordForm(forms.Form):
 
 class ChangeOwnPasswordForm(forms.Form):
     current_password = forms.CharField(
-        label="Current password", strip=False, widget=forms.PasswordInput(attrs={"autocomplete": "current-password"})
+        label="Current password",
+        strip=False,
+        error_messages=_required("current_password"),
+        widget=forms.PasswordInput(attrs={"autocomplete": "current-password"}),
     )
     password = _password_field("New password", PASSWORD_HELP)

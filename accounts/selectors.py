@@ -52,7 +52,9 @@ def forget_user_total():
 
 
 def users_newest_first():
-    return User.objects.only("id", "username", "email", "date_joined", "is_active").order_by("-date_joined", "-id")
+    return User.objects.only("id", "username", "email", "date_joined", "is_active", "is_superuser").order_by(
+        "-date_joined", "-id"
+    )
 
 
 def user_get(*, pk):

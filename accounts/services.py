@@ -15,7 +15,7 @@ from django.utils import timezone
 from django.utils.module_loading import import_string
 
 from accounts.models import User, UserSession
-from accounts.validators import validate_username_available
+from accounts.validators import REQUIRED_MESSAGES, validate_username_available
 from panel.audit import record
 from panel.models import AuditEvent
 
@@ -28,7 +28,7 @@ class LastUserError(Exception):
 
 def _validate_username(username, *, exclude_pk=None):
     if not username:
-        raise ValidationError({"username": "Username is required."})
+        raise ValidationError({"username": REQUIRED_MESSAGES["username"]})
     try:
         User._meta.get_field("username").run_validators(username)  # characters and length
         validate_username_available(username, exclude_pk=exclude_pk)
@@ -38,7 +38,7 @@ def _validate_username(username, *, exclude_pk=None):
 
 def _validate_email(email):
     if not email:
-        raise ValidationError({"email": "Email is required."})
+        raise ValidationError({"email": REQUIRED_MESSAGES["email"]})
     try:
         User._meta.get_field("email").run_validators(email)
     except ValidationError as error:
@@ -46,6 +46,8 @@ def _validate_email(email):
 
 
 def _validate_password(password, user):
+    if not password:
+        raise ValidationError({"password": REQUIRED_MESSAGES["password"]})
     try:
         password_validation.validate_password(password, user)
     except ValidationError as error:
@@ -131,7 +133,9 @@ def user_set_password(*, origin, user, password, keep_session_key=None):
 
 def user_change_own_password(*, origin, user, current_password, new_password, session_key):
     """A user changing their own password must prove they know the current one."""
-    if not user.check_password(current_password or ""):
+    if not current_password:
+        raise ValidationError({"current_password": REQUIRED_MESSAGES["current_password"]})
+    if not user.check_password(current_password):
         record(
             origin=origin,
             action="user.password_change",

@@ -72,3 +72,12 @@ class PasswordCharacterKindsValidator:
 
     def get_help_text(self):
         return "At least two of: letters, digits and special characters."
+
+
+# What a blank required field is told, by the forms, the services and the API alike.
+REQUIRED_MESSAGES = {
+    "username": "Username is required.",
+    "email": "Email is required.",
+    "password": "Password is required.",
+    "current_password": "Your current password is required.",
+}

@@ -2,6 +2,7 @@
 
 from django.core.exceptions import PermissionDenied
 from ninja import Schema
+from pydantic import model_validator
 
 from panel.audit import Origin
 
@@ -11,9 +12,25 @@ class ErrorOut(Schema):
     errors: dict[str, list[str]] | None = None
 
 
+class BodyIn(Schema):
+    """A JSON request body; it must be an object.
+
+    ninja hands a schema a non-object body (an array, a string, null) wrapped so
+    that it reads as ``{}``: a PATCH would then "succeed" changing nothing.
+    """
+
+    @model_validator(mode="before")
+    @classmethod
+    def _must_be_an_object(cls, data):
+        data = getattr(data, "_obj", data)
+        if not isinstance(data, dict):
+            raise ValueError("The request body must be a JSON object.")
+        return data
+
+
 def errors(*statuses):
-    """The error responses an operation documents (every operation can answer 401 and 429)."""
-    return {status: ErrorOut for status in sorted({401, 429, *statuses})}
+    """The error responses an operation documents; any can answer 400 (unreadable body), 401 and 429."""
+    return {status: ErrorOut for status in sorted({400, 401, 429, *statuses})}
 
 
 def api_origin(request):

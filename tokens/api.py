@@ -4,7 +4,7 @@ from datetime import datetime
 
 from ninja import Field, Router, Schema, Status
 
-from panel.api_common import api_origin, errors
+from panel.api_common import BodyIn, api_origin, errors
 from tokens import selectors, services
 from tokens.credentials import bearer_string
 
@@ -27,14 +27,14 @@ class TokenCreatedOut(TokenOut):
     bearer: str = Field(description="The ready `Authorization: Bearer` value.")
 
 
-class TokenCreateIn(Schema):
+class TokenCreateIn(BodyIn):
     name: str = ""
     ip_allowlist: list[str] = []
     expires_at: datetime | None = Field(None, description="At most 10 years away; omit with long_term=true.")
     long_term: bool = Field(False, description="Expire at the latest allowed moment, 10 years from now.")
 
 
-class TokenUpdateIn(Schema):
+class TokenUpdateIn(BodyIn):
     name: str | None = None
     ip_allowlist: list[str] | None = None
     expires_at: datetime | None = None

@@ -257,7 +257,7 @@ def test_create_user_with_an_empty_post_is_400_with_the_required_fields(admin_cl
     response = admin_client.post("/users/new/", {})
 
     assert response.status_code == 400
-    assert "This field is required." in _field_block(response, "username")
+    assert "Username is required." in _field_block(response, "username")
 
 
 # inline edit
@@ -370,7 +370,7 @@ def test_change_own_password_needs_the_current_password(admin_client, admin_user
     response = admin_client.post(f"/users/{admin_user.pk}/password/", {"password": NEW_PASSWORD})
 
     assert response.status_code == 400
-    assert "This field is required." in _field_block(response, "current_password")
+    assert "Your current password is required." in _field_block(response, "current_password")
     assert User.objects.get(pk=admin_user.pk).check_password(DEFAULT_PASSWORD)
 
 
