@@ -83,7 +83,9 @@ def database(var_dir: Path):
     if not url:
         var_dir.mkdir(parents=True, exist_ok=True)
         url = f"sqlite:///{var_dir / 'panel.sqlite3'}"
-    config = dj_database_url.parse(url, conn_max_age=env_int("PANEL_DB_CONN_MAX_AGE", 0))
+    # Connections are kept between requests (checked before reuse): opening one costs more than
+    # most requests' queries, on PostgreSQL several milliseconds.
+    config = dj_database_url.parse(url, conn_max_age=env_int("PANEL_DB_CONN_MAX_AGE", 300), conn_health_checks=True)
     if config["ENGINE"] == "django.db.backends.sqlite3":
         # WAL and a busy timeout let the dev server and a management command share the file.
         config["OPTIONS"] = {

@@ -58,7 +58,10 @@ def authenticate(request, *, ip, token_id, prove, timestamp=None):
 
     ``timestamp`` is a signed request's X-Timestamp (unix seconds), checked once the signature holds.
     """
-    token = AccessToken.objects.select_related("user").filter(pk=token_id).first()
+    try:
+        token = AccessToken.objects.select_related("user").get(pk=token_id)
+    except AccessToken.DoesNotExist:
+        token = None
     # An unknown ID costs the same work as a wrong secret, and gets the same answer.
     secret = _DUMMY_SECRET
     if token is not None:

@@ -13,7 +13,10 @@ _BEARER = re.compile(r"pnl_(?P<token_id>[1-9][0-9]{0,18})_(?P<secret>[A-Za-z0-9_
 
 
 def new_secret() -> str:
-    return secrets.token_urlsafe(SECRET_BYTES)
+    """A fresh secret; never one starting with "-", which command lines would take for an option."""
+    while (secret := secrets.token_urlsafe(SECRET_BYTES)).startswith("-"):
+        pass
+    return secret
 
 
 def bearer_string(token_id: int, secret: str) -> str:

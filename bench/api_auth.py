@@ -1,0 +1,467 @@
+"""Benchmark of token authentication on the JSON API, against a real gunicorn server.
+
+Run with ``.venv/bin/python bench/api_auth.py`` (``make bench`` runs it after
+the user list benchmark). It never touches the developer's database: it creates
+a migrated test database (a file in a temporary folder for SQLite,
+``test_<name>_api_auth`` on the server DATABASE_URL points at), adds one
+superuser and one access token, and starts gunicorn on a free port of
+127.0.0.1 with a fixed number of sync workers, configured like the panel
+(PANEL_* variables, REDIS_URL and PANEL_DB_CONN_MAX_AGE pass through).
+
+Several client processes, each with its own HTTP connection, then request
+three cases from that one server, the cases taking turns in rounds:
+
+- ``bare``: ``GET /api/health``, a JSON view with no authentication;
+- ``bearer``: ``GET /api/user/info`` with ``Authorization: Bearer pnl_<id>_<secret>``;
+- ``hmac``: ``GET /api/user/info?x=1`` signed afresh for every request (X-Timestamp, HMAC-SHA256).
+
+It prints requests per second per case and the ratio of each token case to the
+bare view (target: at least MIN_RATIO), then counts in-process, with
+django.test.Client on the same database, the SQL queries authentication adds to
+a request (target: at most MAX_AUTH_QUERIES). The exit status is 1 if a target
+fails. See bench/README.md.
+"""
+
+import argparse
+import http.client
+import json
+import multiprocessing
+import os
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+import urllib.parse
+from pathlib import Path
+
+REPO_ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(REPO_ROOT))
+# The signing code of the documented example client, not the panel's own: the
+# benchmark is a client written from DESIGN.md like any other.
+sys.path.insert(0, str(REPO_ROOT / "docs" / "clients"))
+
+from panel_client import canonical_query, signature  # noqa: E402
+
+MIN_RATIO = 0.8
+MAX_AUTH_QUERIES = 1
+ADMIN_USERNAME = "bench-admin"
+HOST = "127.0.0.1"
+
+# (label, path, query string or "", authentication scheme or None)
+CASES = (
+    ("bare", "/api/health", "", None),
+    ("bearer", "/api/user/info", "", "bearer"),
+    ("hmac", "/api/user/info", "x=1", "hmac"),
+)
+
+
+def parse_args():
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--workers", type=int, default=2, help="gunicorn sync workers (default 2)")
+    parser.add_argument(
+        "--clients", type=int, default=4, help="client processes, each with its own connection (default 4)"
+    )
+    parser.add_argument("--duration", type=float, default=5.0, help="measured seconds per case and round (default 5)")
+    parser.add_argument("--warmup", type=float, default=1.0, help="unmeasured seconds before each (default 1)")
+    parser.add_argument("--rounds", type=int, default=2, help="rounds; each measures every case once (default 2)")
+    parser.add_argument("--queries", type=int, default=20, help="requests per case when counting SQL (default 20)")
+    args = parser.parse_args()
+    if min(args.workers, args.clients, args.rounds, args.queries) < 1 or args.duration <= 0 or args.warmup < 0:
+        parser.error("--workers, --clients, --rounds and --queries must be at least 1, --duration above 0")
+    return args
+
+
+# --- the database and the server -------------------------------------------
+
+
+def prepare_environment(tmp_dir):
+    """Point this process at a fresh var/ folder (secret key, SQLite file) before Django starts.
+
+    Returns ``(DATABASE_URL for the server, benchmark database name)`` when
+    DATABASE_URL names a database server, or None for SQLite in that folder.
+    """
+    os.environ["PANEL_VAR_DIR"] = tmp_dir
+    os.environ["PANEL_DEBUG"] = "false"  # DEBUG would keep every query in memory and slow each request
+    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "panel.settings")
+    url = os.environ.get("DATABASE_URL")
+    if not url or url.startswith("sqlite"):
+        os.environ.pop("DATABASE_URL", None)  # SQLite: a file in the temporary folder, never the configured one
+        return None
+    parts = urllib.parse.urlsplit(url)
+    name = parts.path.lstrip("/")
+    test_name = f"test_{name}_api_auth"
+    return urllib.parse.urlunsplit(parts._replace(path=f"/{test_name}")), test_name
+
+
+def create_database(tmp_dir, test_name):
+    """Create and migrate the benchmark's own database; the default connection then points at it."""
+    from django.db import connection
+
+    if connection.vendor == "sqlite":
+        # The file the server finds as $PANEL_VAR_DIR/panel.sqlite3, with the real WAL settings.
+        test_name = str(Path(tmp_dir) / "panel.sqlite3")
+    if test_name == connection.settings_dict["NAME"] and connection.vendor != "sqlite":
+        raise SystemExit("refusing to run: the benchmark database would have the name of the real one")
+    connection.settings_dict["TEST"]["NAME"] = test_name
+    connection.creation.create_test_db(verbosity=0, autoclobber=True, serialize=False, keepdb=False)
+    return test_name
+
+
+def destroy_database(real_name):
+    from django.db import connection
+
+    if connection.vendor == "sqlite":
+        connection.close()  # the file goes with the temporary folder
+        return
+    try:
+        connection.creation.destroy_test_db(real_name, verbosity=0)
+    except Exception as error:  # noqa: BLE001 (report and go on cleaning up)
+        print(f"could not drop the benchmark database: {error}", file=sys.stderr)
+
+
+def seed():
+    """A superuser and a long-term token; returns (token id, secret, Bearer string)."""
+    from django.contrib.auth.hashers import make_password
+
+    from accounts.models import User
+    from panel.audit import Origin
+    from tokens.credentials import bearer_string
+    from tokens.services import token_create
+
+    admin = User.objects.create(
+        username=ADMIN_USERNAME, email="admin@example.test", password=make_password(None), is_superuser=True
+    )
+    token, secret = token_create(origin=Origin.command("bench"), user=admin, long_term=True, name="bench")
+    return token.pk, secret, bearer_string(token.pk, secret)
+
+
+def free_port():
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
+        sock.bind((HOST, 0))
+        return sock.getsockname()[1]
+
+
+def start_server(*, port, workers, database_url, log_path):
+    env = dict(os.environ)
+    hosts = [h for h in env.get("ALLOWED_HOSTS", "").split(",") if h.strip()]
+    env["ALLOWED_HOSTS"] = ",".join(dict.fromkeys([*hosts, "127.0.0.1", "localhost"]))
+    if database_url:
+        env["DATABASE_URL"] = database_url
+    command = [
+        sys.executable,
+        "-m",
+        "gunicorn",
+        "panel.wsgi",
+        "--bind",
+        f"{HOST}:{port}",
+        "--workers",
+        str(workers),
+        "--worker-class",
+        "sync",
+        "--log-level",
+        "warning",
+    ]
+    log = open(log_path, "wb")  # noqa: SIM115 (closed in stop_server)
+    process = subprocess.Popen(command, cwd=REPO_ROOT, env=env, stdout=log, stderr=subprocess.STDOUT)
+    process.log = log
+    deadline = time.monotonic() + 30
+    while time.monotonic() < deadline:
+        if process.poll() is not None:
+            break
+        try:
+            status, _body = get(port, "/api/health", {})
+            if status == 200:
+                return process
+        except OSError:
+            pass
+        time.sleep(0.1)
+    stop_server(process)
+    raise SystemExit(f"gunicorn did not start; its log:\n{Path(log_path).read_text(errors='replace')}")
+
+
+def stop_server(process):
+    if process.poll() is None:
+        process.send_signal(signal.SIGTERM)
+        try:
+            process.wait(timeout=15)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.wait()
+    process.log.close()
+
+
+# --- the clients -------------------------------------------------------------
+
+
+def get(port, url, headers, connection=None):
+    conn = connection or http.client.HTTPConnection(HOST, port, timeout=10)
+    try:
+        conn.request("GET", url, headers=headers)
+        response = conn.getresponse()
+        return response.status, response.read()
+    finally:
+        if connection is None:
+            conn.close()
+
+
+def request_headers(case, credentials):
+    """The headers of one request of ``case``; a signed request is signed now, with the current timestamp."""
+    _label, path, query, scheme = case
+    token_id, secret, bearer = credentials
+    if scheme == "bearer":
+        return {"Authorization": f"Bearer {bearer}"}
+    if scheme == "hmac":
+        timestamp = int(time.time())
+        sig = signature(secret=secret, timestamp=timestamp, method="GET", path=path, query=query, body=b"")
+        return {"X-Timestamp": str(timestamp), "Authorization": f"HMAC-SHA256 Credential={token_id}, Signature={sig}"}
+    return {}
+
+
+def client_loop(port, case, credentials, measure_from, measure_until, results):
+    """Request ``case`` back to back until ``measure_until``; count what completed after ``measure_from``.
+
+    gunicorn's sync workers close the connection after each response;
+    http.client then opens a new one for the next request, as any client of
+    such a server does.
+    """
+    _label, path, query, _scheme = case
+    url = path + (f"?{canonical_query(query)}" if query else "")
+    conn = http.client.HTTPConnection(HOST, port, timeout=10)
+    done = errors = 0
+    first_error = None
+    while True:
+        now = time.time()
+        if now >= measure_until:
+            break
+        try:
+            status, body = get(port, url, request_headers(case, credentials), connection=conn)
+        except (OSError, http.client.HTTPException) as error:
+            status, body = None, str(error).encode()
+            conn.close()
+        if time.time() < measure_from:
+            continue
+        if status == 200:
+            done += 1
+        else:
+            errors += 1
+            first_error = first_error or f"{status}: {body[:200]!r}"
+    conn.close()
+    results.put((done, errors, first_error))
+
+
+def measure(case, *, port, credentials, clients, warmup, duration):
+    """Requests per second of ``case`` over ``duration`` seconds with ``clients`` processes."""
+    context = multiprocessing.get_context("fork" if "fork" in multiprocessing.get_all_start_methods() else "spawn")
+    results = context.Queue()
+    start = time.time() + 0.2  # let every process start before the warm-up begins
+    measure_from, measure_until = start + warmup, start + warmup + duration
+    processes = [
+        context.Process(target=client_loop, args=(port, case, credentials, measure_from, measure_until, results))
+        for _ in range(clients)
+    ]
+    for process in processes:
+        process.start()
+    outcomes = [results.get(timeout=duration + warmup + 60) for _ in processes]
+    for process in processes:
+        process.join()
+    done = sum(outcome[0] for outcome in outcomes)
+    errors = sum(outcome[1] for outcome in outcomes)
+    first_error = next((outcome[2] for outcome in outcomes if outcome[2]), None)
+    return done, errors, first_error
+
+
+def check_cases(port, credentials):
+    """Every case answers 200 with the expected JSON before anything is timed."""
+    for case in CASES:
+        label, path, query, _scheme = case
+        url = path + (f"?{query}" if query else "")
+        status, body = get(port, url, request_headers(case, credentials))
+        try:
+            data = json.loads(body)
+        except ValueError:
+            data = None
+        expected = {"status": "ok"} if label == "bare" else {"username": ADMIN_USERNAME}
+        if status != 200 or not isinstance(data, dict) or expected.items() - data.items():
+            raise SystemExit(f"{label}: GET {url} answered {status} {body[:300]!r}")
+
+
+# --- SQL queries -------------------------------------------------------------
+
+
+def count_queries(credentials, repeats):
+    """SQL queries per request of each case, in-process with django.test.Client on the same database.
+
+    One unmeasured request per case first: the first use of a token in a
+    minute also writes its last-used time, which is reported separately.
+    Returns {label: (min, max, sql of the last request)} and the first-use count.
+    """
+    from django.db import connection
+    from django.test import Client
+    from django.test.utils import CaptureQueriesContext
+
+    from tokens.models import AccessToken
+
+    client = Client(HTTP_HOST="localhost")
+    token_id = credentials[0]
+
+    def one(case):
+        label, path, query, _scheme = case
+        extra = {
+            f"HTTP_{name.upper().replace('-', '_')}": value
+            for name, value in request_headers(case, credentials).items()
+        }
+        with CaptureQueriesContext(connection) as captured:
+            response = client.get(path, dict(urllib.parse.parse_qsl(query)), **extra)
+        if response.status_code != 200:
+            raise SystemExit(
+                f"{label}: in-process GET {path} answered {response.status_code} {response.content[:300]!r}"
+            )
+        return [query["sql"] for query in captured.captured_queries]
+
+    # A token not used for over a minute: its first request writes last_used_at / last_used_ip.
+    AccessToken.objects.filter(pk=token_id).update(last_used_at=None, last_used_ip=None)
+    first_use = len(one(CASES[1]))
+    counts = {}
+    for case in CASES:
+        one(case)
+        samples = [one(case) for _ in range(repeats)]
+        lengths = [len(sql) for sql in samples]
+        counts[case[0]] = (min(lengths), max(lengths), samples[-1])
+    return counts, first_use
+
+
+# --- report ------------------------------------------------------------------
+
+
+def vendor_label():
+    from django.db import connection
+
+    if connection.vendor == "postgresql":
+        with connection.cursor() as cursor:
+            cursor.execute("SHOW server_version")
+            return f"PostgreSQL {cursor.fetchone()[0]}"
+    import sqlite3
+
+    return f"SQLite {sqlite3.sqlite_version}"
+
+
+def main():
+    args = parse_args()
+    tmp_dir = tempfile.mkdtemp(prefix="panel-bench-api-")
+    prepared = prepare_environment(tmp_dir)
+    database_url, test_name = prepared if prepared else (None, None)
+
+    import django
+
+    django.setup()
+    from django.conf import settings
+    from django.db import connection
+
+    real_name = connection.settings_dict["NAME"]
+    server = None
+    created = False
+    try:
+        create_database(tmp_dir, test_name)
+        created = True
+        credentials = seed()
+        label = vendor_label()
+        connection.close()  # no connection is shared with the forked clients
+        port = free_port()
+        server = start_server(
+            port=port, workers=args.workers, database_url=database_url, log_path=Path(tmp_dir) / "gunicorn.log"
+        )
+        check_cases(port, credentials)
+        cache = settings.CACHES["default"]["BACKEND"].rsplit(".", 1)[-1]
+        print(
+            f"Panel API authentication benchmark: {label}, cache {cache}, "
+            f"CONN_MAX_AGE={settings.DATABASES['default']['CONN_MAX_AGE']}; gunicorn {args.workers} sync workers "
+            f"on {HOST}:{port}; {args.clients} client processes; {args.rounds} rounds of "
+            f"{args.warmup:g} s warm-up + {args.duration:g} s per case"
+        )
+
+        totals = {case[0]: [0, 0, None] for case in CASES}
+        for round_number in range(args.rounds):
+            # Alternate the order, so that a drift in background load falls on every case alike.
+            order = CASES if round_number % 2 == 0 else CASES[::-1]
+            for case in order:
+                done, errors, first_error = measure(
+                    case,
+                    port=port,
+                    credentials=credentials,
+                    clients=args.clients,
+                    warmup=args.warmup,
+                    duration=args.duration,
+                )
+                total = totals[case[0]]
+                total[0] += done
+                total[1] += errors
+                total[2] = total[2] or first_error
+                print(f"  round {round_number + 1} {case[0]:<7} {done / args.duration:8.1f} req/s")
+        seconds = args.duration * args.rounds
+        rates = {label: total[0] / seconds for label, total in totals.items()}
+
+        query_counts, first_use = count_queries(credentials, args.queries)
+        base_queries = query_counts["bare"][1]
+
+        print()
+        header = (
+            f"{'case':<8} {'request':<28} {'req/s':>9} {'ratio':>7} {'errors':>7} {'SQL/request':>12} {'auth SQL':>9}"
+        )
+        print(header)
+        print("-" * len(header))
+        for case_label, path, query, _scheme in CASES:
+            low, high, _sql = query_counts[case_label]
+            queries = str(high) if low == high else f"{low}-{high}"
+            ratio = rates[case_label] / rates["bare"] if rates["bare"] else 0.0
+            request = f"GET {path}" + (f"?{query}" if query else "")
+            print(
+                f"{case_label:<8} {request:<28} {rates[case_label]:>9.1f} {ratio:>7.2f} "
+                f"{totals[case_label][1]:>7} {queries:>12} {high - base_queries:>9}"
+            )
+        print()
+        print(f"SQL of an authenticated request ({query_counts['bearer'][1]} queries):")
+        for sql in query_counts["bearer"][2]:
+            print(f"  {sql[:200]}")
+        print(
+            f"The first request with a token in a minute (or from a new IP) also writes last_used: {first_use} queries."
+        )
+        print()
+
+        ok = True
+        for case_label in ("bearer", "hmac"):
+            ratio = rates[case_label] / rates["bare"] if rates["bare"] else 0.0
+            passed = ratio >= MIN_RATIO and totals[case_label][1] == 0
+            ok &= passed
+            print(
+                f"{'PASS' if passed else 'FAIL'}  {case_label}: {ratio:.2f} of the bare view's throughput "
+                f"(target >= {MIN_RATIO})"
+            )
+            auth_queries = query_counts[case_label][1] - base_queries
+            passed = auth_queries <= MAX_AUTH_QUERIES
+            ok &= passed
+            print(
+                f"{'PASS' if passed else 'FAIL'}  {case_label}: {auth_queries} SQL queries spent on authentication "
+                f"per request (target <= {MAX_AUTH_QUERIES})"
+            )
+        for case_label, (_done, errors, first_error) in totals.items():
+            if errors:
+                ok = False
+                print(f"FAIL  {case_label}: {errors} requests failed, first: {first_error}")
+        print()
+        print("RESULT: PASS" if ok else "RESULT: FAIL")
+        return 0 if ok else 1
+    finally:
+        if server is not None:
+            stop_server(server)
+        if created:
+            connection.close()
+            destroy_database(real_name)
+        connection.settings_dict["NAME"] = settings.DATABASES["default"]["NAME"] = real_name
+        shutil.rmtree(tmp_dir, ignore_errors=True)
+
+
+if __name__ == "__main__":
+    sys.exit(main())
