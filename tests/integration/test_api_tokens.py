@@ -9,12 +9,12 @@ import json
 
 import pytest
 import time_machine
-from django.test import Client
 from django.utils import timezone
 
 from panel.audit import Origin
 from panel.models import AuditEvent
 from tests.factories import UserFactory
+from tests.integration.api_script import NO_BODY, Script, assert_error
 from tests.integration.conftest import audit_dump, events, grant
 from tokens.credentials import bearer_string
 from tokens.models import AccessToken
@@ -23,50 +23,8 @@ from tokens.validators import add_years
 
 pytestmark = pytest.mark.django_db
 
-_NO_BODY = object()
 MANAGE_OTHERS = "tokens.manage_others_tokens"
 TOKEN_FIELDS = {"id", "name", "ip_allowlist", "expires_at", "expired", "created_at", "last_used_at", "last_used_ip"}
-
-
-class Script:
-    """A script calling the API with one Bearer string."""
-
-    def __init__(self, bearer):
-        self.bearer = bearer
-        self.client = Client()
-
-    @classmethod
-    def of(cls, user, **fields):
-        """A script holding a fresh long-term token of ``user``."""
-        token, secret = token_create(origin=Origin.command("pytest"), user=user, long_term=True, **fields)
-        script = cls(bearer_string(token.pk, secret))
-        script.user, script.token, script.secret = user, token, secret
-        return script
-
-    def call(self, method, path, body=_NO_BODY, *, raw=None, content_type="application/json"):
-        kwargs = {"HTTP_AUTHORIZATION": f"Bearer {self.bearer}"}
-        if body is not _NO_BODY:
-            raw = json.dumps(body)
-        if raw is not None:
-            return self.client.generic(method.upper(), path, raw, content_type=content_type, **kwargs)
-        return self.client.generic(method.upper(), path, **kwargs)
-
-    def whoami(self):
-        return self.call("get", "/api/user/info")
-
-
-def assert_error(response, status, fields=None):
-    """``response`` is the API's one error shape with ``status``; ``fields`` are the keys of ``errors``."""
-    assert response.status_code == status, response.content
-    assert response["Content-Type"].startswith("application/json")
-    body = response.json()
-    assert set(body) == {"detail", "errors"}
-    assert isinstance(body["detail"], str) and body["detail"]
-    if fields is None:
-        assert body["errors"] is None
-    else:
-        assert set(body["errors"]) == set(fields)
-    return body
 
 
 def iso(moment):
@@ -532,10 +490,10 @@ def test_body_that_is_json_but_not_an_object_is_422(me, plain_user, operation, r
 # whose tokens: your own always, another user's only with the permission
 
 OTHERS_TOKENS = [
-    ("get", "/api/users/{user}/tokens", _NO_BODY),
+    ("get", "/api/users/{user}/tokens", NO_BODY),
     ("post", "/api/users/{user}/tokens", {"long_term": True}),
     ("patch", "/api/users/{user}/tokens/{token}", {"ip_allowlist": ["192.0.2.1"]}),
-    ("delete", "/api/users/{user}/tokens/{token}", _NO_BODY),
+    ("delete", "/api/users/{user}/tokens/{token}", NO_BODY),
 ]
 
 
@@ -566,7 +524,7 @@ def test_a_viewer_or_user_admin_without_the_token_permission_is_403(bob, bobs_to
     assert state() == before
 
 
-@pytest.mark.parametrize(("method", "body"), [("patch", {"ip_allowlist": ["192.0.2.1"]}), ("delete", _NO_BODY)])
+@pytest.mark.parametrize(("method", "body"), [("patch", {"ip_allowlist": ["192.0.2.1"]}), ("delete", NO_BODY)])
 @pytest.mark.parametrize("caller", ["me", "admin"])
 def test_another_users_token_under_your_own_user_id_is_404(request, bobs_token, caller, method, body):
     script = request.getfixturevalue(caller)
@@ -642,7 +600,7 @@ def test_admin_with_the_permission_gets_404_for_an_unknown_user(token_admin, bob
     assert state() == before
 
 
-@pytest.mark.parametrize(("method", "body"), [("patch", {"name": "x"}), ("delete", _NO_BODY)])
+@pytest.mark.parametrize(("method", "body"), [("patch", {"name": "x"}), ("delete", NO_BODY)])
 @pytest.mark.parametrize("token_id", [999999, 0, 2**63 - 1, 2**63, 10**30])
 def test_unknown_token_id_is_404(me, plain_user, method, body, token_id):
     before = state()

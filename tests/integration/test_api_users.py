@@ -13,9 +13,9 @@ from django.test import Client
 from django.test.utils import CaptureQueriesContext
 
 from accounts.models import User
-from panel.audit import Origin
 from panel.models import AuditEvent
 from tests.factories import DEFAULT_PASSWORD, UserFactory
+from tests.integration.api_script import NO_BODY, Script, assert_error
 from tests.integration.conftest import (
     NEW_PASSWORD,
     events,
@@ -24,47 +24,11 @@ from tests.integration.conftest import (
     session_exists,
     session_key_of,
 )
-from tokens.credentials import bearer_string
-from tokens.services import token_create
 
 pytestmark = pytest.mark.django_db
 
-_NO_BODY = object()
 HUGE_IDS = [2**63 - 1, 2**63, 10**30]
 VALID = {"username": "carol", "email": "carol@example.com", "password": NEW_PASSWORD}
-
-
-class Script:
-    """A script holding one access token of ``user``."""
-
-    def __init__(self, user):
-        self.user = user
-        self.token, secret = token_create(origin=Origin.command("pytest"), user=user, long_term=True)
-        self.authorization = f"Bearer {bearer_string(self.token.pk, secret)}"
-        self.client = Client()
-
-    def call(self, method, path, body=_NO_BODY, *, raw=None, content_type="application/json", **query):
-        kwargs = {"HTTP_AUTHORIZATION": self.authorization}
-        if raw is not None:
-            return self.client.generic(method.upper(), path, raw, content_type=content_type, **kwargs)
-        if body is not _NO_BODY:
-            return self.client.generic(method.upper(), path, json.dumps(body), content_type=content_type, **kwargs)
-        return getattr(self.client, method.lower())(path, query, **kwargs)
-
-
-def assert_error(response, status, fields=None):
-    """``response`` is the API's one error shape with ``status``; ``fields`` are the keys of ``errors``."""
-    assert response.status_code == status, response.content
-    assert response["Content-Type"].startswith("application/json")
-    body = response.json()
-    assert set(body) == {"detail", "errors"}
-    assert isinstance(body["detail"], str) and body["detail"]
-    if fields is None:
-        assert body["errors"] is None
-    else:
-        assert set(body["errors"]) == set(fields)
-        assert all(messages and all(isinstance(m, str) and m for m in messages) for messages in body["errors"].values())
-    return body
 
 
 def assert_api_event(action, script, target):
@@ -95,12 +59,12 @@ def page_errors(response):
 
 @pytest.fixture
 def admin(admin_user):
-    return Script(admin_user)
+    return Script.of(admin_user)
 
 
 @pytest.fixture
 def plain(plain_user):
-    return Script(plain_user)
+    return Script.of(plain_user)
 
 
 @pytest.fixture
@@ -336,7 +300,7 @@ def test_delete_user_removes_it_and_audits_it(admin, bob):
 
 
 def test_delete_user_removes_its_tokens(admin, bob):
-    bobs = Script(bob)
+    bobs = Script.of(bob)
 
     admin.call("delete", f"/api/users/{bob.pk}")
 
@@ -411,19 +375,19 @@ def test_request_without_credentials_is_401(client):
 # permissions: a token does what its owner may, never more
 
 REFUSED_TO_A_PLAIN_USER = [
-    ("get", "/api/users", _NO_BODY),
-    ("get", "/api/users/{other}", _NO_BODY),
+    ("get", "/api/users", NO_BODY),
+    ("get", "/api/users/{other}", NO_BODY),
     ("post", "/api/users", VALID),
     ("patch", "/api/users/{other}", {"username": "robert"}),
     ("patch", "/api/users/{own}", {"username": "renamed"}),
     ("put", "/api/users/{other}/password", {"password": NEW_PASSWORD}),
-    ("delete", "/api/users/{other}", _NO_BODY),
-    ("delete", "/api/users/{own}", _NO_BODY),
+    ("delete", "/api/users/{other}", NO_BODY),
+    ("delete", "/api/users/{own}", NO_BODY),
     # An id that does not exist answers the same, so ids cannot be probed.
-    ("get", "/api/users/999999", _NO_BODY),
+    ("get", "/api/users/999999", NO_BODY),
     ("patch", "/api/users/999999", {"username": "robert"}),
     ("put", "/api/users/999999/password", {"password": NEW_PASSWORD}),
-    ("delete", "/api/users/999999", _NO_BODY),
+    ("delete", "/api/users/999999", NO_BODY),
 ]
 
 
@@ -443,11 +407,11 @@ def test_token_of_a_user_without_permissions_is_forbidden(plain, plain_user, bob
         ("post", "/api/users", VALID),
         ("patch", "/api/users/{other}", {"username": "robert"}),
         ("put", "/api/users/{other}/password", {"password": NEW_PASSWORD}),
-        ("delete", "/api/users/{other}", _NO_BODY),
+        ("delete", "/api/users/{other}", NO_BODY),
     ],
 )
 def test_token_of_a_viewer_can_read_but_not_change(bob, method, path, body):
-    viewer = Script(grant(UserFactory(username="viewer"), "accounts.view_user"))
+    viewer = Script.of(grant(UserFactory(username="viewer"), "accounts.view_user"))
     assert viewer.call("get", "/api/users").status_code == 200
     assert viewer.call("get", f"/api/users/{bob.pk}").status_code == 200
     before = state()
@@ -461,7 +425,7 @@ def test_token_of_a_viewer_can_read_but_not_change(bob, method, path, body):
 @pytest.mark.parametrize(
     ("perm", "method", "path", "body", "status"),
     [
-        ("accounts.view_user", "get", "/api/users", _NO_BODY, 200),
+        ("accounts.view_user", "get", "/api/users", NO_BODY, 200),
         (
             "accounts.add_user",
             "post",
@@ -471,11 +435,11 @@ def test_token_of_a_viewer_can_read_but_not_change(bob, method, path, body):
         ),
         ("accounts.change_user", "patch", "/api/users/{other}", {"username": "robert"}, 200),
         ("accounts.change_user", "put", "/api/users/{other}/password", {"password": NEW_PASSWORD}, 204),
-        ("accounts.delete_user", "delete", "/api/users/{other}", _NO_BODY, 204),
+        ("accounts.delete_user", "delete", "/api/users/{other}", NO_BODY, 204),
     ],
 )
 def test_token_acts_with_the_permission_its_owner_was_granted(bob, perm, method, path, body, status):
-    script = Script(grant(UserFactory(username="helper"), perm))
+    script = Script.of(grant(UserFactory(username="helper"), perm))
 
     response = script.call(method, path.format(other=bob.pk), body)
 
@@ -484,7 +448,7 @@ def test_token_acts_with_the_permission_its_owner_was_granted(bob, perm, method,
 
 def test_permission_taken_from_the_owner_is_refused_to_the_token_at_once(bob):
     helper = grant(UserFactory(username="helper"), "accounts.view_user")
-    script = Script(helper)
+    script = Script.of(helper)
     assert script.call("get", "/api/users").status_code == 200
 
     helper.user_permissions.clear()
@@ -498,10 +462,10 @@ def test_permission_taken_from_the_owner_is_refused_to_the_token_at_once(bob):
 @pytest.mark.parametrize(
     ("method", "path", "body"),
     [
-        ("get", "/api/users/{id}", _NO_BODY),
+        ("get", "/api/users/{id}", NO_BODY),
         ("patch", "/api/users/{id}", {"username": "robert"}),
         ("put", "/api/users/{id}/password", {"password": NEW_PASSWORD}),
-        ("delete", "/api/users/{id}", _NO_BODY),
+        ("delete", "/api/users/{id}", NO_BODY),
     ],
 )
 @pytest.mark.parametrize("user_id", [999999, 0, *HUGE_IDS])

@@ -1,0 +1,54 @@
+"""Calling the JSON API as a script would: with a Bearer access token, through Django's test client."""
+
+import json
+
+from django.test import Client
+
+from panel.audit import Origin
+from tokens.credentials import bearer_string
+from tokens.services import token_create
+
+NO_BODY = object()
+
+
+class Script:
+    """A script calling the API with one Bearer string."""
+
+    def __init__(self, bearer):
+        self.bearer = bearer
+        self.client = Client()
+
+    @classmethod
+    def of(cls, user, **fields):
+        """A script holding a fresh long-term token of ``user``."""
+        token, secret = token_create(origin=Origin.command("pytest"), user=user, long_term=True, **fields)
+        script = cls(bearer_string(token.pk, secret))
+        script.user, script.token, script.secret = user, token, secret
+        return script
+
+    def call(self, method, path, body=NO_BODY, *, raw=None, content_type="application/json", **query):
+        """``body`` is sent as JSON, ``raw`` as given, ``query`` as the query string of a body-less call."""
+        kwargs = {"HTTP_AUTHORIZATION": f"Bearer {self.bearer}"}
+        if body is not NO_BODY:
+            raw = json.dumps(body)
+        if raw is not None:
+            return self.client.generic(method.upper(), path, raw, content_type=content_type, **kwargs)
+        return getattr(self.client, method.lower())(path, query, **kwargs)
+
+    def whoami(self):
+        return self.call("get", "/api/user/info")
+
+
+def assert_error(response, status, fields=None):
+    """``response`` is the API's one error shape with ``status``; ``fields`` are the keys of ``errors``."""
+    assert response.status_code == status, response.content
+    assert response["Content-Type"].startswith("application/json")
+    body = response.json()
+    assert set(body) == {"detail", "errors"}
+    assert isinstance(body["detail"], str) and body["detail"]
+    if fields is None:
+        assert body["errors"] is None
+    else:
+        assert set(body["errors"]) == set(fields)
+        assert all(messages and all(isinstance(m, str) and m for m in messages) for messages in body["errors"].values())
+    return body
