@@ -3,7 +3,11 @@
 from django import forms
 from django.contrib.auth.forms import AuthenticationForm
 
+from accounts import login_guard
 from accounts.validators import PASSWORD_MAX_LENGTH, PASSWORD_MIN_LENGTH, REQUIRED_MESSAGES
+from panel.audit import Origin, record
+from panel.client_ip import get_client_ip
+from panel.models import AuditEvent
 
 PASSWORD_HELP = (
     f"{PASSWORD_MIN_LENGTH} to {PASSWORD_MAX_LENGTH} characters, "
@@ -31,6 +35,20 @@ class LoginForm(AuthenticationForm):
         # The same words whether the username exists or not.
         "invalid_login": "Incorrect username or password.",
     }
+
+    def clean(self):
+        # Before the password hash runs: a throttled guess costs nothing and learns nothing.
+        wait = login_guard.wait_seconds(username=self.data.get("username"), ip=get_client_ip(self.request))
+        if wait:
+            record(
+                origin=Origin.from_request(self.request),
+                action="auth.login",
+                target_name=str(self.data.get("username", ""))[:64],
+                outcome=AuditEvent.Outcome.FAILURE,
+                details={"reason": "throttled"},
+            )
+            raise forms.ValidationError(login_guard.locked_out_message(wait), code="throttled")
+        return super().clean()
 
 
 class UserCreateForm(forms.Form):

@@ -11,15 +11,17 @@ from django.db import transaction
 from django.db.models.signals import post_delete, post_save
 from django.dispatch import receiver
 
-from accounts import selectors, services
+from accounts import login_guard, selectors, services
 from accounts.middleware import start_session_clocks
 from accounts.models import User
 from panel.audit import Origin, record
+from panel.client_ip import get_client_ip
 from panel.models import AuditEvent
 
 
 @receiver(user_logged_in)
 def _on_login(sender, request, user, **kwargs):
+    login_guard.record_success(username=user.get_username())
     start_session_clocks(request.session)
     services.session_start(origin=Origin.from_request(request), user=user, session_key=request.session.session_key)
 
@@ -28,6 +30,7 @@ def _on_login(sender, request, user, **kwargs):
 def _on_login_failed(sender, credentials, request=None, **kwargs):
     if request is None:
         return
+    login_guard.record_failure(username=credentials.get("username"), ip=get_client_ip(request))
     # Only the name that was typed: whether such a user exists is not recorded
     # here, so the log reads the same for real and made-up names.
     record(

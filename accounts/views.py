@@ -12,6 +12,8 @@ from django.views.decorators.http import require_http_methods
 
 from accounts import selectors, services
 from accounts.forms import ChangeOwnPasswordForm, LoginForm, SetPasswordForm, UserCreateForm, UserFieldForm
+from mfa import login_step
+from mfa import selectors as mfa_selectors
 from panel import navigation
 from panel.audit import Origin
 from panel.pagination import page_query
@@ -24,6 +26,13 @@ class PanelLoginView(LoginView):
     template_name = "accounts/login.html"
     authentication_form = LoginForm
     redirect_authenticated_user = True
+
+    def form_valid(self, form):
+        user = form.get_user()
+        if login_step.needs_second_step(user):
+            login_step.begin(self.request, user, redirect_to=self.get_success_url())
+            return redirect("mfa:login_verify")
+        return super().form_valid(form)
 
 
 def home(request):
@@ -40,11 +49,14 @@ def account(request):
 def user_list(request):
     search = request.GET.get("q", "")[:100]
     page = selectors.user_list(search=search, page=request.GET.get("page", 1))
-    return render(
-        request,
-        "accounts/user_list.html",
-        {"page": page, "search": search, "inline_fields": INLINE_FIELDS, "page_query": page_query(request)},
-    )
+    context = {
+        "page": page,
+        "search": search,
+        "inline_fields": INLINE_FIELDS,
+        "page_query": page_query(request),
+        "two_factor_on": mfa_selectors.users_with_two_factor([row.pk for row in page]),
+    }
+    return render(request, "accounts/user_list.html", context)
 
 
 @permission_required("accounts.add_user", raise_exception=True)

@@ -34,6 +34,9 @@ INSTALLED_APPS = [
     "panel",
     "accounts",
     "tokens",
+    "django_otp",
+    "django_otp.plugins.otp_email",
+    "mfa",
     "ninja",
 ]
 
@@ -127,6 +130,16 @@ WHITENOISE_USE_FINDERS = True
 EMAIL_BACKEND, EMAIL_SETTINGS = conf.email()
 globals().update(EMAIL_SETTINGS)
 DEFAULT_FROM_EMAIL = conf.env_str("DEFAULT_FROM_EMAIL", "panel@localhost")
+
+# Two-factor authentication (mfa/).
+PANEL_REQUIRE_TWO_FACTOR = conf.env_bool("PANEL_REQUIRE_TWO_FACTOR", False)
+PANEL_TOTP_ISSUER = conf.env_str("PANEL_TOTP_ISSUER", PANEL_NAME)
+PANEL_MFA_PENDING_SECONDS = 300  # between the right password and the second factor
+OTP_EMAIL_SENDER = DEFAULT_FROM_EMAIL
+OTP_EMAIL_SUBJECT = f"{PANEL_NAME} login code"
+OTP_EMAIL_BODY_TEMPLATE_PATH = "mfa/email_code.txt"
+OTP_EMAIL_TOKEN_VALIDITY = 300
+OTP_EMAIL_COOLDOWN_DURATION = 60
 
 # Strict CSP: every script and style is a file the panel serves itself.
 CONTENT_SECURITY_POLICY = {

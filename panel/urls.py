@@ -20,6 +20,7 @@ urlpatterns = [
     path("login/", account_views.PanelLoginView.as_view(), name="login"),
     path("logout/", auth_views.LogoutView.as_view(), name="logout"),
     path("account/", account_views.account, name="account"),
+    path("", include("mfa.urls")),
     # Before accounts.urls, whose "<pk>/<field>/" would otherwise take "<pk>/tokens/".
     path("users/<int:user_id>/tokens/", include("tokens.urls")),
     path("users/", include("accounts.urls")),

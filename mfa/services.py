@@ -1,0 +1,174 @@
+"""Every change to a user's second factors.
+
+Each takes an ``origin``, runs in one transaction and writes one audit event.
+"""
+
+import secrets
+
+from django.conf import settings
+from django.core.exceptions import ValidationError
+from django.db import transaction
+from django.utils import timezone
+from django_otp.models import GenerateNotAllowed
+
+from mfa import selectors
+from mfa.models import AuthenticatorDevice, EmailCodeDevice, RecoveryCode, RecoveryCodeDevice, hash_recovery_code
+from panel import crypto
+from panel.audit import record
+from panel.models import AuditEvent
+
+RECOVERY_CODE_COUNT = 10
+_RECOVERY_ALPHABET = "abcdefghjkmnpqrstuvwxyz23456789"  # no 0/o, 1/l/i to misread
+INVALID_CODE = "That code is not valid. Check it and try again."
+
+
+class CodeSendRefused(Exception):
+    """An emailed code may not be sent now (cooldown); the message says when."""
+
+
+def check_code(device, code):
+    """Raise ValidationError({"code": ...}) unless ``code`` is right for ``device`` now."""
+    allowed, data = device.verify_is_allowed()
+    if not allowed:
+        locked_until = (data or {}).get("locked_until")
+        wait = max(1, int((locked_until - timezone.now()).total_seconds() + 0.999)) if locked_until else 1
+        raise ValidationError({"code": f"Too many wrong codes in a row. Wait {wait} s, then try again."})
+    if not device.verify_token(code or ""):
+        raise ValidationError({"code": INVALID_CODE})
+
+
+def _new_recovery_code():
+    raw = "".join(secrets.choice(_RECOVERY_ALPHABET) for _ in range(16))  # ~79 bits
+    return "-".join(raw[i : i + 4] for i in range(0, 16, 4))
+
+
+def _replace_recovery_codes(user):
+    RecoveryCodeDevice.objects.filter(user=user).delete()
+    device = RecoveryCodeDevice.objects.create(user=user, name="Recovery codes", confirmed=True)
+    codes = [_new_recovery_code() for _ in range(RECOVERY_CODE_COUNT)]
+    RecoveryCode.objects.bulk_create(RecoveryCode(device=device, code_hash=hash_recovery_code(code)) for code in codes)
+    return codes
+
+
+def totp_begin(*, origin, user):
+    """A new, unconfirmed authenticator for ``user`` (replacing an unconfirmed one); returns the device.
+
+    Two-factor is not on until ``totp_confirm`` accepts a code from it.
+    """
+    key = secrets.token_bytes(20)  # 160 bits, RFC 4226's recommendation for SHA-1
+    with transaction.atomic():
+        AuthenticatorDevice.objects.filter(user=user, confirmed=False).delete()
+        device = AuthenticatorDevice.objects.create(
+            user=user, name="Authenticator app", confirmed=False, encrypted_key=crypto.encrypt(key.hex())
+        )
+        record(origin=origin, action="mfa.totp.enrol_start", target=user)
+    return device
+
+
+def totp_confirm(*, origin, user, device, code):
+    """Turn two-factor on once ``code`` from the new authenticator is right; returns the new recovery codes."""
+    if device.confirmed or device.user_id != user.pk:
+        raise ValidationError({"code": "This enrolment is no longer open. Start again."})
+    try:
+        check_code(device, code)
+    except ValidationError:
+        record(
+            origin=origin,
+            action="mfa.totp.enable",
+            target=user,
+            outcome=AuditEvent.Outcome.FAILURE,
+            details={"reason": "wrong confirmation code"},
+        )
+        raise
+    with transaction.atomic():
+        AuthenticatorDevice.objects.filter(user=user, confirmed=True).delete()
+        device.confirmed = True
+        device.save(update_fields=["confirmed"])
+        codes = _replace_recovery_codes(user)
+        record(origin=origin, action="mfa.totp.enable", target=user)
+    return codes
+
+
+def recovery_codes_regenerate(*, origin, user):
+    """A fresh set of recovery codes; the old ones stop working. Returns the codes, to be shown once."""
+    if not selectors.has_second_factor(user):
+        raise ValidationError("Turn on two-factor authentication first.")
+    with transaction.atomic():
+        codes = _replace_recovery_codes(user)
+        record(origin=origin, action="mfa.recovery.regenerate", target=user)
+    return codes
+
+
+def two_factor_disable(*, origin, user, reason):
+    """Turn every second factor of ``user`` off. Who may, and with what proof, the caller has checked."""
+    with transaction.atomic():
+        for model in (AuthenticatorDevice, RecoveryCodeDevice, EmailCodeDevice):
+            model.objects.filter(user=user).delete()
+        record(origin=origin, action="mfa.disable", target=user, details={"reason": reason})
+
+
+def email_code_send(*, origin, user, device=None):
+    """Email a fresh 6-digit code (valid 5 minutes) to ``user``; at most one per minute."""
+    device = device or selectors.email_device(user)
+    allowed, data = device.generate_is_allowed()
+    if not allowed:
+        if data.get("reason") == GenerateNotAllowed.COOLDOWN_DURATION_PENDING:
+            wait = max(1, int((data["next_generation_at"] - timezone.now()).total_seconds()))
+            raise CodeSendRefused(f"A code was sent less than a minute ago. You can ask for another in {wait} s.")
+        raise CodeSendRefused("A code cannot be sent right now. Try again later.")
+    device.generate_challenge(extra_context={"panel_name": settings.PANEL_NAME, "username": user.username})
+    record(origin=origin, action="mfa.email.code_sent", target=user)
+
+
+def email_begin(*, origin, user):
+    """Start turning on email codes: an unconfirmed device, and a first code to prove the address works."""
+    with transaction.atomic():
+        EmailCodeDevice.objects.filter(user=user, confirmed=False).delete()
+        device = EmailCodeDevice.objects.create(user=user, name="Email", confirmed=False)
+    email_code_send(origin=origin, user=user, device=device)
+    return device
+
+
+def email_confirm(*, origin, user, device, code):
+    if device.confirmed or device.user_id != user.pk:
+        raise ValidationError({"code": "This enrolment is no longer open. Start again."})
+    try:
+        check_code(device, code)
+    except ValidationError:
+        record(
+            origin=origin,
+            action="mfa.email.enable",
+            target=user,
+            outcome=AuditEvent.Outcome.FAILURE,
+            details={"reason": "wrong confirmation code"},
+        )
+        raise
+    with transaction.atomic():
+        device.confirmed = True
+        device.save(update_fields=["confirmed"])
+        record(origin=origin, action="mfa.email.enable", target=user)
+
+
+def email_disable(*, origin, user):
+    with transaction.atomic():
+        EmailCodeDevice.objects.filter(user=user).delete()
+        record(origin=origin, action="mfa.email.disable", target=user)
+
+
+def verify_login_code(*, origin, user, method, code):
+    """Check a second-factor code (at login, or to prove who you are); audits the outcome.
+
+    Raises ValidationError({"code": ...}) when the code is wrong or the factor must wait.
+    """
+    device = selectors.login_device(user, method)
+    action = "mfa.recovery.use" if method == "recovery" else "mfa.verify"
+    try:
+        if device is None:
+            raise ValidationError({"code": INVALID_CODE})
+        check_code(device, code)
+    except ValidationError:
+        record(
+            origin=origin, action=action, target=user, outcome=AuditEvent.Outcome.FAILURE, details={"method": method}
+        )
+        raise
+    record(origin=origin, action=action, target=user, details={"method": method})

@@ -1,0 +1,229 @@
+"""Two-factor pages: the login's verification step, and turning factors on and off.
+
+Everyone manages their own; another user's need ``mfa.reset_two_factor``
+(turning it off for someone who lost their device, or enrolling them).
+"""
+
+from base64 import b32encode
+from urllib.parse import quote
+
+import qrcode
+import qrcode.image.svg
+from django.conf import settings
+from django.contrib import messages
+from django.contrib.auth.decorators import login_not_required
+from django.core.exceptions import PermissionDenied, ValidationError
+from django.shortcuts import redirect, render
+from django.utils.cache import add_never_cache_headers
+from django.views.decorators.http import require_http_methods, require_POST
+
+from accounts import login_guard
+from mfa import login_step, selectors, services
+from mfa.forms import ConfirmCodeForm, DisableForm, VerifyForm
+from mfa.models import TOTP_DIGITS, TOTP_STEP
+from panel.audit import Origin
+from panel.client_ip import get_client_ip
+from panel.view_helpers import apply_service_errors, is_htmx, posted
+
+
+def _render(request, template, context, *, status=200, secret=False):
+    """A fragment for htmx (into the dialog), else the page around it."""
+    context = {**context, "fragment": template}
+    response = render(request, template if is_htmx(request) else "mfa/page.html", context, status=status)
+    if secret:
+        add_never_cache_headers(response)
+    return response
+
+
+# The login's second step
+
+
+@login_not_required
+@require_http_methods(["GET", "POST"])
+def login_verify(request):
+    user = login_step.pending_user(request)
+    if user is None:
+        messages.info(request, "Your login timed out. Enter your password again.")
+        return redirect("login")
+    methods = selectors.login_methods(user)
+    form = VerifyForm(posted(request) if request.POST.get("action") != "send" else None, methods=methods)
+    origin = Origin.from_request(request)
+    if request.method == "POST" and request.POST.get("action") == "send":
+        try:
+            services.email_code_send(origin=origin, user=user)
+        except services.CodeSendRefused as refused:
+            messages.error(request, str(refused))
+        else:
+            messages.success(request, "A code was sent to your email address. It is valid for 5 minutes.")
+        return redirect("mfa:login_verify")
+    if request.method == "POST" and form.is_valid():
+        ip = get_client_ip(request)
+        wait = login_guard.wait_seconds(username=user.get_username(), ip=ip)
+        if wait:
+            form.add_error(None, login_guard.locked_out_message(wait))
+        else:
+            try:
+                services.verify_login_code(
+                    origin=origin, user=user, method=form.cleaned_data["method"], code=form.cleaned_data["code"]
+                )
+            except ValidationError as error:
+                login_guard.record_failure(username=user.get_username(), ip=ip)
+                apply_service_errors(form, error)
+            else:
+                return redirect(login_step.complete(request, user))
+    context = {"form": form, "pending": user, "offers_email": "email" in methods}
+    return render(request, "mfa/login_verify.html", context, status=400 if form.errors else 200)
+
+
+@login_not_required
+@require_POST
+def login_cancel(request):
+    login_step.abandon(request)
+    return redirect("login")
+
+
+# Managing a user's second factors
+
+
+def two_factor(request, user_id):
+    subject = selectors.two_factor_subject(actor=request.user, user_id=user_id)
+    context = {"subject": subject, "state": selectors.status(subject), "own": subject.pk == request.user.pk}
+    return render(request, "mfa/two_factor.html", context)
+
+
+def _otpauth_url(user, device):
+    issuer = settings.PANEL_TOTP_ISSUER
+    secret = b32encode(device.key).decode().rstrip("=")
+    label = quote(f"{issuer}:{user.get_username()}")
+    return (
+        f"otpauth://totp/{label}?secret={secret}&issuer={quote(issuer)}"
+        f"&algorithm=SHA1&digits={TOTP_DIGITS}&period={TOTP_STEP}"
+    )
+
+
+def _qr_svg(text):
+    image = qrcode.make(text, image_factory=qrcode.image.svg.SvgPathImage, box_size=8, border=2)
+    return image.to_string(encoding="unicode")
+
+
+def _enrol_context(subject, device, form):
+    url = _otpauth_url(subject, device)
+    return {"subject": subject, "device": device, "otpauth_url": url, "qr_svg": _qr_svg(url), "form": form}
+
+
+@require_POST
+def totp_enable(request, user_id):
+    """Start enrolling an authenticator app: the QR code, its URL, and the field for the first code."""
+    subject = selectors.two_factor_subject(actor=request.user, user_id=user_id)
+    device = services.totp_begin(origin=Origin.from_request(request), user=subject)
+    form = ConfirmCodeForm(initial={"device": device.pk})
+    return _render(request, "mfa/_totp_enrol.html", _enrol_context(subject, device, form), secret=True)
+
+
+@require_POST
+def totp_confirm(request, user_id):
+    subject = selectors.two_factor_subject(actor=request.user, user_id=user_id)
+    form = ConfirmCodeForm(request.POST)
+    device = selectors.pending_authenticator(subject, form.data.get("device")) if form.is_valid() else None
+    if form.is_valid() and device is None:
+        form.add_error(None, "This enrolment is no longer open. Start again.")
+    if device is not None:
+        try:
+            codes = services.totp_confirm(
+                origin=Origin.from_request(request), user=subject, device=device, code=form.cleaned_data["code"]
+            )
+        except ValidationError as error:
+            apply_service_errors(form, error)
+        else:
+            context = {"subject": subject, "codes": codes, "just_enabled": True}
+            return _render(request, "mfa/_recovery_codes.html", context, secret=True)
+    if device is None:
+        return _render(request, "mfa/_enrol_closed.html", {"subject": subject, "form": form}, status=400)
+    # htmx swaps 200 responses only: a wrong code comes back as 200 with its message.
+    status = 200 if is_htmx(request) else 400
+    return _render(request, "mfa/_totp_enrol.html", _enrol_context(subject, device, form), status=status, secret=True)
+
+
+@require_POST
+def recovery_regenerate(request, user_id):
+    subject = selectors.two_factor_subject(actor=request.user, user_id=user_id)
+    try:
+        codes = services.recovery_codes_regenerate(origin=Origin.from_request(request), user=subject)
+    except ValidationError as error:
+        messages.error(request, " ".join(error.messages))
+        return redirect("mfa:two_factor", user_id=subject.pk)
+    return _render(request, "mfa/_recovery_codes.html", {"subject": subject, "codes": codes}, secret=True)
+
+
+@require_http_methods(["GET", "POST"])
+def disable(request, user_id):
+    """Turn two-factor off: your own with a current code or your password; another's with the permission."""
+    subject = selectors.two_factor_subject(actor=request.user, user_id=user_id)
+    own = subject.pk == request.user.pk
+    form = DisableForm(posted(request)) if own else None
+    origin = Origin.from_request(request)
+    if request.method == "POST":
+        proven = not own or (form.is_valid() and _proves_identity(origin, subject, form))
+        if proven:
+            reason = "by the user" if own else f"by {request.user.get_username()} (lost device)"
+            services.two_factor_disable(origin=origin, user=subject, reason=reason)
+            messages.success(request, f"Two-factor authentication is off for {subject.get_username()}.")
+            return redirect("mfa:two_factor", user_id=subject.pk)
+        if form.is_valid():
+            form.add_error(None, "That code or password is not correct.")
+    context = {"subject": subject, "own": own, "form": form}
+    return render(request, "mfa/disable.html", context, status=400 if form is not None and form.errors else 200)
+
+
+def _proves_identity(origin, user, form):
+    data = form.cleaned_data
+    if data.get("password"):
+        return user.check_password(data["password"])
+    for method in ("totp", "recovery"):
+        if selectors.login_device(user, method) is None:
+            continue
+        try:
+            services.verify_login_code(origin=origin, user=user, method=method, code=data["code"])
+        except ValidationError:
+            continue
+        return True
+    return False
+
+
+@require_POST
+def email_enable(request, user_id):
+    """Start email codes for your own login: a code goes to your address, and entering it turns them on."""
+    subject = selectors.two_factor_subject(actor=request.user, user_id=user_id)
+    if subject.pk != request.user.pk:
+        raise PermissionDenied("Only the owner of the address can turn on email codes: they must enter one.")
+    try:
+        device = services.email_begin(origin=Origin.from_request(request), user=subject)
+    except services.CodeSendRefused as refused:
+        messages.error(request, str(refused))
+        return redirect("mfa:two_factor", user_id=subject.pk)
+    form = ConfirmCodeForm(initial={"device": device.pk})
+    return _render(request, "mfa/_email_enrol.html", {"subject": subject, "form": form})
+
+
+@require_POST
+def email_confirm(request, user_id):
+    subject = selectors.two_factor_subject(actor=request.user, user_id=user_id)
+    form = ConfirmCodeForm(request.POST)
+    device = selectors.pending_email_device(subject, form.data.get("device")) if form.is_valid() else None
+    if device is None:
+        form.add_error(None, "This enrolment is no longer open. Start again.")
+        return _render(request, "mfa/_enrol_closed.html", {"subject": subject, "form": form}, status=400)
+    try:
+        services.email_confirm(
+            origin=Origin.from_request(request), user=subject, device=device, code=form.cleaned_data["code"]
+        )
+    except ValidationError as error:
+        apply_service_errors(form, error)
+        return _render(
+            request,
+            "mfa/_email_enrol.html",
+            {"subject": subject, "form": form},
+            status=200 if is_htmx(request) else 400,
+        )
+    messages.success(request, "Logins now need a code sent to your email address.")
+    return redirect("mfa:two_factor", user_id=subject.pk)
