@@ -14,6 +14,7 @@ from django.db import IntegrityError, transaction
 from django.utils import timezone
 from django.utils.module_loading import import_string
 
+from accounts import login_guard
 from accounts.models import User, UserSession
 from accounts.validators import REQUIRED_MESSAGES, validate_username_available
 from panel.audit import record
@@ -111,11 +112,13 @@ def user_update(*, origin, user, username=None, email=None):
     return user
 
 
-def user_set_password(*, origin, user, password, keep_session_key=None):
+def user_set_password(*, origin, user, password, keep_session_key=None, by_reset=False):
     """Set a new password and end the user's sessions, except ``keep_session_key``.
 
     ``keep_session_key`` is the session of a user changing their own password:
     it survives (with a refreshed auth hash, see the view), every other ends.
+    ``by_reset`` marks a password set through an emailed reset link; it also
+    lifts a login lockout, which is how a locked-out user gets back in.
     """
     _validate_password(password or "", user)
     user.set_password(password)
@@ -124,10 +127,15 @@ def user_set_password(*, origin, user, password, keep_session_key=None):
         ended = _end_sessions(user=user, except_key=keep_session_key)
         record(
             origin=origin,
-            action="user.password_change",
+            action="user.password_reset" if by_reset else "user.password_change",
             target=user,
-            details={"sessions_ended": ended, "self": origin.actor is not None and origin.actor.pk == user.pk},
+            details={
+                "sessions_ended": ended,
+                "self": by_reset or (origin.actor is not None and origin.actor.pk == user.pk),
+            },
         )
+    if by_reset:
+        login_guard.record_success(username=user.get_username())
     return user
 
 

@@ -15,6 +15,7 @@ from ninja.security import APIKeyCookie
 
 from accounts.api import router as accounts_router
 from accounts.services import LastUserError
+from mfa.api import router as mfa_router
 from tokens.api import router as tokens_router
 from tokens.authentication import BearerTokenAuth, SignedRequestAuth, TokenRefused
 
@@ -41,7 +42,10 @@ class SessionCookieAuth(APIKeyCookie):
 api = NinjaAPI(
     title="Panel API",
     version="1",
-    description="Manage the panel's users and access tokens. Authenticate with an access token (see README).",
+    description=(
+        "Manage the panel's users and their access tokens, and see their two-factor status. "
+        "Authenticate with an access token (see README)."
+    ),
     auth=[SignedRequestAuth(), BearerTokenAuth(), SessionCookieAuth()],
     urls_namespace="api",
 )
@@ -120,3 +124,4 @@ def health(request):
 
 api.add_router("/", accounts_router)
 api.add_router("/", tokens_router)
+api.add_router("/", mfa_router)

@@ -2,6 +2,7 @@ from django.contrib.auth import views as auth_views
 from django.contrib.auth.decorators import login_not_required
 from django.urls import include, path
 
+from accounts import password_reset
 from accounts import views as account_views
 from panel import views
 from panel.api import api
@@ -19,6 +20,14 @@ urlpatterns = [
     path("", account_views.home, name="home"),
     path("login/", account_views.PanelLoginView.as_view(), name="login"),
     path("logout/", auth_views.LogoutView.as_view(), name="logout"),
+    path("password-reset/", password_reset.PasswordResetView.as_view(), name="password_reset"),
+    path("password-reset/sent/", password_reset.PasswordResetDoneView.as_view(), name="password_reset_done"),
+    path(
+        "password-reset/<uidb64>/<token>/",
+        password_reset.PasswordResetConfirmView.as_view(),
+        name="password_reset_confirm",
+    ),
+    path("password-reset/done/", password_reset.PasswordResetCompleteView.as_view(), name="password_reset_complete"),
     path("account/", account_views.account, name="account"),
     path("", include("mfa.urls")),
     # Before accounts.urls, whose "<pk>/<field>/" would otherwise take "<pk>/tokens/".

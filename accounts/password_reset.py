@@ -1,0 +1,70 @@
+"""Password reset by email: Django's flow, with Panel's templates, throttling and audit.
+
+The answer is the same whether or not the address belongs to anyone. Requests
+are limited per address and per client IP; over the limit nothing is sent,
+and the answer still does not change. The second factor is still asked at the
+next login: a reset proves only the mailbox.
+"""
+
+from django.conf import settings
+from django.contrib.auth import views as auth_views
+from django.contrib.auth.views import INTERNAL_RESET_SESSION_TOKEN
+from django.http import HttpResponseRedirect
+from django.urls import reverse_lazy
+
+from accounts import services
+from accounts.login_guard import FailureGuard
+from panel.audit import Origin, record
+from panel.client_ip import get_client_ip
+
+# Counted on every request (not only failures): a reset link is a side effect on someone's mailbox.
+RESETS_PER_ADDRESS = FailureGuard(name="reset-address", free_failures=3, lock_after=5, lock_seconds=3600)
+RESETS_PER_IP = FailureGuard(name="reset-ip", free_failures=10, lock_after=20, lock_seconds=3600)
+
+
+class PasswordResetView(auth_views.PasswordResetView):
+    template_name = "accounts/password_reset.html"
+    email_template_name = "accounts/password_reset_email.txt"
+    subject_template_name = "accounts/password_reset_subject.txt"
+    success_url = reverse_lazy("password_reset_done")
+    extra_email_context = {"panel_name": settings.PANEL_NAME}
+
+    def form_valid(self, form):
+        address = form.cleaned_data["email"].strip().lower()
+        ip = get_client_ip(self.request) or "unknown"
+        throttled = RESETS_PER_ADDRESS.wait_seconds(address) or RESETS_PER_IP.wait_seconds(ip)
+        RESETS_PER_ADDRESS.fail(address)
+        RESETS_PER_IP.fail(ip)
+        record(
+            origin=Origin.from_request(self.request),
+            action="auth.password_reset_request",
+            target_name=address[:128],
+            details={"throttled": bool(throttled)},
+        )
+        if throttled:
+            return HttpResponseRedirect(self.get_success_url())
+        return super().form_valid(form)
+
+
+class PasswordResetDoneView(auth_views.PasswordResetDoneView):
+    template_name = "accounts/password_reset_done.html"
+
+
+class PasswordResetConfirmView(auth_views.PasswordResetConfirmView):
+    template_name = "accounts/password_reset_confirm.html"
+    success_url = reverse_lazy("password_reset_complete")
+
+    def form_valid(self, form):
+        # The service, not form.save(): it checks Panel's rules, ends the user's sessions and audits.
+        services.user_set_password(
+            origin=Origin.from_request(self.request),
+            user=form.user,
+            password=form.cleaned_data["new_password1"],
+            by_reset=True,
+        )
+        del self.request.session[INTERNAL_RESET_SESSION_TOKEN]
+        return HttpResponseRedirect(self.get_success_url())
+
+
+class PasswordResetCompleteView(auth_views.PasswordResetCompleteView):
+    template_name = "accounts/password_reset_complete.html"

@@ -1,0 +1,36 @@
+"""With PANEL_REQUIRE_TWO_FACTOR on, a user without a second factor must set one up before anything else."""
+
+from django.conf import settings
+from django.contrib import messages
+from django.shortcuts import redirect
+
+from mfa import selectors
+
+# What such a user may still open: the enrolment pages, and the way out.
+_ENROLMENT_VIEWS = {
+    "mfa:two_factor",
+    "mfa:totp_enable",
+    "mfa:totp_confirm",
+    "mfa:email_enable",
+    "mfa:email_confirm",
+    "logout",
+}
+
+
+class RequireTwoFactorMiddleware:
+    def __init__(self, get_response):
+        self.get_response = get_response
+
+    def __call__(self, request):
+        return self.get_response(request)
+
+    def process_view(self, request, view_func, view_args, view_kwargs):
+        if not settings.PANEL_REQUIRE_TWO_FACTOR or not request.user.is_authenticated:
+            return None
+        match = request.resolver_match
+        if match is None or match.view_name in _ENROLMENT_VIEWS or match.namespace == "api":
+            return None  # the API answers to tokens, whose owners were checked when they were made
+        if selectors.has_second_factor(request.user):
+            return None
+        messages.info(request, "This panel requires two-factor authentication: set it up to continue.")
+        return redirect("mfa:two_factor", user_id=request.user.pk)
