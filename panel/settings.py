@@ -136,6 +136,7 @@ DEFAULT_FROM_EMAIL = conf.env_str("DEFAULT_FROM_EMAIL", "panel@localhost")
 PANEL_REQUIRE_TWO_FACTOR = conf.env_bool("PANEL_REQUIRE_TWO_FACTOR", False)
 PANEL_TOTP_ISSUER = conf.env_str("PANEL_TOTP_ISSUER", PANEL_NAME)
 PANEL_MFA_PENDING_SECONDS = 300  # between the right password and the second factor
+PASSWORD_RESET_TIMEOUT = 3600  # a reset link works for an hour (Django's default is 3 days)
 OTP_EMAIL_SENDER = DEFAULT_FROM_EMAIL
 OTP_EMAIL_SUBJECT = f"{PANEL_NAME} login code"
 OTP_EMAIL_BODY_TEMPLATE_PATH = "mfa/email_code.txt"
