@@ -5,9 +5,8 @@ from django.contrib.auth.forms import AuthenticationForm
 
 from accounts import login_guard
 from accounts.validators import PASSWORD_MAX_LENGTH, PASSWORD_MIN_LENGTH, REQUIRED_MESSAGES
-from panel.audit import Origin, record
+from panel.audit import Origin
 from panel.client_ip import get_client_ip
-from panel.models import AuditEvent
 
 PASSWORD_HELP = (
     f"{PASSWORD_MIN_LENGTH} to {PASSWORD_MAX_LENGTH} characters, "
@@ -40,12 +39,8 @@ class LoginForm(AuthenticationForm):
         # Before the password hash runs: a throttled guess costs nothing and learns nothing.
         wait = login_guard.wait_seconds(username=self.data.get("username"), ip=get_client_ip(self.request))
         if wait:
-            record(
-                origin=Origin.from_request(self.request),
-                action="auth.login",
-                target_name=str(self.data.get("username", ""))[:64],
-                outcome=AuditEvent.Outcome.FAILURE,
-                details={"reason": "throttled"},
+            login_guard.refuse_throttled(
+                origin=Origin.from_request(self.request), action="auth.login", username=self.data.get("username")
             )
             raise forms.ValidationError(login_guard.locked_out_message(wait), code="throttled")
         return super().clean()

@@ -12,6 +12,9 @@ from dataclasses import dataclass
 
 from django.core.cache import cache
 
+from panel.audit import record
+from panel.models import AuditEvent
+
 
 @dataclass(frozen=True)
 class FailureGuard:
@@ -69,9 +72,29 @@ def wait_seconds(*, username, ip) -> int:
     return max(ACCOUNT_GUARD.wait_seconds(account_key(username)), IP_GUARD.wait_seconds(ip or "unknown"))
 
 
-def record_failure(*, username, ip):
-    ACCOUNT_GUARD.fail(account_key(username))
+def record_failure(*, origin, username, ip):
+    """Count a failed password or code; the failure that locks the account is audited as a lockout."""
     IP_GUARD.fail(ip or "unknown")
+    if ACCOUNT_GUARD.fail(account_key(username)) == ACCOUNT_GUARD.lock_after:
+        record(
+            origin=origin,
+            action="auth.lockout",
+            target_name=str(username or "")[:64],
+            outcome=AuditEvent.Outcome.FAILURE,
+            details={"seconds": ACCOUNT_GUARD.lock_seconds},
+        )
+
+
+def refuse_throttled(*, origin, action, username, target=None, details=None):
+    """Audit an attempt the guard refused before checking it."""
+    record(
+        origin=origin,
+        action=action,
+        target=target,
+        target_name="" if target is not None else str(username or "")[:64],
+        outcome=AuditEvent.Outcome.FAILURE,
+        details={**(details or {}), "reason": "throttled"},
+    )
 
 
 def record_success(*, username):

@@ -30,15 +30,12 @@ def _on_login(sender, request, user, **kwargs):
 def _on_login_failed(sender, credentials, request=None, **kwargs):
     if request is None:
         return
-    login_guard.record_failure(username=credentials.get("username"), ip=get_client_ip(request))
+    origin = Origin.from_request(request)
+    username = credentials.get("username")
     # Only the name that was typed: whether such a user exists is not recorded
     # here, so the log reads the same for real and made-up names.
-    record(
-        origin=Origin.from_request(request),
-        action="auth.login",
-        target_name=str(credentials.get("username", ""))[:64],
-        outcome=AuditEvent.Outcome.FAILURE,
-    )
+    record(origin=origin, action="auth.login", target_name=str(username or "")[:64], outcome=AuditEvent.Outcome.FAILURE)
+    login_guard.record_failure(origin=origin, username=username, ip=get_client_ip(request))
 
 
 @receiver(user_logged_out)

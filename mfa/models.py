@@ -23,7 +23,41 @@ TOTP_DIGITS = 6
 TOTP_TOLERANCE = 1  # one step early or late
 
 
-class AuthenticatorDevice(TimestampMixin, ThrottlingMixin, Device):
+_THROTTLE_FIELDS = ("throttling_failure_timestamp", "throttling_failure_count")
+
+
+class LockedVerificationMixin:
+    """Check a code against the device's row locked for update, never against a stale copy.
+
+    Two requests may load the same device at once: without the lock both could
+    accept one code, and a failure saved from a stale copy could write back a
+    used code. ``accept_code(device, token)`` does the device's own check on the
+    locked row and returns the fields it changed on success.
+    """
+
+    def verify_token(self, token):
+        with transaction.atomic():
+            device = type(self).objects.select_for_update().get(pk=self.pk)
+            allowed, _ = device.verify_is_allowed()
+            if not allowed:
+                return False
+            changed = self.accept_code(device, str(token or "").strip())
+            if changed is None:
+                device.throttle_increment(commit=False)
+                changed = _THROTTLE_FIELDS
+            else:
+                device.throttle_reset(commit=False)
+                changed = (*changed, *_THROTTLE_FIELDS)
+            device.save(update_fields=changed)
+        for field in changed:
+            setattr(self, field, getattr(device, field))
+        return changed is not _THROTTLE_FIELDS
+
+    def get_throttle_factor(self):
+        return 1
+
+
+class AuthenticatorDevice(LockedVerificationMixin, TimestampMixin, ThrottlingMixin, Device):
     """A TOTP authenticator app (SHA-1, 6 digits, 30-second steps)."""
 
     encrypted_key = models.TextField()
@@ -37,63 +71,38 @@ class AuthenticatorDevice(TimestampMixin, ThrottlingMixin, Device):
     def key(self) -> bytes:
         return bytes.fromhex(crypto.decrypt(self.encrypted_key))
 
-    def get_throttle_factor(self):
-        return 1
-
-    def verify_token(self, token):
-        """Whether ``token`` is a current code not used before; failures make the next try wait longer."""
-        allowed, _ = self.verify_is_allowed()
-        if not allowed:
-            return False
-        token = str(token).strip()
+    @staticmethod
+    def accept_code(device, token):
         if not (token.isascii() and token.isdigit() and len(token) == TOTP_DIGITS):
-            self.throttle_increment()
-            return False
-        with transaction.atomic():
-            # Locked, so that two logins racing with the same code cannot both pass.
-            device = type(self).objects.select_for_update().get(pk=self.pk)
-            totp = TOTP(device.key, step=TOTP_STEP, digits=TOTP_DIGITS)
-            totp.time = time.time()
-            verified = totp.verify(int(token), tolerance=TOTP_TOLERANCE, min_t=device.last_t + 1)
-            if verified:
-                device.last_t = totp.t()
-                device.throttle_reset(commit=False)
-                device.set_last_used_timestamp(commit=False)
-                device.save()
-                self.last_t, self.last_used_at = device.last_t, device.last_used_at
-        if not verified:
-            self.throttle_increment()
-        return verified
+            return None
+        totp = TOTP(device.key, step=TOTP_STEP, digits=TOTP_DIGITS)
+        totp.time = time.time()
+        if not totp.verify(int(token), tolerance=TOTP_TOLERANCE, min_t=device.last_t + 1):
+            return None
+        device.last_t = totp.t()
+        device.last_used_at = timezone.now()
+        return ("last_t", "last_used_at")
 
 
-class RecoveryCodeDevice(ThrottlingMixin, Device):
+class RecoveryCodeDevice(LockedVerificationMixin, ThrottlingMixin, Device):
     """A user's set of single-use recovery codes, each stored only as its SHA-256.
 
     A code carries 80 random bits, so its plain SHA-256 cannot be reversed; a slow
     password hash would only make each login with a code check ten slow hashes.
     """
 
-    def get_throttle_factor(self):
-        return 1
-
-    def verify_token(self, token):
-        allowed, _ = self.verify_is_allowed()
-        if not allowed:
-            return False
+    @staticmethod
+    def accept_code(device, token):
         digest = hash_recovery_code(token)
-        with transaction.atomic():
-            codes = list(self.codes.select_for_update())
-            # Compare with every code, in constant time, so the timing tells nothing.
-            match = None
-            for code in codes:
-                if hmac.compare_digest(code.code_hash, digest):
-                    match = code
-            if match is not None:
-                match.delete()
-                self.throttle_reset()
-                return True
-        self.throttle_increment()
-        return False
+        # Compare with every code, in constant time, so the timing tells nothing.
+        match = None
+        for code in device.codes.all():
+            if hmac.compare_digest(code.code_hash, digest):
+                match = code
+        if match is None:
+            return None
+        match.delete()
+        return ()
 
 
 class RecoveryCode(models.Model):
@@ -110,28 +119,17 @@ def hash_recovery_code(code) -> str:
     return hashlib.sha256(normalised.encode()).hexdigest()
 
 
-class EmailCodeDevice(EmailDevice):
+class EmailCodeDevice(LockedVerificationMixin, EmailDevice):
     """django-otp's email device (5-minute codes, 60-second cooldown, throttling), compared in constant time."""
 
     class Meta:
         proxy = True
 
-    def verify_token(self, token):
-        allowed, _ = self.verify_is_allowed()
-        if not allowed:
-            return False
+    @staticmethod
+    def accept_code(device, token):
         now = timezone.now()
-        expected = self.token or ""
-        verified = (
-            bool(expected)
-            and now < self.valid_until
-            and hmac.compare_digest(str(token).strip().encode(), expected.encode())
-        )
-        if verified:
-            self.token, self.valid_until = None, now
-            self.throttle_reset(commit=False)
-            self.set_last_used_timestamp(commit=False)
-            self.save()
-        else:
-            self.throttle_increment()
-        return verified
+        expected = device.token or ""
+        if not (expected and now < device.valid_until and hmac.compare_digest(token.encode(), expected.encode())):
+            return None
+        device.token, device.valid_until, device.last_used_at = None, now, now
+        return ("token", "valid_until", "last_used_at")

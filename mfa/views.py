@@ -60,6 +60,13 @@ def login_verify(request):
         ip = get_client_ip(request)
         wait = login_guard.wait_seconds(username=user.get_username(), ip=ip)
         if wait:
+            login_guard.refuse_throttled(
+                origin=origin,
+                action="mfa.verify",
+                username=user.get_username(),
+                target=user,
+                details={"method": form.cleaned_data["method"]},
+            )
             form.add_error(None, login_guard.locked_out_message(wait))
         else:
             try:
@@ -67,7 +74,7 @@ def login_verify(request):
                     origin=origin, user=user, method=form.cleaned_data["method"], code=form.cleaned_data["code"]
                 )
             except ValidationError as error:
-                login_guard.record_failure(username=user.get_username(), ip=ip)
+                login_guard.record_failure(origin=origin, username=user.get_username(), ip=ip)
                 apply_service_errors(form, error)
             else:
                 return redirect(login_step.complete(request, user))
