@@ -2,6 +2,7 @@
 
 from django.conf import settings
 from django.contrib import messages
+from django.http import JsonResponse
 from django.shortcuts import redirect
 
 from mfa import selectors
@@ -27,10 +28,15 @@ class RequireTwoFactorMiddleware:
     def process_view(self, request, view_func, view_args, view_kwargs):
         if not settings.PANEL_REQUIRE_TWO_FACTOR or not request.user.is_authenticated:
             return None
+        # Token requests never get here as a logged-in user: they authenticate inside the API view.
         match = request.resolver_match
-        if match is None or match.view_name in _ENROLMENT_VIEWS or match.namespace == "api":
-            return None  # the API answers to tokens, whose owners were checked when they were made
+        own_enrolment = view_kwargs.get("user_id") in (None, request.user.pk)
+        if match is None or (match.view_name in _ENROLMENT_VIEWS and own_enrolment):
+            return None
         if selectors.has_second_factor(request.user):
             return None
-        messages.info(request, "This panel requires two-factor authentication: set it up to continue.")
+        message = "This panel requires two-factor authentication: set it up to continue."
+        if match.namespace == "api":
+            return JsonResponse({"detail": message, "errors": None}, status=403)
+        messages.info(request, message)
         return redirect("mfa:two_factor", user_id=request.user.pk)

@@ -110,6 +110,8 @@ def two_factor_disable(*, origin, user, reason):
 def email_code_send(*, origin, user, device=None):
     """Email a fresh 6-digit code (valid 5 minutes) to ``user``; at most one per minute."""
     device = device or selectors.email_device(user)
+    if device is None:
+        raise CodeSendRefused("Email codes are not turned on for this account.")
     allowed, data = device.generate_is_allowed()
     if not allowed:
         if data.get("reason") == GenerateNotAllowed.COOLDOWN_DURATION_PENDING:
@@ -122,8 +124,9 @@ def email_code_send(*, origin, user, device=None):
 
 def email_begin(*, origin, user):
     """Start turning on email codes: an unconfirmed device, and a first code to prove the address works."""
-    with transaction.atomic():
-        EmailCodeDevice.objects.filter(user=user, confirmed=False).delete()
+    # The pending device is kept between clicks, so its one-email-a-minute limit holds.
+    device = EmailCodeDevice.objects.filter(user=user, confirmed=False).first()
+    if device is None:
         device = EmailCodeDevice.objects.create(user=user, name="Email", confirmed=False)
     email_code_send(origin=origin, user=user, device=device)
     return device

@@ -127,14 +127,30 @@ def totp_enable(request, user_id):
     return _render(request, "mfa/_totp_enrol.html", _enrol_context(subject, device, form), secret=True)
 
 
+def _confirmation(request, subject, find_pending):
+    """The posted confirmation form and the pending device it names (None when that enrolment is gone)."""
+    form = ConfirmCodeForm(request.POST)
+    form.is_valid()
+    device = find_pending(subject, form.cleaned_data.get("device"))
+    if device is None:
+        form.add_error(None, "This enrolment is no longer open. Start again.")
+    return form, device
+
+
+def _refused_status(request):
+    # htmx swaps 200 responses only: a refused code comes back as 200 with its message.
+    return 200 if is_htmx(request) else 400
+
+
 @require_POST
 def totp_confirm(request, user_id):
     subject = selectors.two_factor_subject(actor=request.user, user_id=user_id)
-    form = ConfirmCodeForm(request.POST)
-    device = selectors.pending_authenticator(subject, form.data.get("device")) if form.is_valid() else None
-    if form.is_valid() and device is None:
-        form.add_error(None, "This enrolment is no longer open. Start again.")
-    if device is not None:
+    form, device = _confirmation(request, subject, selectors.pending_authenticator)
+    if device is None:
+        return _render(
+            request, "mfa/_enrol_closed.html", {"subject": subject, "form": form}, status=_refused_status(request)
+        )
+    if form.is_valid():
         try:
             codes = services.totp_confirm(
                 origin=Origin.from_request(request), user=subject, device=device, code=form.cleaned_data["code"]
@@ -144,11 +160,8 @@ def totp_confirm(request, user_id):
         else:
             context = {"subject": subject, "codes": codes, "just_enabled": True}
             return _render(request, "mfa/_recovery_codes.html", context, secret=True)
-    if device is None:
-        return _render(request, "mfa/_enrol_closed.html", {"subject": subject, "form": form}, status=400)
-    # htmx swaps 200 responses only: a wrong code comes back as 200 with its message.
-    status = 200 if is_htmx(request) else 400
-    return _render(request, "mfa/_totp_enrol.html", _enrol_context(subject, device, form), status=status, secret=True)
+    context = _enrol_context(subject, device, form)
+    return _render(request, "mfa/_totp_enrol.html", context, status=_refused_status(request), secret=True)
 
 
 @require_POST
@@ -183,18 +196,28 @@ def disable(request, user_id):
 
 
 def _proves_identity(origin, user, form):
+    """A current code or the password, under the same brute-force guard as logging in."""
+    username = user.get_username()
+    if login_guard.wait_seconds(username=username, ip=origin.ip):
+        return False
     data = form.cleaned_data
     if data.get("password"):
-        return user.check_password(data["password"])
-    for method in ("totp", "recovery"):
-        if selectors.login_device(user, method) is None:
-            continue
-        try:
-            services.verify_login_code(origin=origin, user=user, method=method, code=data["code"])
-        except ValidationError:
-            continue
-        return True
-    return False
+        proven = user.check_password(data["password"])
+    else:
+        proven = any(_code_proves(origin, user, method, data["code"]) for method in ("totp", "recovery"))
+    if not proven:
+        login_guard.record_failure(origin=origin, username=username, ip=origin.ip)
+    return proven
+
+
+def _code_proves(origin, user, method, code):
+    if selectors.login_device(user, method) is None:
+        return False
+    try:
+        services.verify_login_code(origin=origin, user=user, method=method, code=code)
+    except ValidationError:
+        return False
+    return True
 
 
 @require_POST
@@ -215,22 +238,21 @@ def email_enable(request, user_id):
 @require_POST
 def email_confirm(request, user_id):
     subject = selectors.two_factor_subject(actor=request.user, user_id=user_id)
-    form = ConfirmCodeForm(request.POST)
-    device = selectors.pending_email_device(subject, form.data.get("device")) if form.is_valid() else None
+    form, device = _confirmation(request, subject, selectors.pending_email_device)
     if device is None:
-        form.add_error(None, "This enrolment is no longer open. Start again.")
-        return _render(request, "mfa/_enrol_closed.html", {"subject": subject, "form": form}, status=400)
-    try:
-        services.email_confirm(
-            origin=Origin.from_request(request), user=subject, device=device, code=form.cleaned_data["code"]
-        )
-    except ValidationError as error:
-        apply_service_errors(form, error)
         return _render(
-            request,
-            "mfa/_email_enrol.html",
-            {"subject": subject, "form": form},
-            status=200 if is_htmx(request) else 400,
+            request, "mfa/_enrol_closed.html", {"subject": subject, "form": form}, status=_refused_status(request)
         )
-    messages.success(request, "Logins now need a code sent to your email address.")
-    return redirect("mfa:two_factor", user_id=subject.pk)
+    if form.is_valid():
+        try:
+            services.email_confirm(
+                origin=Origin.from_request(request), user=subject, device=device, code=form.cleaned_data["code"]
+            )
+        except ValidationError as error:
+            apply_service_errors(form, error)
+        else:
+            messages.success(request, "Logins now need a code sent to your email address.")
+            return redirect("mfa:two_factor", user_id=subject.pk)
+    return _render(
+        request, "mfa/_email_enrol.html", {"subject": subject, "form": form}, status=_refused_status(request)
+    )

@@ -82,7 +82,7 @@ CACHES = {"default": conf.cache()}
 AUTH_USER_MODEL = "accounts.User"
 AUTHENTICATION_BACKENDS = ["django.contrib.auth.backends.ModelBackend"]
 LOGIN_URL = "login"
-LOGIN_REDIRECT_URL = "accounts:user_list"
+LOGIN_REDIRECT_URL = "home"  # the first module the user may open
 LOGOUT_REDIRECT_URL = "login"
 
 # Argon2id first; Django's parameters (m=100 MiB, t=2, p=8) exceed OWASP's

@@ -38,11 +38,12 @@ def _anonymous_session_key(client):
 # logging in
 
 
-def test_login_with_the_right_password_redirects_to_the_user_list(client, admin_user):
+def test_login_with_the_right_password_redirects_to_the_first_module_the_user_may_open(client, admin_user):
     response = _login(client, "admin")
 
     assert response.status_code == 302
-    assert response["Location"] == "/users/"
+    assert response["Location"] == "/"
+    assert client.get("/")["Location"] == "/users/"
     assert client.get("/users/").status_code == 200
 
 
