@@ -13,13 +13,14 @@ from django.http import HttpResponseRedirect
 from django.urls import reverse_lazy
 
 from accounts import services
-from accounts.login_guard import FailureGuard
 from panel.audit import Origin, record
 from panel.client_ip import get_client_ip
+from panel.throttle import FailureLimit
 
-# Counted on every request (not only failures): a reset link is a side effect on someone's mailbox.
-RESETS_PER_ADDRESS = FailureGuard(name="reset-address", free_failures=3, lock_after=5, lock_seconds=3600)
-RESETS_PER_IP = FailureGuard(name="reset-ip", free_failures=10, lock_after=20, lock_seconds=3600)
+# Counted per email actually sent (a reset link is a side effect on someone's mailbox), in a fixed
+# window: refused requests do not extend it, so nobody can keep another person's reset blocked.
+RESETS_PER_ADDRESS = FailureLimit(name="reset-address", limit=5, window=3600)
+RESETS_PER_IP = FailureLimit(name="reset-ip", limit=20, window=3600)
 
 
 class PasswordResetView(auth_views.PasswordResetView):
@@ -32,9 +33,7 @@ class PasswordResetView(auth_views.PasswordResetView):
     def form_valid(self, form):
         address = form.cleaned_data["email"].strip().lower()
         ip = get_client_ip(self.request) or "unknown"
-        throttled = RESETS_PER_ADDRESS.wait_seconds(address) or RESETS_PER_IP.wait_seconds(ip)
-        RESETS_PER_ADDRESS.fail(address)
-        RESETS_PER_IP.fail(ip)
+        throttled = RESETS_PER_ADDRESS.blocked(address) or RESETS_PER_IP.blocked(ip)
         record(
             origin=Origin.from_request(self.request),
             action="auth.password_reset_request",
@@ -43,6 +42,8 @@ class PasswordResetView(auth_views.PasswordResetView):
         )
         if throttled:
             return HttpResponseRedirect(self.get_success_url())
+        RESETS_PER_ADDRESS.fail(address)
+        RESETS_PER_IP.fail(ip)
         return super().form_valid(form)
 
 
