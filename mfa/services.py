@@ -65,8 +65,8 @@ def totp_begin(*, origin, user):
     return device
 
 
-def totp_confirm(*, origin, user, device, code):
-    """Turn two-factor on once ``code`` from the new authenticator is right; returns the new recovery codes."""
+def _check_confirmation(*, origin, user, device, code, action):
+    """A pending device's first code; a wrong one is audited as a failed ``action``."""
     if device.confirmed or device.user_id != user.pk:
         raise ValidationError({"code": "This enrolment is no longer open. Start again."})
     try:
@@ -74,12 +74,17 @@ def totp_confirm(*, origin, user, device, code):
     except ValidationError:
         record(
             origin=origin,
-            action="mfa.totp.enable",
+            action=action,
             target=user,
             outcome=AuditEvent.Outcome.FAILURE,
             details={"reason": "wrong confirmation code"},
         )
         raise
+
+
+def totp_confirm(*, origin, user, device, code):
+    """Turn two-factor on once ``code`` from the new authenticator is right; returns the new recovery codes."""
+    _check_confirmation(origin=origin, user=user, device=device, code=code, action="mfa.totp.enable")
     with transaction.atomic():
         AuthenticatorDevice.objects.filter(user=user, confirmed=True).delete()
         device.confirmed = True
@@ -133,19 +138,8 @@ def email_begin(*, origin, user):
 
 
 def email_confirm(*, origin, user, device, code):
-    if device.confirmed or device.user_id != user.pk:
-        raise ValidationError({"code": "This enrolment is no longer open. Start again."})
-    try:
-        check_code(device, code)
-    except ValidationError:
-        record(
-            origin=origin,
-            action="mfa.email.enable",
-            target=user,
-            outcome=AuditEvent.Outcome.FAILURE,
-            details={"reason": "wrong confirmation code"},
-        )
-        raise
+    """Turn email codes on once the code sent by ``email_begin`` comes back."""
+    _check_confirmation(origin=origin, user=user, device=device, code=code, action="mfa.email.enable")
     with transaction.atomic():
         device.confirmed = True
         device.save(update_fields=["confirmed"])
