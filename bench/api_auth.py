@@ -43,6 +43,7 @@ sys.path.insert(0, str(REPO_ROOT))
 # benchmark is a client written from DESIGN.md like any other.
 sys.path.insert(0, str(REPO_ROOT / "docs" / "clients"))
 
+from benchdb import create_database, destroy_database, vendor_label  # noqa: E402  (this folder)
 from panel_client import canonical_query, signature  # noqa: E402
 
 MIN_RATIO = 0.8
@@ -94,32 +95,6 @@ def prepare_environment(tmp_dir):
     name = parts.path.lstrip("/")
     test_name = f"test_{name}_api_auth"
     return urllib.parse.urlunsplit(parts._replace(path=f"/{test_name}")), test_name
-
-
-def create_database(tmp_dir, test_name):
-    """Create and migrate the benchmark's own database; the default connection then points at it."""
-    from django.db import connection
-
-    if connection.vendor == "sqlite":
-        # The file the server finds as $PANEL_VAR_DIR/panel.sqlite3, with the real WAL settings.
-        test_name = str(Path(tmp_dir) / "panel.sqlite3")
-    if test_name == connection.settings_dict["NAME"] and connection.vendor != "sqlite":
-        raise SystemExit("refusing to run: the benchmark database would have the name of the real one")
-    connection.settings_dict["TEST"]["NAME"] = test_name
-    connection.creation.create_test_db(verbosity=0, autoclobber=True, serialize=False, keepdb=False)
-    return test_name
-
-
-def destroy_database(real_name):
-    from django.db import connection
-
-    if connection.vendor == "sqlite":
-        connection.close()  # the file goes with the temporary folder
-        return
-    try:
-        connection.creation.destroy_test_db(real_name, verbosity=0)
-    except Exception as error:  # noqa: BLE001 (report and go on cleaning up)
-        print(f"could not drop the benchmark database: {error}", file=sys.stderr)
 
 
 def seed():
@@ -336,18 +311,6 @@ def count_queries(credentials, repeats):
 # --- report ------------------------------------------------------------------
 
 
-def vendor_label():
-    from django.db import connection
-
-    if connection.vendor == "postgresql":
-        with connection.cursor() as cursor:
-            cursor.execute("SHOW server_version")
-            return f"PostgreSQL {cursor.fetchone()[0]}"
-    import sqlite3
-
-    return f"SQLite {sqlite3.sqlite_version}"
-
-
 def main():
     args = parse_args()
     tmp_dir = tempfile.mkdtemp(prefix="panel-bench-api-")
@@ -364,7 +327,7 @@ def main():
     server = None
     created = False
     try:
-        create_database(tmp_dir, test_name)
+        create_database(tmp_dir, test_name, sqlite_file="panel.sqlite3")
         created = True
         credentials = seed()
         label = vendor_label()

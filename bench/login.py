@@ -42,6 +42,8 @@ from pathlib import Path
 REPO_ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO_ROOT))
 
+from benchdb import create_database, destroy_database, vendor_label  # noqa: E402  (this folder)
+
 MAX_THROTTLED_SHARE = 0.05  # a throttled attempt costs under 5% of one password check
 BENCH_PASSWORD = "Bench-pass-42"
 LOCKED_USERNAME = "bench-locked"
@@ -88,43 +90,6 @@ def prepare_environment(tmp_dir):
         os.environ.pop("DATABASE_URL", None)  # SQLite: a file in the temporary folder, never the configured one
         return None
     return f"test_{urllib.parse.urlsplit(url).path.lstrip('/')}_login"
-
-
-def create_database(tmp_dir, test_name):
-    """Create and migrate the benchmark's own database; the default connection then points at it."""
-    from django.db import connection
-
-    if connection.vendor == "sqlite":
-        # A file with the panel's real connection settings (WAL), not an in-memory database.
-        test_name = str(Path(tmp_dir) / "bench_login.sqlite3")
-    if test_name == connection.settings_dict["NAME"] and connection.vendor != "sqlite":
-        raise SystemExit("refusing to run: the benchmark database would have the name of the real one")
-    connection.settings_dict["TEST"]["NAME"] = test_name
-    connection.creation.create_test_db(verbosity=0, autoclobber=True, serialize=False, keepdb=False)
-
-
-def destroy_database(real_name):
-    from django.db import connection
-
-    if connection.vendor == "sqlite":
-        connection.close()  # the file goes with the temporary folder
-        return
-    try:
-        connection.creation.destroy_test_db(real_name, verbosity=0)
-    except Exception as error:  # noqa: BLE001 (report and go on cleaning up)
-        print(f"could not drop the benchmark database: {error}", file=sys.stderr)
-
-
-def vendor_label():
-    from django.db import connection
-
-    if connection.vendor == "postgresql":
-        with connection.cursor() as cursor:
-            cursor.execute("SHOW server_version")
-            return f"PostgreSQL {cursor.fetchone()[0]}"
-    import sqlite3
-
-    return f"SQLite {sqlite3.sqlite_version}"
 
 
 # --- counting the password hashes --------------------------------------------
@@ -369,7 +334,7 @@ def main():
     ips_used = args.attempts + args.flood + args.checks + 20
     setup_test_environment()
     try:
-        create_database(tmp_dir, test_name)
+        create_database(tmp_dir, test_name, sqlite_file="bench_login.sqlite3")
         created = True
         password_hash = make_password(BENCH_PASSWORD)
         locked = User.objects.create(username=LOCKED_USERNAME, email="locked@example.test", password=password_hash)

@@ -34,6 +34,7 @@ import django  # noqa: E402
 
 django.setup()
 
+from benchdb import vendor_label  # noqa: E402  (this folder)
 from django.conf import settings  # noqa: E402
 from django.contrib.auth.hashers import make_password  # noqa: E402
 from django.db import connection, transaction  # noqa: E402
@@ -82,18 +83,6 @@ def parse_args():
 
 
 # --- databases ---------------------------------------------------------------
-
-
-def vendor_label():
-    if connection.vendor == "postgresql":
-        with connection.cursor() as cursor:
-            cursor.execute("SHOW server_version")
-            return f"PostgreSQL {cursor.fetchone()[0]}"
-    if connection.vendor == "sqlite":
-        import sqlite3
-
-        return f"SQLite {sqlite3.sqlite_version}"
-    return connection.vendor
 
 
 def test_database_name(real_name, size, tmp_dir):
