@@ -7,56 +7,9 @@ longer; the tenth consecutive failure on an account locks it for a while. The
 check runs before the password hash, so a locked-out guess costs nothing.
 """
 
-import time
-from dataclasses import dataclass
-
-from django.core.cache import cache
-
 from panel.audit import record
 from panel.models import AuditEvent
-
-
-@dataclass(frozen=True)
-class FailureGuard:
-    name: str
-    free_failures: int  # failures allowed before any delay
-    lock_after: int  # consecutive failures that lock the key for lock_seconds
-    lock_seconds: int
-    max_delay: int = 60
-
-    def _keys(self, key):
-        return f"guard:{self.name}:{key}:failures", f"guard:{self.name}:{key}:until"
-
-    def wait_seconds(self, key) -> int:
-        """How long ``key`` must wait before its next attempt (0: it may go on)."""
-        _, until_key = self._keys(key)
-        until = cache.get(until_key)
-        return max(0, int(until - time.time() + 0.999)) if until else 0
-
-    def fail(self, key) -> int:
-        """Count one failure; returns how many in a row."""
-        failures_key, until_key = self._keys(key)
-        if cache.add(failures_key, 1, timeout=self.lock_seconds):
-            failures = 1
-        else:
-            try:
-                failures = cache.incr(failures_key)
-            except ValueError:  # expired in between
-                cache.add(failures_key, 1, timeout=self.lock_seconds)
-                failures = 1
-        if failures >= self.lock_after:
-            delay = self.lock_seconds
-        elif failures > self.free_failures:
-            delay = min(2 ** (failures - self.free_failures - 1), self.max_delay)
-        else:
-            delay = 0
-        if delay:
-            cache.set(until_key, time.time() + delay, timeout=delay)
-        return failures
-
-    def reset(self, key):
-        cache.delete_many(self._keys(key))
-
+from panel.throttle import FailureGuard
 
 # At most 10 consecutive failures per account (NIST SP 800-63B allows up to 100), then 15 minutes' rest.
 ACCOUNT_GUARD = FailureGuard(name="account", free_failures=3, lock_after=10, lock_seconds=900)
