@@ -2,7 +2,6 @@
 
 from datetime import datetime
 
-from django.core.exceptions import ValidationError
 from django.http import Http404
 from ninja import Field, Query, Router, Schema, Status
 
@@ -89,18 +88,13 @@ def user_update(request, user_id: int, body: UserUpdateIn):
     summary="Set a password (your own needs current_password); ends all of the user's sessions",
 )
 def user_password(request, user_id: int, body: PasswordIn):
-    own = user_id == request.user.pk
-    if not own:
-        require_permission(request, "accounts.change_user")
-    user = selectors.user_get(pk=user_id)
+    user = selectors.self_or_permitted(actor=request.user, user_id=user_id, permission="accounts.change_user")
     origin = api_origin(request)
-    if own:
-        if body.current_password is None:
-            raise ValidationError({"current_password": "Your current password is required."})
+    if user.pk == request.user.pk:
         services.user_change_own_password(
             origin=origin,
             user=user,
-            current_password=body.current_password,
+            current_password=body.current_password or "",
             new_password=body.password,
             session_key=None,
         )

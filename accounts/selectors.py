@@ -2,6 +2,7 @@
 
 from django.conf import settings
 from django.core.cache import cache
+from django.core.exceptions import PermissionDenied
 from django.core.paginator import Paginator
 from django.db.models import Q
 from django.shortcuts import get_object_or_404
@@ -60,6 +61,18 @@ def users_newest_first():
 def user_get(*, pk):
     """One user by primary key, or 404."""
     return get_object_or_404(User, pk=pk)
+
+
+def self_or_permitted(*, actor, user_id, permission):
+    """The user ``user_id``: ``actor`` themselves, or anyone when ``actor`` has ``permission``.
+
+    Refused (PermissionDenied) before the lookup, so that the answer does not reveal which user IDs exist.
+    """
+    if user_id == actor.pk:
+        return actor
+    if not actor.has_perm(permission):
+        raise PermissionDenied
+    return user_get(pk=user_id)
 
 
 def user_count():

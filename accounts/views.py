@@ -4,7 +4,7 @@ from django.contrib import messages
 from django.contrib.auth import update_session_auth_hash
 from django.contrib.auth.decorators import permission_required
 from django.contrib.auth.views import LoginView
-from django.core.exceptions import PermissionDenied, ValidationError
+from django.core.exceptions import ValidationError
 from django.http import Http404
 from django.shortcuts import redirect, render
 from django.urls import reverse
@@ -118,10 +118,7 @@ def user_field_edit(request, pk, field):
 def user_password(request, pk):
     """Change a password: your own (needs the current one) or, with permission, anyone's."""
     own = pk == request.user.pk
-    # Refuse before the lookup, so that the answer does not reveal which user ids exist.
-    if not own and not request.user.has_perm("accounts.change_user"):
-        raise PermissionDenied
-    user = selectors.user_get(pk=pk)
+    user = selectors.self_or_permitted(actor=request.user, user_id=pk, permission="accounts.change_user")
     form_class = ChangeOwnPasswordForm if own else SetPasswordForm
     form = form_class(posted(request))
     if request.method == "POST" and form.is_valid():

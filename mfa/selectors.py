@@ -1,8 +1,6 @@
 """Reads of a user's second factors."""
 
-from django.core.exceptions import PermissionDenied
-
-from accounts.selectors import user_get
+from accounts.selectors import self_or_permitted
 from mfa.models import AuthenticatorDevice, EmailCodeDevice, RecoveryCodeDevice
 
 RESET_PERMISSION = "mfa.reset_two_factor"
@@ -72,6 +70,4 @@ def pending_email_device(user, device_id):
 
 def two_factor_subject(*, actor, user_id):
     """The user whose two-factor ``actor`` wants to see or change: themselves, or anyone with the permission."""
-    if user_id != actor.pk and not actor.has_perm(RESET_PERMISSION):
-        raise PermissionDenied
-    return actor if user_id == actor.pk else user_get(pk=user_id)
+    return self_or_permitted(actor=actor, user_id=user_id, permission=RESET_PERMISSION)
