@@ -1,38 +1,38 @@
 """Reads of a user's second factors."""
 
 from accounts.selectors import self_or_permitted
-from mfa.models import AuthenticatorDevice, EmailCodeDevice, RecoveryCodeDevice
+from mfa.models import AuthenticatorDevice, EmailCodeDevice, RecoveryCode, RecoveryCodeDevice
 
 RESET_PERMISSION = "mfa.reset_two_factor"
-METHODS = ("totp", "recovery", "email")
+
+
+def _second_factor_user_ids(**filters):
+    """The IDs of users with a confirmed app or email codes, as one query."""
+    app = AuthenticatorDevice.objects.filter(confirmed=True, **filters).values_list("user_id", flat=True)
+    email = EmailCodeDevice.objects.filter(confirmed=True, **filters).values_list("user_id", flat=True)
+    return app.union(email)
 
 
 def has_second_factor(user) -> bool:
     """Whether logging in as ``user`` needs a second step (an app or email codes)."""
-    return (
-        AuthenticatorDevice.objects.filter(user=user, confirmed=True).exists()
-        or EmailCodeDevice.objects.filter(user=user, confirmed=True).exists()
-    )
+    return _second_factor_user_ids(user=user).exists()
 
 
 def status(user) -> dict:
     """What the user has on: for the user list, the two-factor page and the API."""
     totp = AuthenticatorDevice.objects.filter(user=user, confirmed=True).exists()
     email = EmailCodeDevice.objects.filter(user=user, confirmed=True).exists()
-    recovery = RecoveryCodeDevice.objects.filter(user=user).first()
     return {
         "enabled": totp or email,
         "totp": totp,
         "email": email,
-        "recovery_codes_left": recovery.codes.count() if recovery else 0,
+        "recovery_codes_left": RecoveryCode.objects.filter(device__user=user).count(),
     }
 
 
 def users_with_two_factor(user_ids) -> set:
-    """Which of ``user_ids`` have a confirmed authenticator app or email codes (one query each kind)."""
-    totp = AuthenticatorDevice.objects.filter(user_id__in=user_ids, confirmed=True).values_list("user_id", flat=True)
-    email = EmailCodeDevice.objects.filter(user_id__in=user_ids, confirmed=True).values_list("user_id", flat=True)
-    return set(totp) | set(email)
+    """Which of ``user_ids`` have a confirmed authenticator app or email codes."""
+    return set(_second_factor_user_ids(user_id__in=user_ids))
 
 
 def login_methods(user) -> list[str]:
