@@ -11,6 +11,7 @@ from django.db import transaction
 from django.utils import timezone
 from django_otp.models import GenerateNotAllowed
 
+from accounts import login_guard
 from mfa import selectors
 from mfa.models import AuthenticatorDevice, EmailCodeDevice, RecoveryCode, RecoveryCodeDevice, hash_recovery_code
 from panel import crypto
@@ -110,6 +111,35 @@ def two_factor_disable(*, origin, user, reason):
         for model in (AuthenticatorDevice, RecoveryCodeDevice, EmailCodeDevice):
             model.objects.filter(user=user).delete()
         record(origin=origin, action="mfa.disable", target=user, details={"reason": reason})
+
+
+def two_factor_disable_own(*, origin, user, code="", password=""):
+    """Turn your own two-factor off, proving it is you with a current or recovery code, or your password.
+
+    Under the login brute-force guard: a wrong proof counts toward the account's lockout.
+    """
+    username = user.get_username()
+    wait = login_guard.wait_seconds(username=username, ip=origin.ip)
+    if wait:
+        raise ValidationError({"__all__": login_guard.locked_out_message(wait)})
+    if password:
+        proven = user.check_password(password)
+    else:
+        proven = any(_code_proves(origin, user, method, code) for method in ("totp", "recovery"))
+    if not proven:
+        login_guard.record_failure(origin=origin, username=username, ip=origin.ip)
+        raise ValidationError({"__all__": "That code or password is not correct."})
+    two_factor_disable(origin=origin, user=user, reason="by the user")
+
+
+def _code_proves(origin, user, method, code):
+    if selectors.login_device(user, method) is None:
+        return False
+    try:
+        verify_login_code(origin=origin, user=user, method=method, code=code)
+    except ValidationError:
+        return False
+    return True
 
 
 def email_code_send(*, origin, user, device=None):

@@ -182,42 +182,20 @@ def disable(request, user_id):
     own = subject.pk == request.user.pk
     form = DisableForm(posted(request)) if own else None
     origin = Origin.from_request(request)
-    if request.method == "POST":
-        proven = not own or (form.is_valid() and _proves_identity(origin, subject, form))
-        if proven:
-            reason = "by the user" if own else f"by {request.user.get_username()} (lost device)"
-            services.two_factor_disable(origin=origin, user=subject, reason=reason)
+    if request.method == "POST" and (not own or form.is_valid()):
+        try:
+            if own:
+                services.two_factor_disable_own(origin=origin, user=subject, **form.cleaned_data)
+            else:
+                reason = f"by {request.user.get_username()} (lost device)"
+                services.two_factor_disable(origin=origin, user=subject, reason=reason)
+        except ValidationError as error:
+            apply_service_errors(form, error)
+        else:
             messages.success(request, f"Two-factor authentication is off for {subject.get_username()}.")
             return redirect("mfa:two_factor", user_id=subject.pk)
-        if form.is_valid():
-            form.add_error(None, "That code or password is not correct.")
     context = {"subject": subject, "own": own, "form": form}
     return render(request, "mfa/disable.html", context, status=400 if form is not None and form.errors else 200)
-
-
-def _proves_identity(origin, user, form):
-    """A current code or the password, under the same brute-force guard as logging in."""
-    username = user.get_username()
-    if login_guard.wait_seconds(username=username, ip=origin.ip):
-        return False
-    data = form.cleaned_data
-    if data.get("password"):
-        proven = user.check_password(data["password"])
-    else:
-        proven = any(_code_proves(origin, user, method, data["code"]) for method in ("totp", "recovery"))
-    if not proven:
-        login_guard.record_failure(origin=origin, username=username, ip=origin.ip)
-    return proven
-
-
-def _code_proves(origin, user, method, code):
-    if selectors.login_device(user, method) is None:
-        return False
-    try:
-        services.verify_login_code(origin=origin, user=user, method=method, code=code)
-    except ValidationError:
-        return False
-    return True
 
 
 @require_POST

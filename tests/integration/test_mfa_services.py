@@ -12,11 +12,12 @@ from django.core import mail, serializers
 from django.core.exceptions import ValidationError
 from django.core.management import call_command
 
+from accounts import login_guard
 from accounts import services as account_services
 from mfa import selectors, services
 from mfa.models import AuthenticatorDevice, EmailCodeDevice, RecoveryCode, RecoveryCodeDevice
 from panel.models import AuditEvent
-from tests.factories import UserFactory
+from tests.factories import DEFAULT_PASSWORD, UserFactory
 from tests.integration.conftest import audit_dump, events
 
 pytestmark = pytest.mark.django_db
@@ -345,6 +346,36 @@ def test_disable_is_audited_with_its_reason(origin, user):
 
     (event,) = events("mfa.disable")
     assert (event.target_id, event.details["reason"]) == (str(user.pk), "by admin (lost device)")
+
+
+def test_disabling_your_own_with_your_password_turns_it_off(origin, user):
+    _enable_totp(origin, user)
+
+    services.two_factor_disable_own(origin=origin, user=user, password=DEFAULT_PASSWORD)
+
+    assert not selectors.has_second_factor(user)
+
+
+def test_disabling_your_own_with_a_recovery_code_turns_it_off(origin, user):
+    _, codes = _enable_totp(origin, user)
+
+    services.two_factor_disable_own(origin=origin, user=user, code=codes[0])
+
+    assert not selectors.has_second_factor(user)
+
+
+def test_disabling_your_own_with_a_wrong_password_is_refused_and_counted(origin, user):
+    _enable_totp(origin, user)
+
+    with pytest.raises(ValidationError, match="not correct"):
+        services.two_factor_disable_own(origin=origin, user=user, password="Wrong-pass-99")
+
+    assert selectors.has_second_factor(user)
+    for _ in range(login_guard.ACCOUNT_GUARD.lock_after - 1):
+        login_guard.record_failure(origin=origin, username=user.username, ip=origin.ip)
+    with pytest.raises(ValidationError, match="Too many failed attempts"):
+        services.two_factor_disable_own(origin=origin, user=user, password=DEFAULT_PASSWORD)
+    assert selectors.has_second_factor(user)
 
 
 def test_disable_leaves_other_users_devices_alone(origin, user, other_user):
