@@ -97,6 +97,8 @@ def _log_in_to(page, path, *, username):
 
 
 def _open_enrol_dialog(page, user):
+    # The switch only opens the dialog once htmx (a deferred script) has run; before that it posts a plain form.
+    page.wait_for_load_state("load")
     _two_factor_cell(page, user).get_by_role(
         "switch", name=f"Turn on two-factor authentication for {user.username}"
     ).click()
