@@ -8,6 +8,7 @@ from django.db import transaction
 
 from accounts import selectors, services
 from accounts.management.errors import describe
+from accounts.models import User
 from accounts.passwords import generate_password
 from panel.audit import Origin
 
@@ -26,7 +27,7 @@ class Command(BaseCommand):
             username = os.environ.get("PANEL_ADMIN_USERNAME", "admin")
             email = os.environ.get("PANEL_ADMIN_EMAIL", f"{username}@localhost")
             given = os.environ.get("PANEL_ADMIN_PASSWORD")
-            password = given or generate_password()
+            password = given or generate_password(user=User(username=username, email=email))
             try:
                 services.user_create(
                     origin=Origin.command("ensure_admin"),

@@ -59,9 +59,9 @@ class Command(BaseCommand):
         except User.DoesNotExist:
             raise CommandError(f"No user named {username!r}.") from None
 
-    def _read_password(self, options):
+    def _read_password(self, options, user):
         if options["random"]:
-            return generate_password(), True
+            return generate_password(user=user), True
         if options["password_stdin"]:
             return sys.stdin.readline().rstrip("\n"), False
         if not sys.stdin.isatty():
@@ -76,7 +76,7 @@ class Command(BaseCommand):
             self.stdout.write(f"Password (shown once, keep it safe): {password}")
 
     def _create(self, username, email, superuser, **options):
-        password, generated = self._read_password(options)
+        password, generated = self._read_password(options, User(username=username, email=email))
         user = services.user_create(
             origin=self.origin, username=username, email=email, password=password, is_superuser=superuser
         )
@@ -85,7 +85,7 @@ class Command(BaseCommand):
 
     def _password(self, username, **options):
         user = self._find(username)
-        password, generated = self._read_password(options)
+        password, generated = self._read_password(options, user)
         services.user_set_password(origin=self.origin, user=user, password=password)
         self.stdout.write(self.style.SUCCESS(f"Changed the password of {user.username}; their sessions ended."))
         self._show_generated(password, generated)
