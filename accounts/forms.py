@@ -35,6 +35,11 @@ class LoginForm(AuthenticationForm):
         "invalid_login": "Incorrect username or password.",
     }
 
+    def __init__(self, request=None, *args, **kwargs):
+        super().__init__(request, *args, **kwargs)
+        # "webauthn" lets the browser offer saved passkeys in the username's autofill (conditional mediation).
+        self.fields["username"].widget.attrs["autocomplete"] = "username webauthn"
+
     def clean(self):
         # Before the password hash runs: a throttled guess costs nothing and learns nothing.
         wait = login_guard.wait_seconds(username=self.data.get("username"), ip=get_client_ip(self.request))

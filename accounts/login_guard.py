@@ -22,12 +22,16 @@ def account_key(username) -> str:
 
 
 def wait_seconds(*, username, ip) -> int:
-    return max(ACCOUNT_GUARD.wait_seconds(account_key(username)), IP_GUARD.wait_seconds(ip or "unknown"))
+    """How long the next attempt must wait; ``username`` None (a passkey names no account) checks the IP only."""
+    account_wait = ACCOUNT_GUARD.wait_seconds(account_key(username)) if username is not None else 0
+    return max(account_wait, IP_GUARD.wait_seconds(ip or "unknown"))
 
 
 def record_failure(*, origin, username, ip):
-    """Count a failed password or code; the failure that locks the account is audited as a lockout."""
+    """Count a failed password, code or passkey; the failure that locks an account is audited as a lockout."""
     IP_GUARD.fail(ip or "unknown")
+    if username is None:
+        return
     if ACCOUNT_GUARD.fail(account_key(username)) == ACCOUNT_GUARD.lock_after:
         record(
             origin=origin,

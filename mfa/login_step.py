@@ -15,6 +15,8 @@ from accounts.selectors import user_may_log_in
 from mfa import selectors
 
 _PENDING = "panel_mfa_pending"
+# Set when this session's login was a passkey's.
+_BY_PASSKEY = "panel_login_by_passkey"
 
 
 def needs_second_step(user) -> bool:
@@ -48,6 +50,17 @@ def complete(request, user):
     pending = request.session.pop(_PENDING)
     login(request, user, backend=pending["backend"])
     return pending["next"]
+
+
+def log_in_with_passkey(request, user):
+    """Log ``user`` in from a verified passkey: possession plus user verification, so no second step follows."""
+    abandon(request)
+    login(request, user, backend=settings.AUTHENTICATION_BACKENDS[0])
+    request.session[_BY_PASSKEY] = True
+
+
+def logged_in_by_passkey(request) -> bool:
+    return request.session.get(_BY_PASSKEY, False)
 
 
 def abandon(request):

@@ -5,7 +5,7 @@ from django.contrib import messages
 from django.http import JsonResponse
 from django.shortcuts import redirect
 
-from mfa import selectors
+from mfa import login_step, selectors
 
 # What such a user may still open: the enrolment pages, and the way out.
 _ENROLMENT_VIEWS = {
@@ -34,6 +34,9 @@ class RequireTwoFactorMiddleware:
         if match is None or (match.view_name in _ENROLMENT_VIEWS and own_enrolment):
             return None
         if selectors.has_second_factor(request.user):
+            return None
+        # A passkey login was two factors in one, as long as the user still has a passkey.
+        if login_step.logged_in_by_passkey(request) and request.user.passkeys.exists():
             return None
         message = "This panel requires two-factor authentication: set it up to continue."
         if match.namespace == "api":

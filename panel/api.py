@@ -16,6 +16,7 @@ from ninja.security import APIKeyCookie
 from accounts.api import router as accounts_router
 from accounts.services import LastUserError
 from mfa.api import router as mfa_router
+from passkeys.api import router as passkeys_router
 from tokens.api import router as tokens_router
 from tokens.authentication import BearerTokenAuth, SignedRequestAuth, TokenRefused
 
@@ -125,3 +126,4 @@ def health(request):
 api.add_router("/", accounts_router)
 api.add_router("/", tokens_router)
 api.add_router("/", mfa_router)
+api.add_router("/", passkeys_router)

@@ -122,3 +122,27 @@ def email():
         "EMAIL_USE_TLS": parts.scheme == "smtp+tls",
         "EMAIL_USE_SSL": parts.scheme == "smtp+ssl",
     }
+
+
+def passkey_relying_party():
+    """PANEL_PASSKEY_RP_ID and PANEL_PASSKEY_ORIGINS, checked against each other; ("", []) when unset.
+
+    Either may be given alone: the RP ID defaults to the first origin's host, the
+    origins to https://<RP ID>.
+    """
+    from passkeys.relying_party import origin_problem
+
+    rp_id = env_str("PANEL_PASSKEY_RP_ID", "").strip().lower()
+    origins = [origin.rstrip("/").lower() for origin in env_list("PANEL_PASSKEY_ORIGINS", [])]
+    if not rp_id and not origins:
+        return "", []
+    if not rp_id:
+        from urllib.parse import urlsplit
+
+        rp_id = urlsplit(origins[0]).hostname or ""
+    origins = origins or [f"https://{rp_id}"]
+    for origin in origins:
+        problem = origin_problem(origin, rp_id)
+        if problem:
+            raise ImproperlyConfigured(f"PANEL_PASSKEY_ORIGINS: {problem}")
+    return rp_id, origins

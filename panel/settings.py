@@ -37,6 +37,7 @@ INSTALLED_APPS = [
     "django_otp",
     "django_otp.plugins.otp_email",
     "mfa",
+    "passkeys",
     "ninja",
 ]
 
@@ -136,6 +137,11 @@ DEFAULT_FROM_EMAIL = conf.env_str("DEFAULT_FROM_EMAIL", "panel@localhost")
 PANEL_REQUIRE_TWO_FACTOR = conf.env_bool("PANEL_REQUIRE_TWO_FACTOR", False)
 PANEL_TOTP_ISSUER = conf.env_str("PANEL_TOTP_ISSUER", PANEL_NAME)
 PANEL_MFA_PENDING_SECONDS = 300  # between the right password and the second factor
+
+# Passkeys (WebAuthn): the relying party ID and the origins allowed to use it. Unset, each request's own
+# host is used when ALLOWED_HOSTS names it exactly (passkeys.relying_party).
+PANEL_PASSKEY_RP_ID, PANEL_PASSKEY_ORIGINS = conf.passkey_relying_party()
+PANEL_PASSKEY_CEREMONY_SECONDS = 300  # how long a registration or login challenge stays usable
 PASSWORD_RESET_TIMEOUT = 3600  # a reset link works for an hour (Django's default is 3 days)
 OTP_EMAIL_SENDER = DEFAULT_FROM_EMAIL
 OTP_EMAIL_SUBJECT = f"{PANEL_NAME} login code"

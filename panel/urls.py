@@ -30,6 +30,7 @@ urlpatterns = [
     path("password-reset/done/", password_reset.PasswordResetCompleteView.as_view(), name="password_reset_complete"),
     path("account/", account_views.account, name="account"),
     path("", include("mfa.urls")),
+    path("", include("passkeys.urls")),
     # Before accounts.urls, whose "<pk>/<field>/" would otherwise take "<pk>/tokens/".
     path("users/<int:user_id>/tokens/", include("tokens.urls")),
     path("users/", include("accounts.urls")),

@@ -1,0 +1,6 @@
+from django.apps import AppConfig
+
+
+class PasskeysConfig(AppConfig):
+    name = "passkeys"
+    verbose_name = "Passkeys"

@@ -1,0 +1,186 @@
+"""The passkey manager page, and the JSON endpoints static/js/passkeys.js drives the ceremonies through.
+
+Everyone sees and deletes their own passkeys; another user's need
+``passkeys.manage_others_passkeys``. Registering is only ever for yourself:
+those endpoints take no user ID at all.
+"""
+
+import json
+
+from django.contrib import messages
+from django.contrib.auth.decorators import login_not_required
+from django.core.exceptions import ValidationError
+from django.http import JsonResponse
+from django.shortcuts import redirect, render
+from django.urls import reverse
+from django.utils.http import url_has_allowed_host_and_scheme
+from django.views.decorators.cache import never_cache
+from django.views.decorators.http import require_http_methods, require_POST
+
+from accounts import login_guard
+from mfa import login_step
+from panel.audit import Origin
+from panel.client_ip import get_client_ip
+from passkeys import relying_party, selectors, services
+from passkeys.forms import PasskeyNameForm
+
+
+def _error(detail, status, errors=None):
+    return JsonResponse({"detail": detail, "errors": errors}, status=status)
+
+
+def _options(options_json):
+    response = JsonResponse(json.loads(options_json))
+    response["Cache-Control"] = "no-store"
+    return response
+
+
+def _credential(request):
+    """The credential JSON object the browser posted, or None."""
+    try:
+        body = json.loads(request.body)
+    except (ValueError, UnicodeDecodeError):
+        return None
+    credential = body.get("credential") if isinstance(body, dict) else None
+    return credential if isinstance(credential, dict) else None
+
+
+# The manager
+
+
+def _list_page(request, owner, *, form=None, status=200):
+    try:
+        relying_party.for_request(request)
+        unavailable = None
+    except relying_party.PasskeysUnavailable as reason:
+        unavailable = str(reason)
+    context = {
+        "owner": owner,
+        "own": owner.pk == request.user.pk,
+        "passkeys": selectors.passkeys_of(owner=owner),
+        "unavailable": unavailable,
+        "form": form or PasskeyNameForm(),
+        "show_register": form is not None,
+    }
+    return render(request, "passkeys/passkey_list.html", context, status=status)
+
+
+def passkey_list(request, user_id):
+    return _list_page(request, selectors.passkey_owner(actor=request.user, user_id=user_id))
+
+
+@require_http_methods(["GET", "POST"])
+def passkey_register_page(request, user_id):
+    """The register dialog as a page. Registering itself needs JavaScript; a plain POST is told so."""
+    owner = selectors.passkey_owner(actor=request.user, user_id=user_id)
+    if owner.pk != request.user.pk:
+        return redirect("passkeys:passkey_list", user_id=owner.pk)
+    form = PasskeyNameForm(initial={"name": request.POST.get("name", "")})
+    if request.method == "POST":
+        form.add_error(None, "Registering a passkey needs JavaScript: turn it on for this site and try again.")
+    return _list_page(request, owner, form=form, status=400 if request.method == "POST" else 200)
+
+
+@require_http_methods(["GET", "POST"])
+def passkey_delete(request, user_id, passkey_id):
+    owner = selectors.passkey_owner(actor=request.user, user_id=user_id)
+    passkey = selectors.passkey_get(owner=owner, passkey_id=passkey_id)
+    if request.method == "POST":
+        services.passkey_delete(origin=Origin.from_request(request), passkey=passkey)
+        messages.success(request, f"Passkey “{passkey.name}” was deleted. It can no longer log in.")
+        return redirect("passkeys:passkey_list", user_id=owner.pk)
+    return render(request, "passkeys/passkey_delete.html", {"owner": owner, "passkey": passkey})
+
+
+# Registration ceremony (the logged-in user, for their own account)
+
+
+@never_cache
+@require_POST
+def register_options(request):
+    try:
+        rp = relying_party.for_request(request)
+    except relying_party.PasskeysUnavailable as reason:
+        return _error(str(reason), 403)
+    form = PasskeyNameForm(request.POST)
+    if not form.is_valid():
+        return _error("Check the passkey's name.", 422, _messages(form))
+    try:
+        options = services.registration_options(user=request.user, rp=rp, name=form.cleaned_data["name"])
+    except ValidationError as error:
+        return _error("Check the passkey's name.", 422, error.message_dict)
+    return _options(options)
+
+
+@never_cache
+@require_POST
+def register_finish(request):
+    try:
+        rp = relying_party.for_request(request)
+    except relying_party.PasskeysUnavailable as reason:
+        return _error(str(reason), 403)
+    credential = _credential(request)
+    if credential is None:
+        return _error('Send the new credential as JSON: {"credential": {...}}.', 400)
+    try:
+        passkey = services.passkey_register(
+            origin=Origin.from_request(request), user=request.user, rp=rp, credential=credential
+        )
+    except services.PasskeyRefused as refused:
+        return _error(str(refused), 400)
+    except ValidationError as error:
+        return _error("Check the passkey's name.", 422, error.message_dict)
+    messages.success(request, f"Passkey “{passkey.name}” was registered. You can now log in with it.")
+    return JsonResponse({"redirect": reverse("passkeys:passkey_list", args=[request.user.pk])}, status=201)
+
+
+def _messages(form):
+    return {field: [str(message) for message in errors] for field, errors in form.errors.items()}
+
+
+# Login ceremony (anonymous)
+
+
+@login_not_required
+@never_cache
+@require_POST
+def login_options(request):
+    try:
+        rp = relying_party.for_request(request)
+    except relying_party.PasskeysUnavailable as reason:
+        return _error(str(reason), 403)
+    return _options(services.login_options(rp=rp))
+
+
+@login_not_required
+@never_cache
+@require_POST
+def login_finish(request):
+    try:
+        rp = relying_party.for_request(request)
+    except relying_party.PasskeysUnavailable as reason:
+        return _error(str(reason), 403)
+    origin, ip = Origin.from_request(request), get_client_ip(request)
+    wait = login_guard.wait_seconds(username=None, ip=ip)
+    if wait:
+        login_guard.refuse_throttled(origin=origin, action="passkey.login", username="")
+        response = _error(login_guard.locked_out_message(wait), 429)
+        response["Retry-After"] = str(wait)
+        return response
+    credential = _credential(request)
+    if credential is None:
+        return _error('Send the passkey\'s answer as JSON: {"credential": {...}}.', 400)
+    try:
+        user = services.passkey_authenticate(origin=origin, rp=rp, credential=credential)
+    except services.PasskeyRefused as refused:
+        login_guard.record_failure(origin=origin, username=None, ip=ip)
+        return _error(str(refused), 400)
+    login_step.log_in_with_passkey(request, user)
+    return JsonResponse({"redirect": _next_url(request)})
+
+
+def _next_url(request):
+    target = request.GET.get("next", "")
+    allowed = {request.get_host()}
+    safe = url_has_allowed_host_and_scheme(target, allowed_hosts=allowed, require_https=request.is_secure())
+    return target if target and safe else reverse("home")
