@@ -67,6 +67,12 @@
     return field ? field.value : "";
   }
 
+  function panelError(message) {
+    const error = new Error(message);
+    error.fromPanel = true;
+    return error;
+  }
+
   // POST to the panel; resolves to the JSON answer, or rejects with an Error carrying the panel's message.
   async function post(url, body) {
     const headers = { "X-CSRFToken": csrfToken(), Accept: "application/json" };
@@ -75,12 +81,15 @@
       method: "POST", credentials: "same-origin", headers: headers,
       body: body instanceof FormData ? body : JSON.stringify(body),
     });
-    const answer = await response.json().catch(function () { return {}; });
+    const isJSON = (response.headers.get("Content-Type") || "").startsWith("application/json");
+    if (!isJSON) {
+      // Sent to the login page: the session ended while this page was open.
+      throw panelError("Your session has ended. Reload the page and log in again.");
+    }
+    const answer = await response.json();
     if (!response.ok) {
       const fieldErrors = answer.errors ? Object.values(answer.errors).flat() : [];
-      const error = new Error(fieldErrors.length ? fieldErrors.join(" ") : answer.detail || "The panel refused the request.");
-      error.fromPanel = true;
-      throw error;
+      throw panelError(fieldErrors.length ? fieldErrors.join(" ") : answer.detail || "The panel refused the request.");
     }
     return answer;
   }
