@@ -11,7 +11,7 @@ import json
 
 from django.conf import settings
 from django.core.exceptions import ValidationError
-from django.db import transaction
+from django.db import IntegrityError, transaction
 from django.utils import timezone
 from django.utils.crypto import constant_time_compare
 from webauthn import (
@@ -122,6 +122,14 @@ def passkey_register(*, origin, user, rp, credential) -> Passkey:
         _audit_refusal(origin=origin, action="passkey.register", target=user, reason=str(error))
         raise PasskeyRefused("The passkey could not be registered: the browser's answer did not verify.") from None
     name = _checked_name(started["name"], user=user)
+    try:
+        return _store_passkey(origin=origin, user=user, name=name, started=started, parsed=parsed, verified=verified)
+    except IntegrityError:
+        # Two registrations raced for the same name or credential; the other one won.
+        raise PasskeyRefused("This passkey or its name was registered meanwhile. Reload the page and check.") from None
+
+
+def _store_passkey(*, origin, user, name, started, parsed, verified):
     with transaction.atomic():
         handle, _ = UserHandle.objects.get_or_create(user=user, defaults={"handle": _decode(started["handle"])})
         if not constant_time_compare(bytes(handle.handle), _decode(started["handle"])):
