@@ -155,7 +155,9 @@
     });
     if (PublicKeyCredential.isConditionalMediationAvailable) {
       PublicKeyCredential.isConditionalMediationAvailable().then(function (available) {
-        if (available) signIn(true).catch(failed);
+        // The browser may end this background request on its own (no passkey for this site):
+        // only the panel's refusals of a passkey the user picked are worth telling.
+        if (available) signIn(true).catch(function (error) { if (error.fromPanel) failed(error); });
       });
     }
   }
