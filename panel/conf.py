@@ -144,5 +144,5 @@ def passkey_relying_party():
     for origin in origins:
         problem = origin_problem(origin, rp_id)
         if problem:
-            raise ImproperlyConfigured(f"PANEL_PASSKEY_ORIGINS: {problem}")
+            raise ImproperlyConfigured(f"PANEL_PASSKEY_RP_ID / PANEL_PASSKEY_ORIGINS: {problem}")
     return rp_id, origins

@@ -1,5 +1,6 @@
 from django.conf import settings
 from django.db import models
+from django.db.models.functions import Lower
 from django.utils import timezone
 
 # A WebAuthn credential ID is at most 1023 bytes; a user handle at most 64.
@@ -41,7 +42,8 @@ class Passkey(models.Model):
 
     class Meta:
         ordering = ["-created_at", "-id"]
-        constraints = [models.UniqueConstraint(fields=["user", "name"], name="passkey_name_unique_per_user")]
+        # Ignoring case, as validators.validate_passkey_name_free does.
+        constraints = [models.UniqueConstraint("user", Lower("name"), name="passkey_name_unique_per_user")]
         permissions = [("manage_others_passkeys", "Can see and delete other users' passkeys")]
 
     def __str__(self):

@@ -42,11 +42,11 @@ from accounts.selectors import user_may_log_in
 from panel.audit import record
 from panel.models import AuditEvent
 from passkeys import challenges, selectors
-from passkeys.models import Passkey, UserHandle
+from passkeys.models import CREDENTIAL_ID_MAX_BYTES, Passkey, UserHandle
 from passkeys.validators import clean_passkey_name, validate_passkey_name_free
 
 # What a malformed or hostile response can raise while it is parsed and checked.
-_UNREADABLE = (WebAuthnException, ValueError, TypeError, KeyError, IndexError, AttributeError)
+_UNREADABLE = (WebAuthnException, ValueError, TypeError, KeyError, IndexError, AttributeError, RecursionError)
 
 
 class PasskeyRefused(Exception):
@@ -56,6 +56,7 @@ class PasskeyRefused(Exception):
 EXPIRED = "This passkey request expired or was already used. Try again."
 NOT_ACCEPTED = "This passkey was not accepted. Try again, or log in with your password."
 UNREADABLE = "The browser's passkey response could not be read. Try again."
+NOT_REGISTERED = "The passkey could not be registered: the browser's answer did not verify."
 
 
 def _timeout_ms():
@@ -120,7 +121,10 @@ def passkey_register(*, origin, user, rp, credential) -> Passkey:
         )
     except _UNREADABLE as error:
         _audit_refusal(origin=origin, action="passkey.register", target=user, reason=str(error))
-        raise PasskeyRefused("The passkey could not be registered: the browser's answer did not verify.") from None
+        raise PasskeyRefused(NOT_REGISTERED) from None
+    if len(verified.credential_id) > CREDENTIAL_ID_MAX_BYTES:  # WebAuthn: the RP must refuse longer ones
+        _audit_refusal(origin=origin, action="passkey.register", target=user, reason="credential ID too long")
+        raise PasskeyRefused(NOT_REGISTERED)
     name = _checked_name(started["name"], user=user)
     try:
         return _store_passkey(origin=origin, user=user, name=name, started=started, parsed=parsed, verified=verified)

@@ -67,7 +67,9 @@ class SoftAuthenticator:
         self.credentials.append(credential)
         client_data = self._client_data("webauthn.create", challenge or options["challenge"], origin)
         numbers = private_key.public_key().public_numbers()
-        cose_key = cbor2.dumps({1: 2, 3: -7, -1: 1, -2: numbers.x.to_bytes(32, "big"), -3: numbers.y.to_bytes(32, "big")})
+        cose_key = cbor2.dumps(
+            {1: 2, 3: -7, -1: 1, -2: numbers.x.to_bytes(32, "big"), -3: numbers.y.to_bytes(32, "big")}
+        )
         attested = self.aaguid + struct.pack(">H", len(credential.credential_id)) + credential.credential_id + cose_key
         auth_data = self._auth_data(rp_id, user_verified, FLAG_ATTESTED_DATA, 0) + attested
         attestation = cbor2.dumps({"fmt": "none", "attStmt": {}, "authData": auth_data})
