@@ -21,8 +21,13 @@ from accounts import login_guard
 from mfa import login_step
 from panel.audit import Origin
 from panel.client_ip import get_client_ip
+from panel.throttle import FailureLimit
+from panel.view_helpers import posted
 from passkeys import relying_party, selectors, services
 from passkeys.forms import PasskeyNameForm
+
+# A login page starts one or two ceremonies per visit; this is far above what people need.
+LOGIN_STARTS_PER_IP = FailureLimit(name="passkey-login-start-ip", limit=60, window=600)
 
 
 def _error(detail, status, errors=None):
@@ -39,7 +44,7 @@ def _credential(request):
     """The credential JSON object the browser posted, or None."""
     try:
         body = json.loads(request.body)
-    except (ValueError, UnicodeDecodeError):
+    except (ValueError, UnicodeDecodeError, RecursionError):
         return None
     credential = body.get("credential") if isinstance(body, dict) else None
     return credential if isinstance(credential, dict) else None
@@ -75,8 +80,9 @@ def passkey_register_page(request, user_id):
     owner = selectors.passkey_owner(actor=request.user, user_id=user_id)
     if owner.pk != request.user.pk:
         return redirect("passkeys:passkey_list", user_id=owner.pk)
-    form = PasskeyNameForm(initial={"name": request.POST.get("name", "")})
+    form = PasskeyNameForm(posted(request))
     if request.method == "POST":
+        form.is_valid()  # the name's own errors show too
         form.add_error(None, "Registering a passkey needs JavaScript: turn it on for this site and try again.")
     return _list_page(request, owner, form=form, status=400 if request.method == "POST" else 200)
 
@@ -149,6 +155,13 @@ def login_options(request):
         rp = relying_party.for_request(request)
     except relying_party.PasskeysUnavailable as reason:
         return _error(str(reason), 403)
+    # Each start stores a challenge: bound them per address, so that nobody can fill the cache.
+    ip = get_client_ip(request) or "unknown"
+    if LOGIN_STARTS_PER_IP.blocked(ip):
+        response = _error("Too many passkey logins started from your address. Wait a few minutes.", 429)
+        response["Retry-After"] = str(LOGIN_STARTS_PER_IP.window)
+        return response
+    LOGIN_STARTS_PER_IP.fail(ip)
     return _options(services.login_options(rp=rp))
 
 
