@@ -5,6 +5,7 @@ Everyone sees and deletes their own passkeys; another user's need
 those endpoints take no user ID at all.
 """
 
+import functools
 import json
 
 from django.contrib import messages
@@ -48,6 +49,22 @@ def _credential(request):
         return None
     credential = body.get("credential") if isinstance(body, dict) else None
     return credential if isinstance(credential, dict) else None
+
+
+def _ceremony(view):
+    """A JSON ceremony endpoint: POST only, never cached, refused (403) where passkeys cannot work."""
+
+    @functools.wraps(view)
+    @never_cache
+    @require_POST
+    def endpoint(request):
+        try:
+            rp = relying_party.for_request(request)
+        except relying_party.PasskeysUnavailable as reason:
+            return _error(str(reason), 403)
+        return view(request, rp)
+
+    return endpoint
 
 
 # The manager
@@ -101,13 +118,8 @@ def passkey_delete(request, user_id, passkey_id):
 # Registration ceremony (the logged-in user, for their own account)
 
 
-@never_cache
-@require_POST
-def register_options(request):
-    try:
-        rp = relying_party.for_request(request)
-    except relying_party.PasskeysUnavailable as reason:
-        return _error(str(reason), 403)
+@_ceremony
+def register_options(request, rp):
     form = PasskeyNameForm(request.POST)
     if not form.is_valid():
         return _error("Check the passkey's name.", 422, _messages(form))
@@ -118,13 +130,8 @@ def register_options(request):
     return _options(options)
 
 
-@never_cache
-@require_POST
-def register_finish(request):
-    try:
-        rp = relying_party.for_request(request)
-    except relying_party.PasskeysUnavailable as reason:
-        return _error(str(reason), 403)
+@_ceremony
+def register_finish(request, rp):
     credential = _credential(request)
     if credential is None:
         return _error('Send the new credential as JSON: {"credential": {...}}.', 400)
@@ -148,13 +155,8 @@ def _messages(form):
 
 
 @login_not_required
-@never_cache
-@require_POST
-def login_options(request):
-    try:
-        rp = relying_party.for_request(request)
-    except relying_party.PasskeysUnavailable as reason:
-        return _error(str(reason), 403)
+@_ceremony
+def login_options(request, rp):
     # Each start stores a challenge: bound them per address, so that nobody can fill the cache.
     ip = get_client_ip(request) or "unknown"
     if LOGIN_STARTS_PER_IP.blocked(ip):
@@ -166,13 +168,8 @@ def login_options(request):
 
 
 @login_not_required
-@never_cache
-@require_POST
-def login_finish(request):
-    try:
-        rp = relying_party.for_request(request)
-    except relying_party.PasskeysUnavailable as reason:
-        return _error(str(reason), 403)
+@_ceremony
+def login_finish(request, rp):
     origin, ip = Origin.from_request(request), get_client_ip(request)
     wait = login_guard.wait_seconds(username=None, ip=ip)
     if wait:
