@@ -1,13 +1,15 @@
 """Reads of users for pages, commands and the API."""
 
 from django.conf import settings
+from django.contrib.sessions.models import Session
 from django.core.cache import cache
 from django.core.exceptions import PermissionDenied
 from django.core.paginator import Paginator
-from django.db.models import Q
+from django.db.models import Exists, OuterRef, Q
 from django.shortcuts import get_object_or_404
+from django.utils import timezone
 
-from accounts.models import User
+from accounts.models import User, UserSession
 
 
 def user_list(*, search="", page=1, per_page=None):
@@ -83,3 +85,22 @@ def user_count():
 def user_may_log_in(user):
     """Whether ``user`` may authenticate by any means: password, passkey or access token."""
     return user.is_active
+
+
+SESSIONS_PERMISSION = "accounts.change_user"
+
+
+def session_owner(*, actor, user_id):
+    """The user whose sessions ``actor`` wants to see or end: themselves, or anyone when they may change users."""
+    return self_or_permitted(actor=actor, user_id=user_id, permission=SESSIONS_PERMISSION)
+
+
+def active_sessions(*, owner):
+    """``owner``'s sessions that can still be used, most recently seen first."""
+    alive = Session.objects.filter(session_key=OuterRef("session_key"), expire_date__gt=timezone.now())
+    return UserSession.objects.filter(Exists(alive), user=owner).order_by("-last_seen_at", "-id")
+
+
+def session_get(*, owner, session_id):
+    """One of ``owner``'s sessions, or 404."""
+    return get_object_or_404(UserSession.objects.filter(user=owner), pk=session_id)

@@ -209,6 +209,27 @@ def session_end(*, origin, user, session_key):
         record(origin=origin, action="auth.logout", target=user)
 
 
+def session_end_one(*, origin, session):
+    """End one session of a user (their own choice, or an admin's) and audit it."""
+    with transaction.atomic():
+        _session_store()(session_key=session.session_key).delete()
+        session.delete()
+        record(
+            origin=origin,
+            action="session.end",
+            target=session.user,
+            details={"ip": session.ip, "started": session.created_at.isoformat()},
+        )
+
+
+def sessions_end_all(*, origin, user, except_key=None):
+    """End every session of ``user`` but ``except_key`` (the browser asking, for your own); returns how many."""
+    with transaction.atomic():
+        ended = _end_sessions(user=user, except_key=except_key)
+        record(origin=origin, action="session.end_all", target=user, details={"sessions_ended": ended})
+    return ended
+
+
 def _session_store():
     return import_string(f"{settings.SESSION_ENGINE}.SessionStore")
 

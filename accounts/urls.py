@@ -9,6 +9,9 @@ urlpatterns = [
     path("new/", views.user_create, name="user_create"),
     path("<int:pk>/password/", views.user_password, name="user_password"),
     path("<int:pk>/delete/", views.user_delete, name="user_delete"),
+    path("<int:user_id>/sessions/", views.session_list, name="session_list"),
+    path("<int:user_id>/sessions/end-all/", views.sessions_end_all, name="sessions_end_all"),
+    path("<int:user_id>/sessions/<int:session_id>/end/", views.session_end, name="session_end"),
     path("<int:pk>/<str:field>/", views.user_field, name="user_field"),
     path("<int:pk>/<str:field>/edit/", views.user_field_edit, name="user_field_edit"),
 ]

@@ -7,10 +7,11 @@ from django.contrib.auth.views import LoginView
 from django.core.exceptions import ValidationError
 from django.http import Http404
 from django.shortcuts import redirect, render
+from django.template.defaultfilters import pluralize
 from django.urls import reverse
-from django.views.decorators.http import require_http_methods
+from django.views.decorators.http import require_http_methods, require_POST
 
-from accounts import selectors, services
+from accounts import devices, selectors, services
 from accounts.forms import ChangeOwnPasswordForm, LoginForm, SetPasswordForm, UserCreateForm, UserFieldForm
 from mfa import login_step
 from mfa import selectors as mfa_selectors
@@ -18,6 +19,8 @@ from panel import navigation
 from panel.audit import Origin
 from panel.pagination import page_query
 from panel.view_helpers import apply_service_errors, is_htmx, posted
+from passkeys import selectors as passkey_selectors
+from tokens import selectors as token_selectors
 
 INLINE_FIELDS = ("username", "email")
 
@@ -42,7 +45,16 @@ def home(request):
 
 
 def account(request):
-    return render(request, "accounts/account.html", {"account": request.user})
+    """Your details and your security settings, each with how much of it you have."""
+    user = request.user
+    context = {
+        "account": user,
+        "two_factor": mfa_selectors.status(user),
+        "passkey_count": passkey_selectors.passkeys_of(owner=user).count(),
+        "session_count": selectors.active_sessions(owner=user).count(),
+        "token_count": token_selectors.tokens_of(owner=user).count(),
+    }
+    return render(request, "accounts/account.html", context)
 
 
 @permission_required("accounts.view_user", raise_exception=True)
@@ -180,3 +192,41 @@ def user_delete(request, pk):
         {"target": user, "error": error},
         status=409 if error else 200,
     )
+
+
+# Sessions
+
+
+def session_list(request, user_id):
+    owner = selectors.session_owner(actor=request.user, user_id=user_id)
+    sessions = list(selectors.active_sessions(owner=owner))
+    for session in sessions:
+        session.device = devices.describe(session.user_agent)
+        session.current = session.session_key == request.session.session_key
+    context = {"owner": owner, "own": owner.pk == request.user.pk, "sessions": sessions}
+    return render(request, "accounts/session_list.html", context)
+
+
+@require_POST
+def session_end(request, user_id, session_id):
+    owner = selectors.session_owner(actor=request.user, user_id=user_id)
+    session = selectors.session_get(owner=owner, session_id=session_id)
+    current = session.session_key == request.session.session_key
+    services.session_end_one(origin=Origin.from_request(request), session=session)
+    if current:
+        request.session.flush()  # its row is gone already; see user_delete
+        return redirect(reverse("login"))
+    messages.success(request, f"The session from {session.ip or 'an unknown address'} was ended.")
+    return redirect("accounts:session_list", user_id=owner.pk)
+
+
+@require_POST
+def sessions_end_all(request, user_id):
+    owner = selectors.session_owner(actor=request.user, user_id=user_id)
+    own = owner.pk == request.user.pk
+    ended = services.sessions_end_all(
+        origin=Origin.from_request(request), user=owner, except_key=request.session.session_key if own else None
+    )
+    what = "other session" if own else "session"
+    messages.success(request, f"{ended} {what}{pluralize(ended)} ended.")
+    return redirect("accounts:session_list", user_id=owner.pk)
