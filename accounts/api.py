@@ -2,6 +2,7 @@
 
 from datetime import datetime
 
+from django.db import transaction
 from django.http import Http404
 from ninja import Field, Query, Router, Schema, Status
 
@@ -18,6 +19,7 @@ class UserOut(Schema):
     is_active: bool
     is_superuser: bool
     date_joined: datetime
+    expires_at: datetime | None = Field(description="After this moment the user cannot log in; null: never.")
 
 
 class UserPage(Schema):
@@ -37,11 +39,13 @@ class UserCreateIn(BodyIn):
     username: str
     email: str
     password: str
+    expires_at: datetime | None = Field(None, description="When the account expires; omit or null for never.")
 
 
 class UserUpdateIn(BodyIn):
     username: str | None = None
     email: str | None = None
+    expires_at: datetime | None = Field(None, description="A new expiry; null for never. Omit to leave it as it is.")
 
 
 class PasswordIn(BodyIn):
@@ -75,11 +79,18 @@ def user_get(request, user_id: int):
     return selectors.user_get(pk=user_id)
 
 
-@router.patch("/users/{user_id}", response={200: UserOut, **errors(403, 404, 422)}, summary="Change username or email")
+@router.patch(
+    "/users/{user_id}", response={200: UserOut, **errors(403, 404, 422)}, summary="Change username, email or expiry"
+)
 def user_update(request, user_id: int, body: UserUpdateIn):
     require_permission(request, "accounts.change_user")
     user = selectors.user_get(pk=user_id)
-    return services.user_update(origin=api_origin(request), user=user, **body.dict(exclude_unset=True))
+    changes = body.dict(exclude_unset=True)
+    origin = api_origin(request)
+    with transaction.atomic():  # all the changes, or none
+        if "expires_at" in changes:
+            services.user_set_expiry(origin=origin, user=user, expires_at=changes.pop("expires_at"))
+        return services.user_update(origin=origin, user=user, **changes)
 
 
 @router.put(

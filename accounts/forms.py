@@ -4,9 +4,11 @@ from django import forms
 from django.contrib.auth.forms import AuthenticationForm
 
 from accounts import login_guard
+from accounts.selectors import login_refusal
 from accounts.validators import PASSWORD_MAX_LENGTH, PASSWORD_MIN_LENGTH, REQUIRED_MESSAGES
 from panel.audit import Origin
 from panel.client_ip import get_client_ip
+from panel.forms import moment_field
 
 PASSWORD_HELP = (
     f"{PASSWORD_MIN_LENGTH} to {PASSWORD_MAX_LENGTH} characters, "
@@ -25,6 +27,13 @@ def _password_field(label, help_text=""):
         error_messages=_required("password"),
         help_text=help_text,
         widget=forms.PasswordInput(attrs={"autocomplete": "new-password"}),
+    )
+
+
+def _expiry_field():
+    return moment_field(
+        "Account expires at (UTC)",
+        help_text="After this moment the user can no longer log in, and their tokens stop working. Empty: never.",
     )
 
 
@@ -50,6 +59,14 @@ class LoginForm(AuthenticationForm):
             raise forms.ValidationError(login_guard.locked_out_message(wait), code="throttled")
         return super().clean()
 
+    def confirm_login_allowed(self, user):
+        """Only reached with the right password, so saying that the account expired reveals nothing to a guesser."""
+        super().confirm_login_allowed(user)
+        refusal = login_refusal(user)
+        if refusal:
+            login_guard.refuse_account(origin=Origin.from_request(self.request), user=user, reason="account expired")
+            raise forms.ValidationError(refusal, code="expired")
+
 
 class UserCreateForm(forms.Form):
     username = forms.CharField(
@@ -59,6 +76,11 @@ class UserCreateForm(forms.Form):
     )
     password = _password_field("Password", PASSWORD_HELP)
     email = forms.CharField(error_messages=_required("email"), widget=forms.EmailInput(attrs={"autocomplete": "off"}))
+    expires_at = _expiry_field()
+
+
+class ExpiryForm(forms.Form):
+    expires_at = _expiry_field()
 
 
 class UserFieldForm(forms.Form):

@@ -54,6 +54,13 @@ def refuse_throttled(*, origin, action, username, target=None, details=None):
     )
 
 
+def refuse_account(*, origin, user, reason):
+    """Audit a login refused for the account's state (expired), after its credentials passed."""
+    record(
+        origin=origin, action="auth.login", target=user, outcome=AuditEvent.Outcome.FAILURE, details={"reason": reason}
+    )
+
+
 def record_success(*, username):
     ACCOUNT_GUARD.reset(account_key(username))
 

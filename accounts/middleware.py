@@ -7,6 +7,7 @@ from django.contrib import messages
 from django.contrib.auth import logout
 
 from accounts import services
+from accounts.selectors import login_refusal
 
 _LOGIN_AT = "panel_login_at"
 _SEEN_AT = "panel_seen_at"
@@ -26,7 +27,12 @@ class SessionActivityMiddleware:
         self.get_response = get_response
 
     def __call__(self, request):
-        if request.user.is_authenticated:
+        refusal = login_refusal(request.user) if request.user.is_authenticated else None
+        if refusal:
+            # The account expired while this session was open.
+            logout(request)
+            messages.info(request, refusal)
+        elif request.user.is_authenticated:
             now = int(time.time())
             login_at = request.session.setdefault(_LOGIN_AT, now)
             seen_at = request.session.get(_SEEN_AT, now)

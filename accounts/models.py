@@ -73,6 +73,8 @@ class User(AbstractBaseUser, PermissionsMixin):
     email = models.EmailField(max_length=254)
     is_active = models.BooleanField(default=True)
     date_joined = models.DateTimeField("created at", default=timezone.now)
+    # After this moment the user can no longer log in by any means; empty means never.
+    expires_at = models.DateTimeField("expires at", null=True, blank=True)
 
     objects = UserManager()
 
@@ -94,6 +96,10 @@ class User(AbstractBaseUser, PermissionsMixin):
 
     def __str__(self):
         return self.username
+
+    @property
+    def is_expired(self):
+        return self.expires_at is not None and self.expires_at <= timezone.now()
 
 
 class UserSession(models.Model):

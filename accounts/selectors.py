@@ -55,9 +55,8 @@ def forget_user_total():
 
 
 def users_newest_first():
-    return User.objects.only("id", "username", "email", "date_joined", "is_active", "is_superuser").order_by(
-        "-date_joined", "-id"
-    )
+    fields = ("id", "username", "email", "date_joined", "expires_at", "is_active", "is_superuser")
+    return User.objects.only(*fields).order_by("-date_joined", "-id")
 
 
 def user_get(*, pk):
@@ -82,9 +81,17 @@ def user_count():
     return User.objects.count()
 
 
+def login_refusal(user):
+    """Why ``user`` may not authenticate by any means (password, passkey, access token), or None."""
+    if not user.is_active:
+        return "This account is disabled."
+    if user.is_expired:
+        return f"This account expired on {user.expires_at:%Y-%m-%d %H:%M} UTC. Ask an administrator to extend it."
+    return None
+
+
 def user_may_log_in(user):
-    """Whether ``user`` may authenticate by any means: password, passkey or access token."""
-    return user.is_active
+    return login_refusal(user) is None
 
 
 SESSIONS_PERMISSION = "accounts.change_user"

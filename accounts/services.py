@@ -16,7 +16,7 @@ from django.utils.module_loading import import_string
 
 from accounts import login_guard
 from accounts.models import User, UserSession
-from accounts.validators import REQUIRED_MESSAGES, validate_username_available
+from accounts.validators import REQUIRED_MESSAGES, validate_account_expiry, validate_username_available
 from panel.audit import record
 from panel.models import AuditEvent
 
@@ -55,6 +55,13 @@ def _validate_password(password, user):
         raise ValidationError({"password": error.messages}) from None
 
 
+def _validate_expiry(expires_at):
+    try:
+        validate_account_expiry(expires_at)
+    except ValidationError as error:
+        raise ValidationError({"expires_at": error.messages}) from None
+
+
 def _save_username(user):
     """Save, turning a lost race on the case-insensitive unique index into a form error."""
     try:
@@ -64,17 +71,18 @@ def _save_username(user):
         raise ValidationError({"username": "This username is already taken."}) from None
 
 
-def user_create(*, origin, username, email, password, is_superuser=False):
+def user_create(*, origin, username, email, password, is_superuser=False, expires_at=None):
     """Create a user after checking every rule; returns the saved user."""
     email = User.objects.normalize_email(email or "").strip()
     username = (username or "").strip()
-    user = User(username=username, email=email, is_superuser=is_superuser)
+    user = User(username=username, email=email, is_superuser=is_superuser, expires_at=expires_at)
     # Check every field so that each rule that failed is shown next to its field.
     errors = {}
     for check, args in (
         (_validate_username, (username,)),
         (_validate_email, (email,)),
         (_validate_password, (password or "", user)),
+        (_validate_expiry, (expires_at,)),
     ):
         try:
             check(*args)
@@ -85,7 +93,8 @@ def user_create(*, origin, username, email, password, is_superuser=False):
     user.set_password(password)
     with transaction.atomic():
         _save_username(user)
-        record(origin=origin, action="user.create", target=user, details={"superuser": is_superuser})
+        details = {"superuser": is_superuser, "expires_at": _isoformat(expires_at)}
+        record(origin=origin, action="user.create", target=user, details=details)
     return user
 
 
@@ -110,6 +119,23 @@ def user_update(*, origin, user, username=None, email=None):
         _save_username(user)
         record(origin=origin, action="user.update", target=user, details={"changes": changes})
     return user
+
+
+def user_set_expiry(*, origin, user, expires_at):
+    """Set when ``user`` stops being able to log in (None: never). Their open sessions end at the moment itself."""
+    _validate_expiry(expires_at)
+    if expires_at == user.expires_at:
+        return user
+    change = {"from": _isoformat(user.expires_at), "to": _isoformat(expires_at)}
+    with transaction.atomic():
+        user.expires_at = expires_at
+        user.save(update_fields=["expires_at"])
+        record(origin=origin, action="user.expiry", target=user, details={"changes": {"expires_at": change}})
+    return user
+
+
+def _isoformat(moment):
+    return moment.isoformat() if moment is not None else None
 
 
 def user_set_password(*, origin, user, password, keep_session_key=None, by_reset=False):

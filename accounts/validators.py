@@ -7,6 +7,7 @@ with Django's common-password and similarity checks.
 
 from django.core.exceptions import ValidationError
 from django.core.validators import RegexValidator
+from django.utils import timezone
 
 USERNAME_MAX_LENGTH = 32
 PASSWORD_MIN_LENGTH = 8
@@ -81,3 +82,13 @@ REQUIRED_MESSAGES = {
     "password": "Password is required.",
     "current_password": "Your current password is required.",
 }
+
+
+def validate_account_expiry(expires_at, *, now=None):
+    """An account's expiry is empty (never) or a moment in the future, with its time zone."""
+    if expires_at is None:
+        return
+    if timezone.is_naive(expires_at):
+        raise ValidationError("The expiry must include a time zone.", code="naive")
+    if expires_at <= (now or timezone.now()):
+        raise ValidationError("Choose a moment in the future, or leave it empty for never.", code="past")

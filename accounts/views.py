@@ -12,7 +12,7 @@ from django.urls import reverse
 from django.views.decorators.http import require_http_methods, require_POST
 
 from accounts import devices, selectors, services
-from accounts.forms import ChangeOwnPasswordForm, LoginForm, SetPasswordForm, UserCreateForm, UserFieldForm
+from accounts.forms import ChangeOwnPasswordForm, ExpiryForm, LoginForm, SetPasswordForm, UserCreateForm, UserFieldForm
 from mfa import login_step
 from mfa import selectors as mfa_selectors
 from panel import navigation
@@ -124,6 +124,25 @@ def user_field_edit(request, pk, field):
     # htmx swaps 200 responses only, so a refused value comes back as 200 with its message.
     status = 400 if form.errors and not is_htmx(request) else 200
     return render(request, template, context, status=status)
+
+
+@permission_required("accounts.change_user", raise_exception=True)
+@require_http_methods(["GET", "POST"])
+def user_expiry(request, pk):
+    """Set or clear the moment a user's account expires."""
+    user = selectors.user_get(pk=pk)
+    form = ExpiryForm(posted(request), initial={"expires_at": user.expires_at})
+    if request.method == "POST" and form.is_valid():
+        try:
+            services.user_set_expiry(origin=Origin.from_request(request), user=user, **form.cleaned_data)
+        except ValidationError as error:
+            apply_service_errors(form, error)
+        else:
+            when = f"{user.expires_at:%Y-%m-%d %H:%M} UTC" if user.expires_at else "never"
+            messages.success(request, f"The account of {user.username} now expires: {when}.")
+            return redirect("accounts:user_list")
+    context = {"target": user, "form": form}
+    return render(request, "accounts/user_expiry.html", context, status=400 if form.errors else 200)
 
 
 @require_http_methods(["GET", "POST"])

@@ -1,5 +1,19 @@
 from django import forms
 
+# The value format of <input type="datetime-local">; times are UTC throughout the panel.
+LOCAL_INPUT = "%Y-%m-%dT%H:%M"
+
+
+def moment_field(label, *, help_text="", required=False):
+    """A date and time picked in the browser's datetime-local input, read as UTC (a bare date too)."""
+    return forms.DateTimeField(
+        label=label,
+        required=required,
+        input_formats=[LOCAL_INPUT, "%Y-%m-%d %H:%M", "%Y-%m-%d"],
+        widget=forms.DateTimeInput(attrs={"type": "datetime-local"}, format=LOCAL_INPUT),
+        help_text=help_text,
+    )
+
 
 class AuditFilterForm(forms.Form):
     actor = forms.CharField(required=False, max_length=64, label="Actor")

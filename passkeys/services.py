@@ -38,7 +38,7 @@ from webauthn.helpers.structs import (
     UserVerificationRequirement,
 )
 
-from accounts.selectors import user_may_log_in
+from accounts.selectors import login_refusal
 from panel.audit import record
 from panel.models import AuditEvent
 from passkeys import challenges, selectors
@@ -211,8 +211,8 @@ def _accept_login(*, origin, passkey, verified):
             refusal = ("passkey.login", "deleted meanwhile", NOT_ACCEPTED)
         elif _counter_went_back(stored, verified.new_sign_count):
             refusal = ("passkey.clone_suspected", "sign count did not increase", CLONE_SUSPECTED)
-        elif not user_may_log_in(passkey.user):
-            refusal = ("passkey.login", "account may not log in", "This account cannot log in.")
+        elif login_refusal(passkey.user):
+            refusal = ("passkey.login", "account may not log in", login_refusal(passkey.user))
         else:
             refusal = None
             passkey.sign_count, passkey.backed_up = verified.new_sign_count, verified.credential_backed_up

@@ -5,9 +5,9 @@ from django import forms
 from django.core.exceptions import ValidationError
 from django.utils import timezone
 
+from panel.forms import LOCAL_INPUT, moment_field
 from tokens.validators import clean_ip_allowlist, latest_expiry, validate_token_expiry
 
-_LOCAL_INPUT = "%Y-%m-%dT%H:%M"
 DEFAULT_LIFETIME = timedelta(days=90)
 
 
@@ -21,20 +21,14 @@ class TokenForm(forms.Form):
         widget=forms.Textarea(attrs={"rows": 3, "spellcheck": "false", "placeholder": "203.0.113.7\n10.0.0.0/8"}),
         help_text="One IPv4 or IPv6 address or CIDR block per line. Empty allows any address.",
     )
-    expires_at = forms.DateTimeField(
-        label="Expires at (UTC)",
-        required=False,
-        input_formats=[_LOCAL_INPUT, "%Y-%m-%d %H:%M", "%Y-%m-%d"],
-        widget=forms.DateTimeInput(attrs={"type": "datetime-local"}, format=_LOCAL_INPUT),
-        help_text="At most 10 years from now.",
-    )
+    expires_at = moment_field("Expires at (UTC)", help_text="At most 10 years from now.")
     long_term = forms.BooleanField(label="Long-term: expire in 10 years, the longest allowed", required=False)
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
         now = timezone.now()
         self.fields["expires_at"].widget.attrs.update(
-            min=now.strftime(_LOCAL_INPUT), max=latest_expiry(now).strftime(_LOCAL_INPUT)
+            min=now.strftime(LOCAL_INPUT), max=latest_expiry(now).strftime(LOCAL_INPUT)
         )
 
     @classmethod

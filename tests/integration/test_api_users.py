@@ -87,6 +87,7 @@ def test_user_info_is_the_tokens_owner(plain, plain_user):
         "email": plain_user.email,
         "is_active": True,
         "is_superuser": False,
+        "expires_at": None,
     }
 
 
@@ -97,7 +98,7 @@ def test_list_users_returns_total_items_page_and_size(admin, admin_user, bob):
     body = response.json()
     assert (body["total"], body["page"], body["size"]) == (2, 1, 20)
     assert [item["username"] for item in body["items"]] == ["bob", "admin"]
-    assert set(body["items"][0]) == {"id", "username", "email", "is_active", "is_superuser", "date_joined"}
+    assert set(body["items"][0]) == {"id", "username", "email", "is_active", "is_superuser", "date_joined", "expires_at"}
 
 
 def test_list_users_pages_newest_first(admin):

@@ -1215,7 +1215,7 @@ def test_passkey_of_an_inactive_user_is_refused(carol, carols_passkey):
 
     response = _login(browser, carols_passkey[1])
 
-    assert _assert_json_error(response, 400)["detail"] == "This account cannot log in."
+    assert _assert_json_error(response, 400)["detail"] == "This account is disabled."
     assert _session_user_id(browser) is None
     assert Passkey.objects.get().last_used_at is None
     (event,) = events("passkey.login")

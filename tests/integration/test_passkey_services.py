@@ -575,7 +575,7 @@ def test_an_inactive_user_cannot_log_in_with_a_passkey(alice, authenticator):
     alice.is_active = False
     alice.save(update_fields=["is_active"])
 
-    with _refused("This account cannot log in."):
+    with _refused("This account is disabled."):
         _log_in(authenticator)
 
     passkey.refresh_from_db()
