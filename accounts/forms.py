@@ -5,7 +5,13 @@ from django.contrib.auth.forms import AuthenticationForm
 
 from accounts import login_guard
 from accounts.selectors import login_refusal
-from accounts.validators import PASSWORD_MAX_LENGTH, PASSWORD_MIN_LENGTH, REQUIRED_MESSAGES
+from accounts.validators import (
+    PASSWORD_MAX_LENGTH,
+    PASSWORD_MIN_LENGTH,
+    REQUIRED_MESSAGES,
+    SESSION_LIFETIME_MAX_DAYS,
+    SESSION_LIFETIME_MIN_MINUTES,
+)
 from panel.audit import Origin
 from panel.client_ip import get_client_ip
 from panel.forms import moment_field
@@ -77,6 +83,47 @@ class UserCreateForm(forms.Form):
     password = _password_field("Password", PASSWORD_HELP)
     email = forms.CharField(error_messages=_required("email"), widget=forms.EmailInput(attrs={"autocomplete": "off"}))
     expires_at = _expiry_field()
+
+
+class SessionPolicyForm(forms.Form):
+    """Seed 002's "token expiration configuration": how long this user's login sessions last."""
+
+    long_term_sessions = forms.BooleanField(
+        label="Long-term validity",
+        required=False,
+        help_text="Sessions do not time out: they last while the browser keeps them.",
+    )
+    session_lifetime_minutes = forms.IntegerField(
+        label="Expiration time (minutes)",
+        required=False,
+        min_value=SESSION_LIFETIME_MIN_MINUTES,
+        max_value=SESSION_LIFETIME_MAX_DAYS * 24 * 60,
+        help_text="How long a login lasts, however active. Empty: the panel's default.",
+    )
+    exclusive_login = forms.BooleanField(
+        label="Exclusive login",
+        required=False,
+        help_text="A new login signs this user out of every other browser.",
+    )
+
+    @classmethod
+    def for_user(cls, user, data=None):
+        minutes = user.session_lifetime // 60 if user.session_lifetime else None
+        initial = {
+            "long_term_sessions": user.long_term_sessions,
+            "session_lifetime_minutes": minutes,
+            "exclusive_login": user.exclusive_login,
+        }
+        return cls(data, initial=initial)
+
+    def policy(self):
+        """The cleaned values as accounts.services.user_set_session_policy takes them."""
+        minutes = self.cleaned_data["session_lifetime_minutes"]
+        return {
+            "long_term_sessions": self.cleaned_data["long_term_sessions"],
+            "session_lifetime": minutes * 60 if minutes else None,
+            "exclusive_login": self.cleaned_data["exclusive_login"],
+        }
 
 
 class ExpiryForm(forms.Form):

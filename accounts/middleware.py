@@ -1,25 +1,15 @@
-"""Idle and absolute timeouts for logged-in sessions, and their last-seen time."""
+"""Each request of a logged-in session: the account still valid, the session within its policy, last seen."""
 
 import time
 
-from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth import logout
 
-from accounts import services
+from accounts import services, session_policy
 from accounts.selectors import login_refusal
 
-_LOGIN_AT = "panel_login_at"
-_SEEN_AT = "panel_seen_at"
 # Writing last-seen on every request would save the session each time; once a minute is enough.
 _TOUCH_INTERVAL = 60
-
-
-def start_session_clocks(session):
-    """Start the idle and absolute clocks at login, not at the session's first later request."""
-    now = int(time.time())
-    session[_LOGIN_AT] = now
-    session[_SEEN_AT] = now
 
 
 class SessionActivityMiddleware:
@@ -27,19 +17,22 @@ class SessionActivityMiddleware:
         self.get_response = get_response
 
     def __call__(self, request):
-        refusal = login_refusal(request.user) if request.user.is_authenticated else None
+        user, session = request.user, request.session
+        if not user.is_authenticated:
+            ended_because = session.pop(session_policy.ENDED_BECAUSE, None)
+            if ended_because:
+                messages.info(request, ended_because)
+            return self.get_response(request)
+        now = int(time.time())
+        refusal = login_refusal(user)
         if refusal:
             # The account expired while this session was open.
             logout(request)
             messages.info(request, refusal)
-        elif request.user.is_authenticated:
-            now = int(time.time())
-            login_at = request.session.setdefault(_LOGIN_AT, now)
-            seen_at = request.session.get(_SEEN_AT, now)
-            if now - seen_at > settings.PANEL_SESSION_IDLE_TIMEOUT or now - login_at > settings.SESSION_COOKIE_AGE:
-                logout(request)
-                messages.info(request, "Your session timed out. Please log in again.")
-            elif now - seen_at >= _TOUCH_INTERVAL or _SEEN_AT not in request.session:
-                request.session[_SEEN_AT] = now
-                services.session_touch(session_key=request.session.session_key)
+        elif session_policy.timed_out(session, user, now):
+            logout(request)
+            messages.info(request, "Your session timed out. Please log in again.")
+        elif now - session.get(session_policy.SEEN_AT, now) >= _TOUCH_INTERVAL or session_policy.SEEN_AT not in session:
+            session[session_policy.SEEN_AT] = now
+            services.session_touch(session_key=session.session_key)
         return self.get_response(request)

@@ -75,6 +75,11 @@ class User(AbstractBaseUser, PermissionsMixin):
     date_joined = models.DateTimeField("created at", default=timezone.now)
     # After this moment the user can no longer log in by any means; empty means never.
     expires_at = models.DateTimeField("expires at", null=True, blank=True)
+    # Login-session policy: sessions that last while the browser keeps them, or a lifetime of
+    # their own (seconds; empty: PANEL_SESSION_AGE), and whether a new login ends the others.
+    long_term_sessions = models.BooleanField(default=False)
+    session_lifetime = models.PositiveIntegerField(null=True, blank=True)
+    exclusive_login = models.BooleanField(default=False)
 
     objects = UserManager()
 

@@ -14,9 +14,14 @@ from django.db import IntegrityError, transaction
 from django.utils import timezone
 from django.utils.module_loading import import_string
 
-from accounts import login_guard
+from accounts import login_guard, session_policy
 from accounts.models import User, UserSession
-from accounts.validators import REQUIRED_MESSAGES, validate_account_expiry, validate_username_available
+from accounts.validators import (
+    REQUIRED_MESSAGES,
+    validate_account_expiry,
+    validate_session_policy,
+    validate_username_available,
+)
 from panel.audit import record
 from panel.models import AuditEvent
 
@@ -134,6 +139,35 @@ def user_set_expiry(*, origin, user, expires_at):
     return user
 
 
+def user_set_session_policy(*, origin, user, long_term_sessions, session_lifetime, exclusive_login):
+    """Set how long ``user``'s login sessions last and whether a new login ends the others.
+
+    Open sessions follow the new limits from their next request; exclusive login acts from the next login.
+    """
+    try:
+        validate_session_policy(long_term=long_term_sessions, lifetime_seconds=session_lifetime)
+    except ValidationError as error:
+        raise ValidationError({"session_lifetime": error.messages}) from None
+    policy = {
+        "long_term_sessions": long_term_sessions,
+        "session_lifetime": session_lifetime,
+        "exclusive_login": exclusive_login,
+    }
+    changes = {
+        field: {"from": getattr(user, field), "to": value}
+        for field, value in policy.items()
+        if getattr(user, field) != value
+    }
+    if not changes:
+        return user
+    with transaction.atomic():
+        for field, change in changes.items():
+            setattr(user, field, change["to"])
+        user.save(update_fields=list(changes))
+        record(origin=origin, action="user.session_policy", target=user, details={"changes": changes})
+    return user
+
+
 def _isoformat(moment):
     return moment.isoformat() if moment is not None else None
 
@@ -210,13 +244,20 @@ def user_delete(*, origin, user):
 
 
 def session_start(*, origin, user, session_key):
-    """Remember a freshly logged-in session, so that it can be ended later, and audit the login."""
+    """Remember a freshly logged-in session, so that it can be ended later, and audit the login.
+
+    With exclusive login, the user's other sessions end, and their browsers are told why.
+    """
     with transaction.atomic():
         UserSession.objects.update_or_create(
             session_key=session_key,
             defaults={"user": user, "ip": origin.ip, "user_agent": origin.user_agent},
         )
-        record(origin=origin, action="auth.login", target=user)
+        details = {}
+        if user.exclusive_login:
+            ended = _end_sessions(user=user, except_key=session_key, reason=session_policy.SIGNED_IN_ELSEWHERE)
+            details["other_sessions_ended"] = ended
+        record(origin=origin, action="auth.login", target=user, details=details)
 
 
 def session_touch(*, session_key):
@@ -260,14 +301,20 @@ def _session_store():
     return import_string(f"{settings.SESSION_ENGINE}.SessionStore")
 
 
-def _end_sessions(*, user, except_key=None):
-    """End every recorded session of ``user`` on the server; returns how many ended."""
+def _end_sessions(*, user, except_key=None, reason=None):
+    """End every recorded session of ``user`` on the server; returns how many ended.
+
+    With a ``reason``, each browser is told it at its next request (session_policy.end_telling).
+    """
     store: type[SessionBase] = _session_store()
     sessions = UserSession.objects.filter(user=user)
     if except_key:
         sessions = sessions.exclude(session_key=except_key)
     keys = list(sessions.values_list("session_key", flat=True))
     for key in keys:
-        store(session_key=key).delete()
+        if reason:
+            session_policy.end_telling(store(session_key=key), reason)
+        else:
+            store(session_key=key).delete()
     sessions.delete()
     return len(keys)

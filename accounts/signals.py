@@ -11,8 +11,7 @@ from django.db import transaction
 from django.db.models.signals import post_delete, post_save
 from django.dispatch import receiver
 
-from accounts import login_guard, selectors, services
-from accounts.middleware import start_session_clocks
+from accounts import login_guard, selectors, services, session_policy
 from accounts.models import User
 from panel.audit import Origin, record
 from panel.client_ip import get_client_ip
@@ -22,7 +21,7 @@ from panel.models import AuditEvent
 @receiver(user_logged_in)
 def _on_login(sender, request, user, **kwargs):
     login_guard.record_success(username=user.get_username())
-    start_session_clocks(request.session)
+    session_policy.start(request.session, user)
     services.session_start(origin=Origin.from_request(request), user=user, session_key=request.session.session_key)
 
 

@@ -10,6 +10,7 @@ urlpatterns = [
     path("<int:pk>/password/", views.user_password, name="user_password"),
     path("<int:pk>/delete/", views.user_delete, name="user_delete"),
     path("<int:pk>/expiry/", views.user_expiry, name="user_expiry"),
+    path("<int:pk>/session-policy/", views.user_session_policy, name="user_session_policy"),
     path("<int:user_id>/sessions/", views.session_list, name="session_list"),
     path("<int:user_id>/sessions/end-all/", views.sessions_end_all, name="sessions_end_all"),
     path("<int:user_id>/sessions/<int:session_id>/end/", views.session_end, name="session_end"),

@@ -12,7 +12,15 @@ from django.urls import reverse
 from django.views.decorators.http import require_http_methods, require_POST
 
 from accounts import devices, selectors, services
-from accounts.forms import ChangeOwnPasswordForm, ExpiryForm, LoginForm, SetPasswordForm, UserCreateForm, UserFieldForm
+from accounts.forms import (
+    ChangeOwnPasswordForm,
+    ExpiryForm,
+    LoginForm,
+    SessionPolicyForm,
+    SetPasswordForm,
+    UserCreateForm,
+    UserFieldForm,
+)
 from mfa import login_step
 from mfa import selectors as mfa_selectors
 from panel import navigation
@@ -143,6 +151,24 @@ def user_expiry(request, pk):
             return redirect("accounts:user_list")
     context = {"target": user, "form": form}
     return render(request, "accounts/user_expiry.html", context, status=400 if form.errors else 200)
+
+
+@permission_required("accounts.change_user", raise_exception=True)
+@require_http_methods(["GET", "POST"])
+def user_session_policy(request, pk):
+    user = selectors.user_get(pk=pk)
+    form = SessionPolicyForm.for_user(user, posted(request))
+    if request.method == "POST" and form.is_valid():
+        try:
+            services.user_set_session_policy(origin=Origin.from_request(request), user=user, **form.policy())
+        except ValidationError as error:
+            for message in error.messages:
+                form.add_error("session_lifetime_minutes", message)
+        else:
+            messages.success(request, f"The session policy of {user.username} was saved.")
+            return redirect("accounts:user_list")
+    context = {"target": user, "form": form}
+    return render(request, "accounts/user_session_policy.html", context, status=400 if form.errors else 200)
 
 
 @require_http_methods(["GET", "POST"])
