@@ -98,7 +98,15 @@ def test_list_users_returns_total_items_page_and_size(admin, admin_user, bob):
     body = response.json()
     assert (body["total"], body["page"], body["size"]) == (2, 1, 20)
     assert [item["username"] for item in body["items"]] == ["bob", "admin"]
-    assert set(body["items"][0]) == {"id", "username", "email", "is_active", "is_superuser", "date_joined", "expires_at"}
+    assert set(body["items"][0]) == {
+        "id",
+        "username",
+        "email",
+        "is_active",
+        "is_superuser",
+        "date_joined",
+        "expires_at",
+    }
 
 
 def test_list_users_pages_newest_first(admin):
