@@ -61,7 +61,7 @@ def user_info(request):
 @router.get("/users", response={200: UserPage, **errors(403, 422)}, summary="List users, newest first")
 def user_list(request, query: Query[UserListQuery]):
     require_permission(request, "accounts.view_user")
-    page = selectors.user_list(search=query.search, page=query.page, per_page=query.size)
+    page = selectors.user_list(actor=request.user, search=query.search, page=query.page, per_page=query.size)
     # get_page() falls back to the last page; report the page actually returned.
     return {"total": page.paginator.count, "page": page.number, "size": query.size, "items": list(page)}
 
@@ -76,7 +76,7 @@ def user_create(request, body: UserCreateIn):
 def user_get(request, user_id: int):
     if user_id != request.user.pk:
         require_permission(request, "accounts.view_user")
-    return selectors.user_get(pk=user_id)
+    return selectors.user_get(actor=request.user, pk=user_id)
 
 
 @router.patch(
@@ -84,7 +84,7 @@ def user_get(request, user_id: int):
 )
 def user_update(request, user_id: int, body: UserUpdateIn):
     require_permission(request, "accounts.change_user")
-    user = selectors.user_get(pk=user_id)
+    user = selectors.user_get(actor=request.user, pk=user_id)
     changes = body.dict(exclude_unset=True)
     origin = api_origin(request)
     with transaction.atomic():  # all the changes, or none
@@ -119,7 +119,7 @@ def user_password(request, user_id: int, body: PasswordIn):
 )
 def user_delete(request, user_id: int):
     require_permission(request, "accounts.delete_user")
-    user = selectors.user_get(pk=user_id)
+    user = selectors.user_get(actor=request.user, pk=user_id)
     try:
         services.user_delete(origin=api_origin(request), user=user)
     except user.DoesNotExist:

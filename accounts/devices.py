@@ -12,6 +12,8 @@ def describe(user_agent: str) -> str:
         return "Unknown device"
     parsed = ua_parser.parse(user_agent).with_defaults()
     browser, system, device = parsed.user_agent.family, parsed.os.family, parsed.device.family
+    if browser == "Other" and system == "Other":
+        return "Unknown device"
     label = browser if system == "Other" else f"{browser} on {system}"
     if device not in ("Other", "Mac", "Generic Smartphone") and device not in label:
         label += f" ({device})"

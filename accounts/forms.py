@@ -2,8 +2,10 @@
 
 from django import forms
 from django.contrib.auth.forms import AuthenticationForm
+from django.template.defaultfilters import pluralize
 
-from accounts import login_guard
+from accounts import login_guard, scope
+from accounts.models import Company, User
 from accounts.selectors import login_refusal
 from accounts.validators import (
     PASSWORD_MAX_LENGTH,
@@ -14,7 +16,7 @@ from accounts.validators import (
 )
 from panel.audit import Origin
 from panel.client_ip import get_client_ip
-from panel.forms import moment_field
+from panel.forms import moment_field, untouched_moment
 
 PASSWORD_HELP = (
     f"{PASSWORD_MIN_LENGTH} to {PASSWORD_MAX_LENGTH} characters, "
@@ -82,7 +84,24 @@ class UserCreateForm(forms.Form):
     )
     password = _password_field("Password", PASSWORD_HELP)
     email = forms.CharField(error_messages=_required("email"), widget=forms.EmailInput(attrs={"autocomplete": "off"}))
+    company = forms.ModelChoiceField(
+        queryset=Company.objects.none(),
+        required=False,
+        label="Related company",
+        help_text="The user manages and sees this company and its subsidiaries. Choose carefully.",
+    )
+    parent = forms.ModelChoiceField(queryset=User.objects.none(), required=False, widget=forms.HiddenInput)
     expires_at = _expiry_field()
+
+    def __init__(self, *args, actor, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["company"].queryset = scope.visible_companies(actor)
+        self.fields["parent"].queryset = scope.visible_users(actor)
+        if scope.is_unrestricted(actor):
+            self.fields["company"].empty_label = "No company: panel staff, who see every user"
+        else:
+            self.fields["company"].required = True
+            self.fields["company"].empty_label = None
 
 
 class SessionPolicyForm(forms.Form):
@@ -128,6 +147,20 @@ class SessionPolicyForm(forms.Form):
 
 class ExpiryForm(forms.Form):
     expires_at = _expiry_field()
+    whole_company = forms.BooleanField(required=False)
+
+    def __init__(self, *args, user, company_size=0, **kwargs):
+        super().__init__(*args, **kwargs)
+        if user.company_id is None:
+            del self.fields["whole_company"]
+        else:
+            self.fields[
+                "whole_company"
+            ].label = f"Apply to all {company_size} account{pluralize(company_size)} of {user.company.name}"
+            self.fields["whole_company"].help_text = "Not to its subsidiaries. You confirm the number on the next step."
+
+    def clean_expires_at(self):
+        return untouched_moment(self.cleaned_data["expires_at"], self.initial.get("expires_at"))
 
 
 class UserFieldForm(forms.Form):

@@ -39,6 +39,21 @@ class PrefixSearchIndex(models.Index):
         return index.create_sql(model, schema_editor, using=using, **kwargs)
 
 
+class Company(models.Model):
+    """A company in the organisation's tree. A user's company is their data scope: it and every subsidiary."""
+
+    name = models.CharField(max_length=100)
+    parent = models.ForeignKey("self", null=True, blank=True, on_delete=models.PROTECT, related_name="subsidiaries")
+    created_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        ordering = ["name", "id"]
+        verbose_name_plural = "companies"
+
+    def __str__(self):
+        return self.name
+
+
 class UserManager(BaseUserManager):
     use_in_migrations = True
 
@@ -73,6 +88,10 @@ class User(AbstractBaseUser, PermissionsMixin):
     email = models.EmailField(max_length=254)
     is_active = models.BooleanField(default=True)
     date_joined = models.DateTimeField("created at", default=timezone.now)
+    # The data scope: this company and its subsidiaries. Empty: panel staff, whose scope is the whole panel.
+    company = models.ForeignKey(Company, null=True, blank=True, on_delete=models.PROTECT, related_name="users")
+    # A sub-user belongs to its parent user and is deleted with it.
+    parent = models.ForeignKey("self", null=True, blank=True, on_delete=models.CASCADE, related_name="sub_users")
     # After this moment the user can no longer log in by any means; empty means never.
     expires_at = models.DateTimeField("expires at", null=True, blank=True)
     # Login-session policy: sessions that last while the browser keeps them, or a lifetime of

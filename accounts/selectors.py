@@ -1,30 +1,40 @@
-"""Reads of users for pages, commands and the API."""
+"""Reads of users and companies for pages, commands and the API, each within the reader's scope."""
+
+from collections import defaultdict
 
 from django.conf import settings
 from django.contrib.sessions.models import Session
 from django.core.cache import cache
 from django.core.exceptions import PermissionDenied
 from django.core.paginator import Paginator
-from django.db.models import Exists, OuterRef, Q
+from django.db.models import Count, Exists, OuterRef, Q
 from django.shortcuts import get_object_or_404
 from django.utils import timezone
 
+from accounts import scope
 from accounts.models import User, UserSession
 
 
-def user_list(*, search="", page=1, per_page=None):
-    """A page of users, newest first, optionally filtered by a search term.
+def user_list(*, actor, search="", page=1, per_page=None, company=None):
+    """A page of the users ``actor`` may see, newest first, optionally of one ``company`` or matching a search.
 
     The search matches the start of the username or the email, ignoring case,
     so that it can use an index and stays fast on large panels.
     """
+    per_page = per_page or settings.PANEL_USERS_PER_PAGE
+    ids = scope.company_ids(actor)
     users = users_newest_first()
+    if ids is not None:
+        users = users.filter(company_id__in=ids)
+    if company is not None:
+        users = users.filter(company=company)
     search = search.strip()
     if search:
         users = users.filter(Q(username__istartswith=search) | Q(email__istartswith=search))
-        paginator = Paginator(users, per_page or settings.PANEL_USERS_PER_PAGE)
+    if search or company is not None or ids is not None:
+        paginator = Paginator(users, per_page)
     else:
-        paginator = _KnownCountPaginator(users, per_page or settings.PANEL_USERS_PER_PAGE, count=user_total())
+        paginator = _KnownCountPaginator(users, per_page, count=user_total())
     return paginator.get_page(page)
 
 
@@ -56,12 +66,13 @@ def forget_user_total():
 
 def users_newest_first():
     fields = ("id", "username", "email", "date_joined", "expires_at", "is_active", "is_superuser")
-    return User.objects.only(*fields).order_by("-date_joined", "-id")
+    related = ("company__name", "parent__username")
+    return User.objects.select_related("company", "parent").only(*fields, *related).order_by("-date_joined", "-id")
 
 
-def user_get(*, pk):
-    """One user by primary key, or 404."""
-    return get_object_or_404(User, pk=pk)
+def user_get(*, actor, pk):
+    """One user ``actor`` may see, by primary key, or 404 (also for a user outside the scope)."""
+    return get_object_or_404(scope.visible_users(actor), pk=pk)
 
 
 def self_or_permitted(*, actor, user_id, permission):
@@ -73,7 +84,7 @@ def self_or_permitted(*, actor, user_id, permission):
         return actor
     if not actor.has_perm(permission):
         raise PermissionDenied
-    return user_get(pk=user_id)
+    return user_get(actor=actor, pk=user_id)
 
 
 def user_count():
@@ -103,7 +114,10 @@ def session_owner(*, actor, user_id):
 
 
 def active_sessions(*, owner):
-    """``owner``'s sessions that can still be used, most recently seen first."""
+    """``owner``'s sessions whose stored session has not expired, most recently seen first.
+
+    A session idle past its timeout is listed until its browser's next request logs it out.
+    """
     alive = Session.objects.filter(session_key=OuterRef("session_key"), expire_date__gt=timezone.now())
     return UserSession.objects.filter(Exists(alive), user=owner).order_by("-last_seen_at", "-id")
 
@@ -111,3 +125,31 @@ def active_sessions(*, owner):
 def session_get(*, owner, session_id):
     """One of ``owner``'s sessions, or 404."""
     return get_object_or_404(UserSession.objects.filter(user=owner), pk=session_id)
+
+
+# Companies
+
+
+def company_get(*, actor, pk):
+    """One company ``actor`` may see, or 404."""
+    return get_object_or_404(scope.visible_companies(actor), pk=pk)
+
+
+def company_user_count(company):
+    """How many users belong to ``company`` itself (not its subsidiaries)."""
+    return User.objects.filter(company=company).count()
+
+
+def company_tree(actor):
+    """The companies ``actor`` may see, in tree order: a list of (company, depth), each with ``user_count``."""
+    companies = list(scope.visible_companies(actor).annotate(user_count=Count("users")).order_by("name", "id"))
+    known = {company.pk for company in companies}
+    children = defaultdict(list)
+    for company in companies:
+        children[company.parent_id if company.parent_id in known else None].append(company)
+    rows, pending = [], [(company, 0) for company in reversed(children[None])]
+    while pending:
+        company, depth = pending.pop()
+        rows.append((company, depth))
+        pending.extend((child, depth + 1) for child in reversed(children[company.pk]))
+    return rows

@@ -9,17 +9,20 @@ nothing below them.
 from django.conf import settings
 from django.contrib.auth import password_validation
 from django.contrib.sessions.backends.base import SessionBase
+from django.contrib.sessions.models import Session
 from django.core.exceptions import ValidationError
 from django.db import IntegrityError, transaction
+from django.db.models import Q
 from django.utils import timezone
 from django.utils.module_loading import import_string
 
-from accounts import login_guard, session_policy
+from accounts import login_guard, scope, session_policy
 from accounts.models import User, UserSession
 from accounts.validators import (
     REQUIRED_MESSAGES,
     validate_account_expiry,
     validate_session_policy,
+    validate_sub_user_expiry,
     validate_username_available,
 )
 from panel.audit import record
@@ -60,11 +63,22 @@ def _validate_password(password, user):
         raise ValidationError({"password": error.messages}) from None
 
 
-def _validate_expiry(expires_at):
+def _validate_expiry(expires_at, parent=None):
     try:
         validate_account_expiry(expires_at)
+        if parent is not None:
+            validate_sub_user_expiry(expires_at, parent=parent)
     except ValidationError as error:
         raise ValidationError({"expires_at": error.messages}) from None
+
+
+def _validate_placement(actor, company, parent):
+    """The company must be in the acting user's scope; a sub-user shares its parent's company."""
+    if actor is not None and not scope.may_place_in(actor, company):
+        message = "Choose a company." if company is None else "You cannot place users in this company."
+        raise ValidationError({"company": message})
+    if parent is not None and parent.company_id != (company.pk if company else None):
+        raise ValidationError({"company": "A sub-user belongs to the company of its parent user."})
 
 
 def _save_username(user):
@@ -76,18 +90,32 @@ def _save_username(user):
         raise ValidationError({"username": "This username is already taken."}) from None
 
 
-def user_create(*, origin, username, email, password, is_superuser=False, expires_at=None):
-    """Create a user after checking every rule; returns the saved user."""
+def user_create(*, origin, username, email, password, is_superuser=False, expires_at=None, company=None, parent=None):
+    """Create a user after checking every rule; returns the saved user.
+
+    ``company`` must lie in the acting user's scope; a sub-user (``parent``) belongs to its parent's
+    company and expires no later than its parent.
+    """
     email = User.objects.normalize_email(email or "").strip()
     username = (username or "").strip()
-    user = User(username=username, email=email, is_superuser=is_superuser, expires_at=expires_at)
+    if parent is not None and company is None:
+        company = parent.company
+    user = User(
+        username=username,
+        email=email,
+        is_superuser=is_superuser,
+        expires_at=expires_at,
+        company=company,
+        parent=parent,
+    )
     # Check every field so that each rule that failed is shown next to its field.
     errors = {}
     for check, args in (
         (_validate_username, (username,)),
         (_validate_email, (email,)),
         (_validate_password, (password or "", user)),
-        (_validate_expiry, (expires_at,)),
+        (_validate_expiry, (expires_at, parent)),
+        (_validate_placement, (origin.actor, company, parent)),
     ):
         try:
             check(*args)
@@ -98,7 +126,12 @@ def user_create(*, origin, username, email, password, is_superuser=False, expire
     user.set_password(password)
     with transaction.atomic():
         _save_username(user)
-        details = {"superuser": is_superuser, "expires_at": _isoformat(expires_at)}
+        details = {
+            "superuser": is_superuser,
+            "expires_at": _isoformat(expires_at),
+            "company": company.name if company else None,
+            "parent": parent.username if parent else None,
+        }
         record(origin=origin, action="user.create", target=user, details=details)
     return user
 
@@ -126,17 +159,53 @@ def user_update(*, origin, user, username=None, email=None):
     return user
 
 
-def user_set_expiry(*, origin, user, expires_at):
-    """Set when ``user`` stops being able to log in (None: never). Their open sessions end at the moment itself."""
-    _validate_expiry(expires_at)
-    if expires_at == user.expires_at:
-        return user
-    change = {"from": _isoformat(user.expires_at), "to": _isoformat(expires_at)}
+def user_set_expiry(*, origin, user, expires_at, whole_company=False):
+    """Set when ``user`` stops being able to log in (None: never); returns how many accounts changed.
+
+    ``whole_company`` sets the same moment on every user of ``user``'s company (not its subsidiaries).
+    Sub-users that would outlive their parent are brought forward to it. Open sessions end at the
+    moment itself (accounts.middleware).
+    """
+    if whole_company and user.company_id is None:
+        raise ValidationError({"expires_at": "This user belongs to no company."})
+    _validate_expiry(expires_at, None if whole_company else user.parent)
+    targets = User.objects.filter(company_id=user.company_id) if whole_company else User.objects.filter(pk=user.pk)
     with transaction.atomic():
-        user.expires_at = expires_at
-        user.save(update_fields=["expires_at"])
-        record(origin=origin, action="user.expiry", target=user, details={"changes": {"expires_at": change}})
-    return user
+        # exclude(expires_at=None) is "IS NOT NULL"; exclude(expires_at=moment) keeps the NULLs too.
+        changed_ids = set(targets.exclude(expires_at=expires_at).values_list("pk", flat=True))
+        if not changed_ids:
+            return 0
+        User.objects.filter(pk__in=changed_ids).update(expires_at=expires_at)
+        clamped = _clamp_sub_users(set(targets.values_list("pk", flat=True)), expires_at)
+        details = {
+            "changes": {"expires_at": {"from": _isoformat(user.expires_at), "to": _isoformat(expires_at)}},
+            "accounts_changed": len(changed_ids),
+            "sub_users_brought_forward": clamped,
+        }
+        if whole_company:
+            details["company"] = user.company.name
+        record(origin=origin, action="user.expiry", target=user, details=details)
+    user.expires_at = expires_at
+    return len(changed_ids)
+
+
+def _clamp_sub_users(parent_ids, expires_at):
+    """Bring every descendant of ``parent_ids`` that would expire after ``expires_at`` forward to it."""
+    if expires_at is None:
+        return 0
+    descendants = _descendant_ids(parent_ids)
+    later = Q(expires_at__isnull=True) | Q(expires_at__gt=expires_at)
+    return User.objects.filter(later, pk__in=descendants).update(expires_at=expires_at)
+
+
+def _descendant_ids(user_ids):
+    """The sub-users of ``user_ids``, their sub-users, and so on (not ``user_ids`` themselves)."""
+    found, frontier = set(), set(user_ids)
+    while frontier:
+        children = set(User.objects.filter(parent_id__in=frontier).values_list("pk", flat=True)) - found
+        found |= children
+        frontier = children
+    return found
 
 
 def user_set_session_policy(*, origin, user, long_term_sessions, session_lifetime, exclusive_login):
@@ -311,10 +380,12 @@ def _end_sessions(*, user, except_key=None, reason=None):
     if except_key:
         sessions = sessions.exclude(session_key=except_key)
     keys = list(sessions.values_list("session_key", flat=True))
+    # Rows whose stored session already expired are tidied away but not counted as ended.
+    live = Session.objects.filter(session_key__in=keys, expire_date__gt=timezone.now()).count()
     for key in keys:
         if reason:
             session_policy.end_telling(store(session_key=key), reason)
         else:
             store(session_key=key).delete()
     sessions.delete()
-    return len(keys)
+    return live

@@ -112,3 +112,13 @@ def validate_session_policy(*, long_term, lifetime_seconds):
             f"to {SESSION_LIFETIME_MAX_DAYS} days.",
             code="lifetime_range",
         )
+
+
+def validate_sub_user_expiry(expires_at, *, parent):
+    """A sub-user expires no later than its parent user (never, if the parent never does)."""
+    if parent.expires_at is None or (expires_at is not None and expires_at <= parent.expires_at):
+        return
+    raise ValidationError(
+        f"A sub-user cannot expire later than its parent {parent.username} ({parent.expires_at:%Y-%m-%d %H:%M} UTC).",
+        code="after_parent",
+    )

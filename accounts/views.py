@@ -1,5 +1,6 @@
 """User management pages. Thin: check permission, parse the form, call a service."""
 
+from django import forms
 from django.contrib import messages
 from django.contrib.auth import update_session_auth_hash
 from django.contrib.auth.decorators import permission_required
@@ -68,10 +69,13 @@ def account(request):
 @permission_required("accounts.view_user", raise_exception=True)
 def user_list(request):
     search = request.GET.get("q", "")[:100]
-    page = selectors.user_list(search=search, page=request.GET.get("page", 1))
+    company = _chosen_company(request)
+    page = selectors.user_list(actor=request.user, search=search, page=request.GET.get("page", 1), company=company)
     context = {
         "page": page,
         "search": search,
+        "company": company,
+        "companies": selectors.company_tree(request.user),
         "inline_fields": INLINE_FIELDS,
         "page_query": page_query(request),
         "two_factor_on": mfa_selectors.users_with_two_factor([row.pk for row in page]),
@@ -79,10 +83,36 @@ def user_list(request):
     return render(request, "accounts/user_list.html", context)
 
 
+def _chosen_company(request):
+    """The company picked in the tree (``?company=``), or None for every user in scope."""
+    raw = request.GET.get("company", "")
+    if not raw:
+        return None
+    if not raw.isdecimal():
+        raise Http404("No such company.")
+    return selectors.company_get(actor=request.user, pk=int(raw))
+
+
+def _chosen_parent(request):
+    """The user a new sub-user goes under (``?parent=``), or None."""
+    raw = request.GET.get("parent", "")
+    if not raw:
+        return None
+    if not raw.isdecimal():
+        raise Http404("No such user.")
+    return selectors.user_get(actor=request.user, pk=int(raw))
+
+
 @permission_required("accounts.add_user", raise_exception=True)
 @require_http_methods(["GET", "POST"])
 def user_create(request):
-    form = UserCreateForm(posted(request))
+    """Create a user; ``?company=`` picks its company (the tree's "+"), ``?parent=`` makes it a sub-user."""
+    parent = _chosen_parent(request)
+    company = parent.company if parent else _chosen_company(request)
+    initial = {"company": company, "parent": parent, "expires_at": parent.expires_at if parent else None}
+    form = UserCreateForm(posted(request), initial=initial, actor=request.user)
+    if parent:
+        form.fields["company"].widget = forms.HiddenInput()  # a sub-user has its parent's company
     if request.method == "POST" and form.is_valid():
         try:
             user = services.user_create(origin=Origin.from_request(request), **form.cleaned_data)
@@ -91,7 +121,8 @@ def user_create(request):
         else:
             messages.success(request, f"User {user.username} was created.")
             return redirect("accounts:user_list")
-    return render(request, "accounts/user_create.html", {"form": form}, status=400 if form.errors else 200)
+    context = {"form": form, "parent": parent}
+    return render(request, "accounts/user_create.html", context, status=400 if form.errors else 200)
 
 
 def _inline_field(field):
@@ -103,7 +134,7 @@ def _inline_field(field):
 @permission_required("accounts.view_user", raise_exception=True)
 def user_field(request, pk, field):
     """The display cell of an inline-editable field (what Escape goes back to)."""
-    user = selectors.user_get(pk=pk)
+    user = selectors.user_get(actor=request.user, pk=pk)
     return render(request, "accounts/_user_cell.html", {"row": user, "field": _inline_field(field)})
 
 
@@ -111,7 +142,7 @@ def user_field(request, pk, field):
 @require_http_methods(["GET", "POST"])
 def user_field_edit(request, pk, field):
     """Edit one field in place: the form fragment for htmx, or a small page without JavaScript."""
-    user = selectors.user_get(pk=pk)
+    user = selectors.user_get(actor=request.user, pk=pk)
     field = _inline_field(field)
     form = UserFieldForm(posted(request), initial={"value": getattr(user, field)})
     if request.method == "POST" and form.is_valid():
@@ -137,17 +168,28 @@ def user_field_edit(request, pk, field):
 @permission_required("accounts.change_user", raise_exception=True)
 @require_http_methods(["GET", "POST"])
 def user_expiry(request, pk):
-    """Set or clear the moment a user's account expires."""
-    user = selectors.user_get(pk=pk)
-    form = ExpiryForm(posted(request), initial={"expires_at": user.expires_at})
+    """Set or clear the moment a user's account expires, or that of every account of their company."""
+    user = selectors.user_get(actor=request.user, pk=pk)
+    company_size = selectors.company_user_count(user.company) if user.company_id else 0
+    form = ExpiryForm(posted(request), initial={"expires_at": user.expires_at}, user=user, company_size=company_size)
     if request.method == "POST" and form.is_valid():
+        whole_company = form.cleaned_data.get("whole_company", False)
+        if whole_company and not request.POST.get("confirmed"):
+            context = {"target": user, "form": form, "company_size": company_size}
+            return render(request, "accounts/user_expiry_confirm.html", context)
         try:
-            services.user_set_expiry(origin=Origin.from_request(request), user=user, **form.cleaned_data)
+            changed = services.user_set_expiry(
+                origin=Origin.from_request(request),
+                user=user,
+                expires_at=form.cleaned_data["expires_at"],
+                whole_company=whole_company,
+            )
         except ValidationError as error:
             apply_service_errors(form, error)
         else:
             when = f"{user.expires_at:%Y-%m-%d %H:%M} UTC" if user.expires_at else "never"
-            messages.success(request, f"The account of {user.username} now expires: {when}.")
+            who = f"{changed} account{pluralize(changed)} of {user.company}" if whole_company else user.username
+            messages.success(request, f"Expiry set for {who}: {when}.")
             return redirect("accounts:user_list")
     context = {"target": user, "form": form}
     return render(request, "accounts/user_expiry.html", context, status=400 if form.errors else 200)
@@ -156,7 +198,7 @@ def user_expiry(request, pk):
 @permission_required("accounts.change_user", raise_exception=True)
 @require_http_methods(["GET", "POST"])
 def user_session_policy(request, pk):
-    user = selectors.user_get(pk=pk)
+    user = selectors.user_get(actor=request.user, pk=pk)
     form = SessionPolicyForm.for_user(user, posted(request))
     if request.method == "POST" and form.is_valid():
         try:
@@ -213,7 +255,7 @@ def user_password(request, pk):
 @permission_required("accounts.delete_user", raise_exception=True)
 @require_http_methods(["GET", "POST"])
 def user_delete(request, pk):
-    user = selectors.user_get(pk=pk)
+    user = selectors.user_get(actor=request.user, pk=pk)
     error = None
     if request.method == "POST":
         deleting_self = user.pk == request.user.pk

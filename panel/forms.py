@@ -15,6 +15,13 @@ def moment_field(label, *, help_text="", required=False):
     )
 
 
+def untouched_moment(value, stored):
+    """``value`` from a moment_field, or ``stored`` when the field still shows it (the input drops the seconds)."""
+    if value is not None and stored is not None and value == stored.replace(second=0, microsecond=0):
+        return stored
+    return value
+
+
 class AuditFilterForm(forms.Form):
     actor = forms.CharField(required=False, max_length=64, label="Actor")
     action = forms.ChoiceField(required=False, label="Action")

@@ -5,7 +5,7 @@ from django import forms
 from django.core.exceptions import ValidationError
 from django.utils import timezone
 
-from panel.forms import LOCAL_INPUT, moment_field
+from panel.forms import LOCAL_INPUT, moment_field, untouched_moment
 from tokens.validators import clean_ip_allowlist, latest_expiry, validate_token_expiry
 
 DEFAULT_LIFETIME = timedelta(days=90)
@@ -40,6 +40,9 @@ class TokenForm(forms.Form):
     def for_token(cls, token, data=None):
         initial = {"name": token.name, "ip_allowlist": "\n".join(token.ip_allowlist), "expires_at": token.expires_at}
         return cls(data, initial=initial)
+
+    def clean_expires_at(self):
+        return untouched_moment(self.cleaned_data["expires_at"], self.initial.get("expires_at"))
 
     def clean_ip_allowlist(self):
         entries = re.split(r"[\s,]+", self.cleaned_data["ip_allowlist"])

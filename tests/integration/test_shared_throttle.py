@@ -4,6 +4,7 @@ Runs only against the shared Redis cache (the PostgreSQL/Redis run); a local-mem
 """
 
 import os
+import re
 import subprocess
 import sys
 import textwrap
@@ -28,7 +29,8 @@ pytestmark = [
 
 PROJECT_ROOT = Path(__file__).resolve().parents[2]
 ORIGIN = Origin.command("pytest")
-LOCKED = "Too many failed attempts. Try again in 15 min"
+# The lock is 15 minutes; on a busy machine a second or two passes before the page says how long is left.
+LOCKED = re.compile(r"Too many failed attempts\. Try again in 1[45] min")
 
 # Another panel process: the same settings and environment, recording failures through the guard.
 _OTHER_PROCESS = textwrap.dedent(
@@ -86,7 +88,7 @@ def test_login_here_is_refused_after_failures_in_another_process(username):
     response = client.post("/login/", {"username": username, "password": DEFAULT_PASSWORD})
 
     assert response.status_code == 200
-    assert LOCKED in response.content.decode()
+    assert LOCKED.search(response.content.decode())
     assert client.get("/account/").status_code == 302
 
 

@@ -1,0 +1,58 @@
+"""Who may see whom (seed 002): a user's data scope is their company and all its subsidiaries.
+
+A superuser, and a user with no company (the panel's own staff, as in a
+one-operator panel), see everything. Every read of users for pages and the API
+goes through ``visible_users``, so a user outside the scope is a 404 wherever
+it is asked for. The company tree is read in one query and walked in Python:
+an organisation has hundreds of companies, not millions.
+"""
+
+from collections import defaultdict
+
+from accounts.models import Company, User
+
+
+def _children_by_parent():
+    children = defaultdict(list)
+    for pk, parent_id in Company.objects.values_list("id", "parent_id"):
+        children[parent_id].append(pk)
+    return children
+
+
+def subtree_ids(company_id) -> set[int]:
+    """``company_id`` and every company below it."""
+    children = _children_by_parent()
+    found, pending = set(), [company_id]
+    while pending:
+        pk = pending.pop()
+        if pk not in found:
+            found.add(pk)
+            pending.extend(children[pk])
+    return found
+
+
+def is_unrestricted(actor) -> bool:
+    return actor.is_superuser or actor.company_id is None
+
+
+def company_ids(actor):
+    """The IDs of the companies ``actor`` may see, or None for all of them."""
+    return None if is_unrestricted(actor) else subtree_ids(actor.company_id)
+
+
+def visible_users(actor):
+    ids = company_ids(actor)
+    return User.objects.all() if ids is None else User.objects.filter(company_id__in=ids)
+
+
+def visible_companies(actor):
+    ids = company_ids(actor)
+    return Company.objects.all() if ids is None else Company.objects.filter(pk__in=ids)
+
+
+def may_place_in(actor, company) -> bool:
+    """Whether ``actor`` may put a user (or a subsidiary) in ``company``; None is the panel staff's place."""
+    ids = company_ids(actor)
+    if company is None:
+        return ids is None
+    return ids is None or company.pk in ids
