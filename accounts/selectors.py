@@ -3,6 +3,7 @@
 from collections import defaultdict
 
 from django.conf import settings
+from django.contrib.auth.models import Permission
 from django.contrib.sessions.models import Session
 from django.core.cache import cache
 from django.core.exceptions import PermissionDenied
@@ -75,6 +76,21 @@ def user_get(*, actor, pk):
     return get_object_or_404(scope.visible_users(actor), pk=pk)
 
 
+def descendant_ids(user_ids):
+    """The sub-users of ``user_ids``, their sub-users, and so on (not ``user_ids`` themselves)."""
+    found, frontier = set(), set(user_ids)
+    while frontier:
+        children = set(User.objects.filter(parent_id__in=frontier).values_list("pk", flat=True)) - found
+        found |= children
+        frontier = children
+    return found
+
+
+def all_sub_users(user):
+    """``user``'s sub-users at every depth, by username: what deleting ``user`` takes with it."""
+    return User.objects.filter(pk__in=descendant_ids({user.pk})).order_by("username")
+
+
 def self_or_permitted(*, actor, user_id, permission):
     """The user ``user_id``: ``actor`` themselves, or anyone when ``actor`` has ``permission``.
 
@@ -85,6 +101,19 @@ def self_or_permitted(*, actor, user_id, permission):
     if not actor.has_perm(permission):
         raise PermissionDenied
     return user_get(actor=actor, pk=user_id)
+
+
+MANAGE_USERS_PERMISSION = ("accounts", "change_user")
+
+
+def user_managers():
+    """The users who can log in and manage users (superusers, or change_user from a role or directly)."""
+    app_label, codename = MANAGE_USERS_PERMISSION
+    perm = Q(content_type__app_label=app_label, codename=codename)
+    granted = Permission.objects.filter(perm)
+    can_manage = Q(is_superuser=True) | Q(user_permissions__in=granted) | Q(groups__permissions__in=granted)
+    valid = Q(expires_at__isnull=True) | Q(expires_at__gt=timezone.now())
+    return User.objects.filter(can_manage, valid, is_active=True).distinct()
 
 
 def user_count():

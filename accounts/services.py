@@ -13,14 +13,18 @@ from django.contrib.sessions.models import Session
 from django.core.exceptions import ValidationError
 from django.db import IntegrityError, transaction
 from django.db.models import Q
+from django.template.defaultfilters import pluralize
 from django.utils import timezone
 from django.utils.module_loading import import_string
 
-from accounts import login_guard, scope, session_policy
-from accounts.models import User, UserSession
+from accounts import login_guard, scope, selectors, session_policy
+from accounts.models import Company, User, UserSession
 from accounts.validators import (
     REQUIRED_MESSAGES,
+    clean_company_name,
     validate_account_expiry,
+    validate_company_name_free,
+    validate_company_parent,
     validate_session_policy,
     validate_sub_user_expiry,
     validate_username_available,
@@ -30,9 +34,13 @@ from panel.models import AuditEvent
 
 
 class LastUserError(Exception):
-    """Deleting this user would leave the panel with nobody able to log in."""
+    """Deleting this would leave the panel with nobody, or nobody able to manage users."""
 
-    message = "The last user cannot be deleted: at least one user must remain."
+    messages = {
+        "last user": "The last user cannot be deleted: at least one user must remain.",
+        "no manager": "This would leave no user able to manage users. Give someone else that permission first.",
+    }
+    message = messages["last user"]
 
 
 def _validate_username(username, *, exclude_pk=None):
@@ -193,19 +201,9 @@ def _clamp_sub_users(parent_ids, expires_at):
     """Bring every descendant of ``parent_ids`` that would expire after ``expires_at`` forward to it."""
     if expires_at is None:
         return 0
-    descendants = _descendant_ids(parent_ids)
+    descendants = selectors.descendant_ids(parent_ids)
     later = Q(expires_at__isnull=True) | Q(expires_at__gt=expires_at)
     return User.objects.filter(later, pk__in=descendants).update(expires_at=expires_at)
-
-
-def _descendant_ids(user_ids):
-    """The sub-users of ``user_ids``, their sub-users, and so on (not ``user_ids`` themselves)."""
-    found, frontier = set(), set(user_ids)
-    while frontier:
-        children = set(User.objects.filter(parent_id__in=frontier).values_list("pk", flat=True)) - found
-        found |= children
-        frontier = children
-    return found
 
 
 def user_set_session_policy(*, origin, user, long_term_sessions, session_lifetime, exclusive_login):
@@ -285,31 +283,50 @@ def user_change_own_password(*, origin, user, current_password, new_password, se
 
 
 def user_delete(*, origin, user):
-    """Delete a user and end its sessions, never the last user.
+    """Delete a user with its sub-users (and theirs), ending their sessions; returns how many sub-users went.
 
-    Every user row is locked first, so two deletions racing for the last two
-    users are serialised: the second one sees a single user left and is refused.
+    Refused (LastUserError) when no user, or no user able to manage users, would remain. Every user
+    row is locked first, so two deletions racing for the last two users are serialised: the second
+    one sees what the first left and is refused.
     """
     with transaction.atomic():
-        remaining = list(User.objects.select_for_update().order_by("pk").values_list("pk", flat=True))
+        remaining = _lock_users()
         if user.pk not in remaining:
             raise User.DoesNotExist("This user no longer exists.")
-        last_user = len(remaining) <= 1
-        if last_user:
+        doomed = {user.pk} | selectors.descendant_ids({user.pk})
+        refusal = _deletion_refusal(remaining=remaining, doomed=doomed)
+        if refusal:
             # Recorded and committed before raising: raising inside the block would roll it back.
             record(
                 origin=origin,
                 action="user.delete",
                 target=user,
                 outcome=AuditEvent.Outcome.FAILURE,
-                details={"reason": "last user"},
+                details={"reason": refusal},
             )
         else:
-            ended = _end_sessions(user=user)
-            record(origin=origin, action="user.delete", target=user, details={"sessions_ended": ended})
-            user.delete()
-    if last_user:
-        raise LastUserError(LastUserError.message)
+            ended = sum(_end_sessions(user=doomed_user) for doomed_user in User.objects.filter(pk__in=doomed))
+            details = {"sessions_ended": ended, "sub_users_deleted": len(doomed) - 1}
+            record(origin=origin, action="user.delete", target=user, details=details)
+            user.delete()  # sub-users cascade
+    if refusal:
+        raise LastUserError(LastUserError.messages[refusal])
+    return len(doomed) - 1
+
+
+def _lock_users():
+    """Lock every user row (deletions check what remains); returns their primary keys."""
+    return set(User.objects.select_for_update().order_by("pk").values_list("pk", flat=True))
+
+
+def _deletion_refusal(*, remaining, doomed):
+    """Why deleting the users ``doomed`` must be refused ("last user", "no manager"), or None."""
+    if not remaining - doomed:
+        return "last user"
+    managers = selectors.user_managers()
+    if managers.filter(pk__in=doomed).exists() and not managers.exclude(pk__in=doomed).exists():
+        return "no manager"
+    return None
 
 
 def session_start(*, origin, user, session_key):
@@ -389,3 +406,109 @@ def _end_sessions(*, user, except_key=None, reason=None):
             store(session_key=key).delete()
     sessions.delete()
     return live
+
+
+# Companies
+
+
+class CompanyNotEmpty(Exception):
+    """A company with users or subsidiaries is deleted only with an explicit cascade."""
+
+
+def _checked_company_fields(*, actor, name, parent, company=None):
+    errors = {}
+    try:
+        name = clean_company_name(name)
+        validate_company_name_free(name, parent=parent, exclude_pk=company.pk if company else None)
+    except ValidationError as error:
+        errors["name"] = error.messages
+    try:
+        if actor is not None and not scope.may_place_in(actor, parent):
+            raise ValidationError("Choose a parent company within your own.")
+        if company is not None:
+            validate_company_parent(company, parent, subtree_ids=scope.subtree_ids(company.pk))
+    except ValidationError as error:
+        errors["parent"] = error.messages
+    if errors:
+        raise ValidationError(errors)
+    return name
+
+
+def company_create(*, origin, name, parent=None):
+    """Create a company at the top level or under ``parent`` (which must be in the acting user's scope)."""
+    name = _checked_company_fields(actor=origin.actor, name=name, parent=parent)
+    with transaction.atomic():
+        company = Company.objects.create(name=name, parent=parent)
+        record(origin=origin, action="company.create", target=company, details={"parent": parent and parent.name})
+    return company
+
+
+def company_update(*, origin, company, name, parent):
+    """Rename ``company`` and/or move it under another ``parent`` (never into its own subtree)."""
+    name = _checked_company_fields(actor=origin.actor, name=name, parent=parent, company=company)
+    changes = {}
+    if name != company.name:
+        changes["name"] = {"from": company.name, "to": name}
+    if parent != company.parent:
+        changes["parent"] = {"from": company.parent and company.parent.name, "to": parent and parent.name}
+    if not changes:
+        return company
+    with transaction.atomic():
+        company.name, company.parent = name, parent
+        company.save(update_fields=["name", "parent"])
+        record(origin=origin, action="company.update", target=company, details={"changes": changes})
+    return company
+
+
+def company_delete(*, origin, company, cascade=False):
+    """Delete ``company``; with ``cascade``, its subsidiaries and every user in them too.
+
+    Refused (CompanyNotEmpty) without ``cascade`` when anything is in it, and (LastUserError) when no
+    user able to manage users would remain. The acting user cannot delete the company they belong to.
+    """
+    companies = scope.subtree_ids(company.pk)
+    actor = origin.actor
+    if actor is not None and actor.company_id in companies:
+        raise CompanyNotEmpty("You cannot delete the company you belong to.")
+    with transaction.atomic():
+        user_ids = set(User.objects.filter(company_id__in=companies).values_list("pk", flat=True))
+        if not cascade and (user_ids or len(companies) > 1):
+            raise CompanyNotEmpty(
+                f"{company.name} still holds {len(user_ids)} user{pluralize(len(user_ids))} and "
+                f"{len(companies) - 1} subsidiar{pluralize(len(companies) - 1, 'y,ies')}: "
+                "delete them too, or move them first."
+            )
+        refusal = _deletion_refusal(remaining=_lock_users(), doomed=user_ids) if user_ids else None
+        if refusal:
+            details = {"reason": refusal}
+            record(
+                origin=origin,
+                action="company.delete",
+                target=company,
+                outcome=AuditEvent.Outcome.FAILURE,
+                details=details,
+            )
+        else:
+            ended = sum(_end_sessions(user=user) for user in User.objects.filter(pk__in=user_ids))
+            details = {
+                "subsidiaries_deleted": len(companies) - 1,
+                "users_deleted": len(user_ids),
+                "sessions_ended": ended,
+            }
+            record(origin=origin, action="company.delete", target=company, details=details)
+            User.objects.filter(pk__in=user_ids).delete()
+            _delete_companies_leaves_first(companies)
+    if refusal:
+        raise LastUserError(LastUserError.messages[refusal])
+
+
+def _delete_companies_leaves_first(company_ids):
+    """Delete the companies ``company_ids`` (a subtree), children before parents: parent links protect."""
+    remaining = set(company_ids)
+    while remaining:
+        parents = set(
+            Company.objects.filter(pk__in=remaining, parent_id__in=remaining).values_list("parent_id", flat=True)
+        )
+        leaves = remaining - parents
+        Company.objects.filter(pk__in=leaves).delete()
+        remaining -= leaves

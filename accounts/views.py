@@ -260,7 +260,7 @@ def user_delete(request, pk):
     if request.method == "POST":
         deleting_self = user.pk == request.user.pk
         try:
-            services.user_delete(origin=Origin.from_request(request), user=user)
+            sub_users_deleted = services.user_delete(origin=Origin.from_request(request), user=user)
         except services.LastUserError as refused:
             error = str(refused)
         except user.DoesNotExist:
@@ -271,12 +271,14 @@ def user_delete(request, pk):
                 # session middleware would try to save it again and answer 400 (SessionInterrupted).
                 request.session.flush()
                 return redirect(reverse("login"))
-            messages.success(request, f"User {user.username} was deleted.")
+            also = f" with {sub_users_deleted} sub-user{pluralize(sub_users_deleted)}" if sub_users_deleted else ""
+            messages.success(request, f"User {user.username} was deleted{also}.")
             return redirect("accounts:user_list")
+    sub_users = selectors.all_sub_users(user)
     return render(
         request,
         "accounts/user_delete.html",
-        {"target": user, "error": error},
+        {"target": user, "error": error, "sub_users": sub_users},
         status=409 if error else 200,
     )
 

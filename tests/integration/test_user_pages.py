@@ -9,7 +9,7 @@ from django.test import Client
 
 from accounts.models import User, UserSession
 from panel.models import AuditEvent
-from tests.factories import DEFAULT_PASSWORD, UserFactory
+from tests.factories import DEFAULT_PASSWORD, AdminFactory, UserFactory
 from tests.integration.conftest import (
     NEW_PASSWORD,
     events,
@@ -528,6 +528,7 @@ def test_deleting_the_last_user_is_audited_as_failure(admin_client, admin_user):
 
 
 def test_deleting_yourself_logs_you_out(admin_client, admin_user, other_user):
+    AdminFactory()  # someone must remain able to manage users
     key = session_key_of(admin_client)
 
     response = admin_client.post(f"/users/{admin_user.pk}/delete/")
@@ -540,6 +541,7 @@ def test_deleting_yourself_logs_you_out(admin_client, admin_user, other_user):
 
 
 def test_deleting_yourself_after_a_pause_on_the_confirmation_page_logs_you_out(admin_user, other_user):
+    AdminFactory()  # someone must remain able to manage users
     # The session is written on this request (its last-seen time is due), then ended by the deletion.
     with time_machine.travel(datetime.datetime(2025, 3, 1, 9, 0, tzinfo=datetime.UTC), tick=False) as traveller:
         browser = logged_in_client(admin_user)
