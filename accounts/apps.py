@@ -12,3 +12,8 @@ class AccountsConfig(AppConfig):
         navigation.register(
             navigation.NavItem(label="Users", url_name="accounts:user_list", permission="accounts.view_user", order=10)
         )
+        navigation.register(
+            navigation.NavItem(
+                label="Companies", url_name="companies:company_list", permission="accounts.view_company", order=20
+            )
+        )

@@ -8,11 +8,13 @@ from accounts import login_guard, scope
 from accounts.models import Company, User
 from accounts.selectors import login_refusal
 from accounts.validators import (
+    COMPANY_NAME_MAX_LENGTH,
     PASSWORD_MAX_LENGTH,
     PASSWORD_MIN_LENGTH,
     REQUIRED_MESSAGES,
     SESSION_LIFETIME_MAX_DAYS,
     SESSION_LIFETIME_MIN_MINUTES,
+    clean_company_name,
 )
 from panel.audit import Origin
 from panel.client_ip import get_client_ip
@@ -181,3 +183,31 @@ class ChangeOwnPasswordForm(forms.Form):
         widget=forms.PasswordInput(attrs={"autocomplete": "current-password"}),
     )
     password = _password_field("New password", PASSWORD_HELP)
+
+
+class CompanyForm(forms.Form):
+    name = forms.CharField(label="Name", max_length=COMPANY_NAME_MAX_LENGTH)
+    parent = forms.ModelChoiceField(
+        queryset=Company.objects.none(),
+        required=False,
+        label="Parent company",
+        help_text="Empty: a company at the top of the tree.",
+    )
+
+    def __init__(self, *args, actor, company=None, **kwargs):
+        super().__init__(*args, **kwargs)
+        choices = scope.visible_companies(actor)
+        if company is not None:  # never under itself or its own subsidiaries
+            choices = choices.exclude(pk__in=scope.subtree_ids(company.pk))
+        self.fields["parent"].queryset = choices
+        if not scope.is_unrestricted(actor):
+            self.fields["parent"].required = True
+            self.fields["parent"].empty_label = None
+            self.fields["parent"].help_text = ""
+
+    def clean_name(self):
+        return clean_company_name(self.cleaned_data["name"])
+
+
+class CompanyDeleteForm(forms.Form):
+    cascade = forms.BooleanField(required=False, label="Also delete everything listed above")

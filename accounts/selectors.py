@@ -13,7 +13,7 @@ from django.shortcuts import get_object_or_404
 from django.utils import timezone
 
 from accounts import scope
-from accounts.models import User, UserSession
+from accounts.models import Company, User, UserSession
 
 
 def user_list(*, actor, search="", page=1, per_page=None, company=None):
@@ -182,3 +182,12 @@ def company_tree(actor):
         rows.append((company, depth))
         pending.extend((child, depth + 1) for child in reversed(children[company.pk]))
     return rows
+
+
+def company_contents(company):
+    """What deleting ``company`` with its cascade takes: its subsidiaries and every user in the subtree."""
+    ids = scope.subtree_ids(company.pk)
+    return {
+        "subsidiaries": Company.objects.filter(pk__in=ids - {company.pk}).order_by("name"),
+        "users": User.objects.filter(company_id__in=ids).order_by("username"),
+    }

@@ -34,6 +34,7 @@ urlpatterns = [
     # Before accounts.urls, whose "<pk>/<field>/" would otherwise take "<pk>/tokens/".
     path("users/<int:user_id>/tokens/", include("tokens.urls")),
     path("users/", include("accounts.urls")),
+    path("companies/", include("accounts.company_urls")),
     path("api/", _public(api.urls)),
     path("audit/", views.audit_log, name="audit_log"),
     path("healthz", views.healthz, name="healthz"),
