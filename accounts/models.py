@@ -1,5 +1,5 @@
 from django.contrib.auth.base_user import AbstractBaseUser, BaseUserManager
-from django.contrib.auth.models import PermissionsMixin
+from django.contrib.auth.models import Group, PermissionsMixin
 from django.db import models
 from django.db.models.functions import Collate, Lower, Upper
 from django.utils import timezone
@@ -108,6 +108,7 @@ class User(AbstractBaseUser, PermissionsMixin):
 
     class Meta:
         ordering = ["-date_joined", "-id"]
+        permissions = [("use_api", "Can call the JSON API with access tokens (the API module)")]
         constraints = [
             models.UniqueConstraint(Lower("username"), name="accounts_user_username_ci_unique"),
         ]
@@ -138,3 +139,13 @@ class UserSession(models.Model):
 
     def __str__(self):
         return f"{self.user} from {self.ip or 'unknown'}"
+
+
+class Role(models.Model):
+    """A role is a Django group; this row says which company owns it (none: a role of the whole panel)."""
+
+    group = models.OneToOneField(Group, on_delete=models.CASCADE, primary_key=True, related_name="role")
+    company = models.ForeignKey(Company, null=True, blank=True, on_delete=models.CASCADE, related_name="roles")
+
+    def __str__(self):
+        return self.group.name

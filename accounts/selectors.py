@@ -116,6 +116,19 @@ def user_managers():
     return User.objects.filter(can_manage, valid, is_active=True).distinct()
 
 
+API_MODULE_PERMISSION = ("accounts", "use_api")
+
+
+def with_api_module(queryset, owner_field="user_id"):
+    """``queryset`` annotated with ``owner_has_api_module``: whether its owner holds the API module, directly
+    or through a role. A subquery, so that token authentication stays one query."""
+    app_label, codename = API_MODULE_PERMISSION
+    granted = Permission.objects.filter(content_type__app_label=app_label, codename=codename)
+    direct = User.user_permissions.through.objects.filter(user_id=OuterRef(owner_field), permission__in=granted)
+    via_role = User.groups.through.objects.filter(user_id=OuterRef(owner_field), group__permissions__in=granted)
+    return queryset.annotate(owner_has_api_module=Exists(direct) | Exists(via_role))
+
+
 def user_count():
     """How many users exist, counted now."""
     return User.objects.count()

@@ -15,7 +15,7 @@ import time
 from django.utils import timezone
 from ninja.security import APIKeyHeader, HttpBearer
 
-from accounts.selectors import user_may_log_in
+from accounts.selectors import user_may_log_in, with_api_module
 from panel import crypto
 from panel.audit import Origin
 from panel.client_ip import get_client_ip
@@ -59,7 +59,7 @@ def authenticate(request, *, ip, token_id, prove, timestamp=None):
     ``timestamp`` is a signed request's X-Timestamp (unix seconds), checked once the signature holds.
     """
     try:
-        token = AccessToken.objects.select_related("user").get(pk=token_id)
+        token = with_api_module(AccessToken.objects.select_related("user")).get(pk=token_id)
     except AccessToken.DoesNotExist:
         token = None
     # An unknown ID costs the same work as a wrong secret, and gets the same answer.
@@ -81,6 +81,8 @@ def authenticate(request, *, ip, token_id, prove, timestamp=None):
         _refuse(request, ip, token_id, token, TokenRefused(403, "invalid request ip"))
     if not user_may_log_in(token.user):
         _refuse(request, ip, token_id, token, TokenRefused(401, "the token's owner may not log in"))
+    if not (token.user.is_superuser or token.owner_has_api_module):
+        _refuse(request, ip, token_id, token, TokenRefused(403, "the token's owner may not use the API module"))
     services.token_mark_used(token=token, ip=ip, now=timezone.now())
     request.access_token = token
     request.user = token.user

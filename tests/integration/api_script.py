@@ -2,6 +2,7 @@
 
 import json
 
+from django.contrib.auth.models import Permission
 from django.test import Client
 
 from panel.audit import Origin
@@ -9,6 +10,11 @@ from tokens.credentials import bearer_string
 from tokens.services import token_create
 
 NO_BODY = object()
+
+
+def grant_api_module(user):
+    """Let ``user``'s tokens call the API at all; each endpoint still checks its own permission."""
+    user.user_permissions.add(Permission.objects.get(content_type__app_label="accounts", codename="use_api"))
 
 
 class Script:
@@ -20,7 +26,8 @@ class Script:
 
     @classmethod
     def of(cls, user, **fields):
-        """A script holding a fresh long-term token of ``user``."""
+        """A script holding a fresh long-term token of ``user``, who is given the API module (accounts.use_api)."""
+        grant_api_module(user)
         token, secret = token_create(origin=Origin.command("pytest"), user=user, long_term=True, **fields)
         script = cls(bearer_string(token.pk, secret))
         script.user, script.token, script.secret = user, token, secret

@@ -26,6 +26,7 @@ from accounts.models import User
 from panel.audit import Origin
 from panel.models import AuditEvent
 from tests.factories import UserFactory
+from tests.integration.api_script import grant_api_module
 from tests.integration.conftest import NEW_PASSWORD, audit_dump, events, logged_in_client
 from tokens import services
 from tokens.authentication import FAILURES_PER_IP
@@ -126,6 +127,7 @@ def make_key(db):
 
     def make(user, **options):
         options.setdefault("long_term", "expires_at" not in options)
+        grant_api_module(user)
         token, secret = services.token_create(origin=Origin(actor=user), user=user, **options)
         return Key(token.pk, secret)
 

@@ -16,6 +16,7 @@ from django.test import Client
 from panel.audit import Origin
 from panel.models import AuditEvent
 from tests.factories import UserFactory
+from tests.integration.api_script import grant_api_module
 from tests.integration.conftest import audit_dump, events, grant, logged_in_client
 from tokens import services
 from tokens.credentials import bearer_string
@@ -68,7 +69,10 @@ def _database_dump():
 
 @pytest.fixture
 def owner(db):
-    return UserFactory(username="carol", email="carol@example.com")
+    """carol, whose tokens may call the API (she holds the API module)."""
+    carol = UserFactory(username="carol", email="carol@example.com")
+    grant_api_module(carol)
+    return carol
 
 
 @pytest.fixture
@@ -435,6 +439,7 @@ def test_another_users_token_under_your_own_id_is_not_found(owner, owner_client,
 
 def test_manager_with_the_permission_manages_another_users_tokens(owner, other_user, api_client):
     manager = grant(UserFactory(username="dave"), "tokens.manage_others_tokens")
+    grant_api_module(other_user)
     client = logged_in_client(manager)
     base = _tokens_url(other_user)
     existing, _ = _make_token(other_user, name="bobs-token")
