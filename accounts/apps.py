@@ -17,3 +17,6 @@ class AccountsConfig(AppConfig):
                 label="Companies", url_name="companies:company_list", permission="accounts.view_company", order=20
             )
         )
+        navigation.register(
+            navigation.NavItem(label="Roles", url_name="roles:role_list", permission="auth.view_group", order=30)
+        )

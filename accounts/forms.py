@@ -2,11 +2,12 @@
 
 from django import forms
 from django.contrib.auth.forms import AuthenticationForm
+from django.contrib.auth.models import Group
 from django.template.defaultfilters import pluralize
 
-from accounts import login_guard, scope
+from accounts import login_guard, scope, selectors
 from accounts.models import Company, User
-from accounts.selectors import login_refusal
+from accounts.permissions import GRANTABLE, grantable_by
 from accounts.validators import (
     COMPANY_NAME_MAX_LENGTH,
     PASSWORD_MAX_LENGTH,
@@ -72,7 +73,7 @@ class LoginForm(AuthenticationForm):
     def confirm_login_allowed(self, user):
         """Only reached with the right password, so saying that the account expired reveals nothing to a guesser."""
         super().confirm_login_allowed(user)
-        refusal = login_refusal(user)
+        refusal = selectors.login_refusal(user)
         if refusal:
             login_guard.refuse_account(origin=Origin.from_request(self.request), user=user, reason="account expired")
             raise forms.ValidationError(refusal, code="expired")
@@ -211,3 +212,51 @@ class CompanyForm(forms.Form):
 
 class CompanyDeleteForm(forms.Form):
     cascade = forms.BooleanField(required=False, label="Also delete everything listed above")
+
+
+def _permission_choices(actor):
+    """The permissions ``actor`` can grant, grouped by module, as checkbox choices."""
+    grantable = grantable_by(actor)
+    return [
+        (module, [(perm, label) for perm, label in perms if perm in grantable])
+        for module, perms in GRANTABLE
+        if any(perm in grantable for perm, _label in perms)
+    ]
+
+
+class RoleForm(forms.Form):
+    name = forms.CharField(label="Name", max_length=150)
+    company = forms.ModelChoiceField(
+        queryset=Company.objects.none(),
+        required=False,
+        label="Owned by company",
+        help_text="Empty: a role of the whole panel.",
+    )
+    permissions = forms.MultipleChoiceField(
+        label="Function permissions", required=False, widget=forms.CheckboxSelectMultiple
+    )
+
+    def __init__(self, *args, actor, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["company"].queryset = scope.visible_companies(actor)
+        if not scope.is_unrestricted(actor):
+            self.fields["company"].required = True
+            self.fields["company"].empty_label = None
+        self.fields["permissions"].choices = _permission_choices(actor)
+
+
+class AccessForm(forms.Form):
+    roles = forms.ModelMultipleChoiceField(
+        queryset=Group.objects.none(), required=False, label="Roles", widget=forms.CheckboxSelectMultiple
+    )
+    permissions = forms.MultipleChoiceField(
+        label="Direct function permissions",
+        required=False,
+        widget=forms.CheckboxSelectMultiple,
+        help_text="Added to what the roles give: the user has the sum of the two.",
+    )
+
+    def __init__(self, *args, actor, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["roles"].queryset = selectors.visible_roles(actor)
+        self.fields["permissions"].choices = _permission_choices(actor)

@@ -3,7 +3,7 @@
 from collections import defaultdict
 
 from django.conf import settings
-from django.contrib.auth.models import Permission
+from django.contrib.auth.models import Group, Permission
 from django.contrib.sessions.models import Session
 from django.core.cache import cache
 from django.core.exceptions import PermissionDenied
@@ -14,6 +14,7 @@ from django.utils import timezone
 
 from accounts import scope
 from accounts.models import Company, User, UserSession
+from accounts.permissions import LABELS, perm_name
 
 
 def user_list(*, actor, search="", page=1, per_page=None, company=None):
@@ -204,3 +205,55 @@ def company_contents(company):
         "subsidiaries": Company.objects.filter(pk__in=ids - {company.pk}).order_by("name"),
         "users": User.objects.filter(company_id__in=ids).order_by("username"),
     }
+
+
+# Roles and permissions
+
+
+def visible_roles(actor):
+    """The roles ``actor`` may see and assign: the panel's own (no company) and those of companies in scope."""
+    roles = Group.objects.select_related("role__company").order_by("name")
+    ids = scope.company_ids(actor)
+    if ids is None:
+        return roles
+    return roles.filter(Q(role__isnull=True) | Q(role__company__isnull=True) | Q(role__company_id__in=ids))
+
+
+def role_get(*, actor, pk):
+    return get_object_or_404(visible_roles(actor), pk=pk)
+
+
+def role_rows(actor):
+    """The visible roles, each with ``member_count`` and ``permission_count``."""
+    return visible_roles(actor).annotate(
+        member_count=Count("user", distinct=True), permission_count=Count("permissions", distinct=True)
+    )
+
+
+def permission_names(permissions) -> set[str]:
+    return {perm_name(permission) for permission in permissions.select_related("content_type")}
+
+
+def permissions_named(names):
+    """The Permission rows of "app_label.codename" ``names``."""
+    wanted = Q(pk__in=[])
+    for name in names:
+        app_label, codename = name.split(".")
+        wanted |= Q(content_type__app_label=app_label, codename=codename)
+    return Permission.objects.filter(wanted)
+
+
+def access_of(user):
+    """What ``user`` may do and why: their roles, their direct permissions, and the sum (seed 002)."""
+    roles = list(user.groups.order_by("name").prefetch_related("permissions__content_type"))
+    direct = permission_names(user.user_permissions.all())
+    effective = {}
+    for perm in LABELS:
+        sources = [role.name for role in roles if perm in {perm_name(p) for p in role.permissions.all()}]
+        if perm in direct:
+            sources.append("direct")
+        if user.is_superuser:
+            sources = ["superuser"]
+        if sources:
+            effective[perm] = sources
+    return {"roles": roles, "direct": direct, "effective": effective}

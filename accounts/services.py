@@ -8,6 +8,7 @@ nothing below them.
 
 from django.conf import settings
 from django.contrib.auth import password_validation
+from django.contrib.auth.models import Group
 from django.contrib.sessions.backends.base import SessionBase
 from django.contrib.sessions.models import Session
 from django.core.exceptions import ValidationError
@@ -18,7 +19,8 @@ from django.utils import timezone
 from django.utils.module_loading import import_string
 
 from accounts import login_guard, scope, selectors, session_policy
-from accounts.models import Company, User, UserSession
+from accounts.models import Company, Role, User, UserSession
+from accounts.permissions import LABELS, grantable_by
 from accounts.validators import (
     REQUIRED_MESSAGES,
     clean_company_name,
@@ -512,3 +514,113 @@ def _delete_companies_leaves_first(company_ids):
         leaves = remaining - parents
         Company.objects.filter(pk__in=leaves).delete()
         remaining -= leaves
+
+
+# Roles and permissions: nobody grants more than they have
+
+
+def _checked_grant(actor, names, *, field):
+    """Refuse any of ``names`` the acting user does not hold themselves."""
+    unknown = set(names) - set(LABELS)
+    beyond = set(names) - grantable_by(actor) - unknown
+    if unknown:
+        raise ValidationError({field: f"Unknown permission: {', '.join(sorted(unknown))}."})
+    if beyond:
+        labels = ", ".join(LABELS[name] for name in sorted(beyond))
+        raise ValidationError({field: f"You cannot grant what you do not have yourself: {labels}."})
+
+
+def _kept_out_of_reach(actor, current):
+    """The permissions in ``current`` the acting user cannot grant: an edit by them leaves these as they are."""
+    return set(current) - grantable_by(actor)
+
+
+def _checked_role_fields(*, actor, name, company, role=None):
+    name = (name or "").strip()
+    if not name:
+        raise ValidationError({"name": "Enter the role's name."})
+    if len(name) > Group._meta.get_field("name").max_length:
+        raise ValidationError({"name": "The name must be at most 150 characters long."})
+    taken = Group.objects.filter(name__iexact=name)
+    if role is not None:
+        taken = taken.exclude(pk=role.pk)
+    if taken.exists():
+        raise ValidationError({"name": f"A role named “{name}” already exists."})
+    if actor is not None and not scope.may_place_in(actor, company):
+        raise ValidationError({"company": "Choose a company within your own." if company else "Choose a company."})
+    return name
+
+
+def role_create(*, origin, name, company=None, permissions=()):
+    """A role (a Django group) with ``permissions`` ("app_label.codename"), owned by ``company`` or the panel."""
+    name = _checked_role_fields(actor=origin.actor, name=name, company=company)
+    _checked_grant(origin.actor, permissions, field="permissions")
+    with transaction.atomic():
+        role = Group.objects.create(name=name)
+        Role.objects.create(group=role, company=company)
+        role.permissions.set(selectors.permissions_named(permissions))
+        details = {"company": company and company.name, "permissions": sorted(permissions)}
+        record(origin=origin, action="role.create", target=role, details=details)
+    return role
+
+
+def role_update(*, origin, role, name, company, permissions):
+    """Rename ``role``, change its company, and set the permissions the acting user may grant."""
+    name = _checked_role_fields(actor=origin.actor, name=name, company=company, role=role)
+    _checked_grant(origin.actor, permissions, field="permissions")
+    current = selectors.permission_names(role.permissions.all())
+    wanted = set(permissions) | _kept_out_of_reach(origin.actor, current)
+    with transaction.atomic():
+        role.name = name
+        role.save(update_fields=["name"])
+        Role.objects.update_or_create(group=role, defaults={"company": company})
+        role.permissions.set(selectors.permissions_named(wanted))
+        details = {"name": name, "added": sorted(wanted - current), "removed": sorted(current - wanted)}
+        record(origin=origin, action="role.update", target=role, details=details)
+    return role
+
+
+def role_delete(*, origin, role):
+    """Delete ``role``; its members lose its permissions from their next request. Returns how many members."""
+    with transaction.atomic():
+        members = role.user_set.count()
+        record(origin=origin, action="role.delete", target=role, details={"members": members})
+        role.delete()
+    return members
+
+
+def user_set_access(*, origin, user, roles, permissions):
+    """Set ``user``'s roles and direct permissions; their permissions are the sum of both (seed 002).
+
+    The acting user assigns only roles they may see whose permissions they hold, and grants only what
+    they hold; what lies beyond their reach stays as it was.
+    """
+    actor = origin.actor
+    roles = set(roles)
+    visible = set(selectors.visible_roles(actor)) if actor is not None else set(Group.objects.all())
+    hidden = sorted(role.name for role in roles - visible)
+    if hidden:
+        raise ValidationError({"roles": f"You cannot assign the role {', '.join(hidden)}."})
+    for role in roles:
+        try:
+            _checked_grant(actor, selectors.permission_names(role.permissions.all()), field="roles")
+        except ValidationError:
+            raise ValidationError({"roles": f"The role {role.name} grants more than you have."}) from None
+    _checked_grant(actor, permissions, field="permissions")
+    current_roles = set(user.groups.all())
+    current_perms = selectors.permission_names(user.user_permissions.all())
+    wanted_roles = roles | (current_roles - visible)
+    wanted_perms = set(permissions) | _kept_out_of_reach(actor, current_perms)
+    if wanted_roles == current_roles and wanted_perms == current_perms:
+        return user
+    with transaction.atomic():
+        user.groups.set(wanted_roles)
+        user.user_permissions.set(selectors.permissions_named(wanted_perms))
+        details = {
+            "roles_added": sorted(role.name for role in wanted_roles - current_roles),
+            "roles_removed": sorted(role.name for role in current_roles - wanted_roles),
+            "permissions_added": sorted(wanted_perms - current_perms),
+            "permissions_removed": sorted(current_perms - wanted_perms),
+        }
+        record(origin=origin, action="user.access", target=user, details=details)
+    return user

@@ -35,6 +35,7 @@ urlpatterns = [
     path("users/<int:user_id>/tokens/", include("tokens.urls")),
     path("users/", include("accounts.urls")),
     path("companies/", include("accounts.company_urls")),
+    path("roles/", include("accounts.role_urls")),
     path("api/", _public(api.urls)),
     path("audit/", views.audit_log, name="audit_log"),
     path("healthz", views.healthz, name="healthz"),

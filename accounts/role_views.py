@@ -1,0 +1,98 @@
+"""Role pages (roles are Django groups) and a user's access: roles plus direct permissions, and the sum."""
+
+from django.contrib import messages
+from django.contrib.auth.decorators import permission_required
+from django.core.exceptions import ValidationError
+from django.shortcuts import redirect, render
+from django.template.defaultfilters import pluralize
+from django.views.decorators.http import require_http_methods
+
+from accounts import selectors, services
+from accounts.forms import AccessForm, RoleForm
+from accounts.permissions import GRANTABLE, LABELS
+from panel.audit import Origin
+from panel.view_helpers import apply_service_errors, posted
+
+
+@permission_required("auth.view_group", raise_exception=True)
+def role_list(request):
+    return render(request, "accounts/role_list.html", {"roles": selectors.role_rows(request.user)})
+
+
+def _role_page(request, form, role=None):
+    context = {"form": form, "role": role}
+    return render(request, "accounts/role_form.html", context, status=400 if form.errors else 200)
+
+
+@permission_required("auth.add_group", raise_exception=True)
+@require_http_methods(["GET", "POST"])
+def role_create(request):
+    form = RoleForm(posted(request), actor=request.user)
+    if request.method == "POST" and form.is_valid():
+        try:
+            role = services.role_create(origin=Origin.from_request(request), **form.cleaned_data)
+        except ValidationError as error:
+            apply_service_errors(form, error)
+        else:
+            messages.success(request, f"Role {role.name} was created.")
+            return redirect("roles:role_list")
+    return _role_page(request, form)
+
+
+@permission_required("auth.change_group", raise_exception=True)
+@require_http_methods(["GET", "POST"])
+def role_update(request, pk):
+    role = selectors.role_get(actor=request.user, pk=pk)
+    owner = getattr(role, "role", None)
+    initial = {
+        "name": role.name,
+        "company": owner.company if owner else None,
+        "permissions": sorted(selectors.permission_names(role.permissions.all())),
+    }
+    form = RoleForm(posted(request), initial=initial, actor=request.user)
+    if request.method == "POST" and form.is_valid():
+        try:
+            services.role_update(origin=Origin.from_request(request), role=role, **form.cleaned_data)
+        except ValidationError as error:
+            apply_service_errors(form, error)
+        else:
+            messages.success(request, f"Role {role.name} was saved. Its members have its permissions from now on.")
+            return redirect("roles:role_list")
+    return _role_page(request, form, role)
+
+
+@permission_required("auth.delete_group", raise_exception=True)
+@require_http_methods(["GET", "POST"])
+def role_delete(request, pk):
+    role = selectors.role_get(actor=request.user, pk=pk)
+    if request.method == "POST":
+        members = services.role_delete(origin=Origin.from_request(request), role=role)
+        messages.success(
+            request, f"Role {role.name} was deleted; its {members} member{pluralize(members)} lost its permissions."
+        )
+        return redirect("roles:role_list")
+    return render(request, "accounts/role_delete.html", {"role": role, "member_count": role.user_set.count()})
+
+
+@permission_required("accounts.change_user", raise_exception=True)
+@require_http_methods(["GET", "POST"])
+def user_access(request, pk):
+    """A user's roles and direct permissions, and the permissions they add up to."""
+    user = selectors.user_get(actor=request.user, pk=pk)
+    access = selectors.access_of(user)
+    initial = {"roles": access["roles"], "permissions": sorted(access["direct"])}
+    form = AccessForm(posted(request), initial=initial, actor=request.user)
+    if request.method == "POST" and form.is_valid():
+        try:
+            services.user_set_access(origin=Origin.from_request(request), user=user, **form.cleaned_data)
+        except ValidationError as error:
+            apply_service_errors(form, error)
+        else:
+            messages.success(request, f"The access of {user.username} was saved.")
+            return redirect("accounts:user_access", pk=user.pk)
+    effective = [
+        (module, [(LABELS[perm], access["effective"][perm]) for perm, _ in perms if perm in access["effective"]])
+        for module, perms in GRANTABLE
+    ]
+    context = {"target": user, "form": form, "effective": [row for row in effective if row[1]]}
+    return render(request, "accounts/user_access.html", context, status=400 if form.errors else 200)
