@@ -2,6 +2,7 @@
 
 from datetime import datetime
 
+from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.http import Http404
 from ninja import Field, Query, Router, Schema, Status
@@ -20,6 +21,8 @@ class UserOut(Schema):
     is_superuser: bool
     date_joined: datetime
     expires_at: datetime | None = Field(description="After this moment the user cannot log in; null: never.")
+    company_id: int | None = Field(description="The user's company, their data scope; null: panel staff.")
+    parent_id: int | None = Field(description="The parent user of a sub-user.")
 
 
 class UserPage(Schema):
@@ -40,6 +43,8 @@ class UserCreateIn(BodyIn):
     email: str
     password: str
     expires_at: datetime | None = Field(None, description="When the account expires; omit or null for never.")
+    company_id: int | None = Field(None, description="A company within yours; required unless you are panel staff.")
+    parent_id: int | None = Field(None, description="Make it a sub-user of this user (in the parent's company).")
 
 
 class UserUpdateIn(BodyIn):
@@ -69,7 +74,21 @@ def user_list(request, query: Query[UserListQuery]):
 @router.post("/users", response={201: UserOut, **errors(403, 422)}, summary="Create a user")
 def user_create(request, body: UserCreateIn):
     require_permission(request, "accounts.add_user")
-    return Status(201, services.user_create(origin=api_origin(request), **body.dict()))
+    fields = body.dict()
+    company_id, parent_id = fields.pop("company_id"), fields.pop("parent_id")
+    company = _in_scope(selectors.company_get, request, company_id, "company_id")
+    parent = _in_scope(selectors.user_get, request, parent_id, "parent_id")
+    return Status(201, services.user_create(origin=api_origin(request), company=company, parent=parent, **fields))
+
+
+def _in_scope(get, request, pk, field):
+    """The company or user ``pk`` the caller may see, None for None; an unknown one is the field's error."""
+    if pk is None:
+        return None
+    try:
+        return get(actor=request.user, pk=pk)
+    except Http404:
+        raise ValidationError({field: "No such one within your scope."}) from None
 
 
 @router.get("/users/{user_id}", response={200: UserOut, **errors(403, 404, 422)}, summary="One user")

@@ -88,6 +88,8 @@ def test_user_info_is_the_tokens_owner(plain, plain_user):
         "is_active": True,
         "is_superuser": False,
         "expires_at": None,
+        "company_id": None,
+        "parent_id": None,
     }
 
 
@@ -106,6 +108,8 @@ def test_list_users_returns_total_items_page_and_size(admin, admin_user, bob):
         "is_superuser",
         "date_joined",
         "expires_at",
+        "company_id",
+        "parent_id",
     }
 
 
