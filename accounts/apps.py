@@ -6,8 +6,10 @@ class AccountsConfig(AppConfig):
     verbose_name = "Accounts"
 
     def ready(self):
-        from accounts import signals  # noqa: F401  (connects the login signal receivers)
-        from panel import navigation
+        from accounts import scope, signals  # noqa: F401  (signals connects the login signal receivers)
+        from panel import audit, navigation
+
+        audit.set_event_scope(scope.visible_events)
 
         navigation.register(
             navigation.NavItem(label="Users", url_name="accounts:user_list", permission="accounts.view_user", order=10)

@@ -260,3 +260,16 @@ class AccessForm(forms.Form):
         super().__init__(*args, **kwargs)
         self.fields["roles"].queryset = selectors.visible_roles(actor)
         self.fields["permissions"].choices = _permission_choices(actor)
+
+
+class MoveForm(forms.Form):
+    company = forms.ModelChoiceField(queryset=Company.objects.none(), required=False, label="Related company")
+
+    def __init__(self, *args, actor, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["company"].queryset = scope.visible_companies(actor)
+        if scope.is_unrestricted(actor):
+            self.fields["company"].empty_label = "No company: panel staff, who see every user"
+        else:
+            self.fields["company"].required = True
+            self.fields["company"].empty_label = None

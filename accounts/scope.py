@@ -9,6 +9,8 @@ an organisation has hundreds of companies, not millions.
 
 from collections import defaultdict
 
+from django.db.models import Q
+
 from accounts.models import Company, User
 
 
@@ -56,3 +58,12 @@ def may_place_in(actor, company) -> bool:
     if company is None:
         return ids is None
     return ids is None or company.pk in ids
+
+
+def visible_events(reader, events):
+    """The audit events of ``reader``'s scope: done by, or done to, a user of their companies."""
+    ids = company_ids(reader)
+    if ids is None:
+        return events
+    user_ids = [str(pk) for pk in User.objects.filter(company_id__in=ids).values_list("pk", flat=True)]
+    return events.filter(Q(actor__company_id__in=ids) | Q(target_type="user", target_id__in=user_ids))

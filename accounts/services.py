@@ -208,6 +208,28 @@ def _clamp_sub_users(parent_ids, expires_at):
     return User.objects.filter(later, pk__in=descendants).update(expires_at=expires_at)
 
 
+def user_move(*, origin, user, company):
+    """Move ``user`` and its sub-users to ``company`` (None: panel staff), which must be in the acting user's scope."""
+    actor = origin.actor
+    if actor is not None and not scope.may_place_in(actor, company):
+        raise ValidationError({"company": "You cannot move users to this company." if company else "Choose a company."})
+    if user.parent_id is not None:
+        raise ValidationError({"company": f"A sub-user moves with its parent user, {user.parent.username}."})
+    if company == user.company:
+        return 0
+    moving = {user.pk} | selectors.descendant_ids({user.pk})
+    with transaction.atomic():
+        User.objects.filter(pk__in=moving).update(company=company)
+        details = {
+            "from": user.company and user.company.name,
+            "to": company and company.name,
+            "sub_users_moved": len(moving) - 1,
+        }
+        record(origin=origin, action="user.move", target=user, details=details)
+    user.company = company
+    return len(moving)
+
+
 def user_set_session_policy(*, origin, user, long_term_sessions, session_lifetime, exclusive_login):
     """Set how long ``user``'s login sessions last and whether a new login ends the others.
 

@@ -11,6 +11,7 @@ urlpatterns = [
     path("<int:pk>/delete/", views.user_delete, name="user_delete"),
     path("<int:pk>/expiry/", views.user_expiry, name="user_expiry"),
     path("<int:pk>/access/", role_views.user_access, name="user_access"),
+    path("<int:pk>/company/", views.user_move, name="user_move"),
     path("<int:pk>/session-policy/", views.user_session_policy, name="user_session_policy"),
     path("<int:user_id>/sessions/", views.session_list, name="session_list"),
     path("<int:user_id>/sessions/end-all/", views.sessions_end_all, name="sessions_end_all"),

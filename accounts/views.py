@@ -17,6 +17,7 @@ from accounts.forms import (
     ChangeOwnPasswordForm,
     ExpiryForm,
     LoginForm,
+    MoveForm,
     SessionPolicyForm,
     SetPasswordForm,
     UserCreateForm,
@@ -193,6 +194,27 @@ def user_expiry(request, pk):
             return redirect("accounts:user_list")
     context = {"target": user, "form": form}
     return render(request, "accounts/user_expiry.html", context, status=400 if form.errors else 200)
+
+
+@permission_required("accounts.change_user", raise_exception=True)
+@require_http_methods(["GET", "POST"])
+def user_move(request, pk):
+    """Move a user, with its sub-users, to another company within your scope."""
+    user = selectors.user_get(actor=request.user, pk=pk)
+    form = MoveForm(posted(request), initial={"company": user.company}, actor=request.user)
+    if request.method == "POST" and form.is_valid():
+        try:
+            moved = services.user_move(origin=Origin.from_request(request), user=user, **form.cleaned_data)
+        except ValidationError as error:
+            apply_service_errors(form, error)
+        else:
+            where = user.company.name if user.company else "the panel staff"
+            messages.success(
+                request, f"{user.username} now belongs to {where}" + (f" ({moved} accounts)." if moved > 1 else ".")
+            )
+            return redirect("accounts:user_list")
+    context = {"target": user, "form": form, "sub_users": selectors.all_sub_users(user)}
+    return render(request, "accounts/user_move.html", context, status=400 if form.errors else 200)
 
 
 @permission_required("accounts.change_user", raise_exception=True)

@@ -61,3 +61,19 @@ def record(*, origin, action, target=None, target_name="", outcome=AuditEvent.Ou
         outcome=outcome,
         details={**details, "via": origin.via, **({"credential": origin.credential} if origin.credential else {})},
     )
+
+
+# Which events a reader may see. The panel knows nothing of companies; the accounts app sets this
+# (AccountsConfig.ready) so that a company admin reads only the events of their own scope.
+_event_scope = None
+
+
+def set_event_scope(scope_function):
+    """``scope_function(reader, events)`` narrows a queryset of AuditEvent to what ``reader`` may see."""
+    global _event_scope
+    _event_scope = scope_function
+
+
+def events_visible_to(reader):
+    events = AuditEvent.objects.all()
+    return _event_scope(reader, events) if _event_scope is not None else events

@@ -10,8 +10,8 @@ from django.shortcuts import render
 from django.utils import timezone
 from django.views.decorators.http import require_GET
 
+from panel.audit import events_visible_to
 from panel.forms import AuditFilterForm
-from panel.models import AuditEvent
 from panel.pagination import page_query
 
 AUDIT_EVENTS_PER_PAGE = 50
@@ -20,9 +20,9 @@ AUDIT_EVENTS_PER_PAGE = 50
 @permission_required("panel.view_auditevent", raise_exception=True)
 @require_GET
 def audit_log(request):
-    actions = AuditEvent.objects.order_by().values_list("action", flat=True).distinct()
+    events = events_visible_to(request.user)
+    actions = events.order_by().values_list("action", flat=True).distinct()
     form = AuditFilterForm(request.GET or None, actions=actions)
-    events = AuditEvent.objects.all()
     if form.is_valid():
         data = form.cleaned_data
         if data["actor"]:

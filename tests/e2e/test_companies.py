@@ -11,7 +11,8 @@ import pytest
 from playwright.sync_api import expect
 
 from accounts.models import Company, User
-from tests.e2e.conftest import log_in
+from tests.e2e.conftest import VIEWPORT, log_in
+from tests.factories import UserFactory
 
 pytestmark = pytest.mark.browser
 
@@ -111,12 +112,15 @@ def test_company_admin_sees_only_her_company_built_by_the_superuser(admin_page, 
         ["Acme", "└ Acme East", "└ Acme West"]
     )
     expect(company_row(page, "Acme East").locator("td.tree-cell")).to_have_class(re.compile(r"\bdepth-1\b"))
-    screenshot("companies")
 
     create_role(page, "Company admin", COMPANY_ADMIN_PERMISSIONS)
     create_user_in(page, "Acme East", username="eve", password=EVE_PASSWORD)
     give_role(page, "eve", "Company admin")
     create_user_in(page, "Acme West", username="walt", password=WALT_PASSWORD)
+
+    open_module(page, "Companies")
+    expect(page.locator("table.companies tbody td[data-label=Users]")).to_have_text(["0", "1", "1"])
+    screenshot("companies")
 
     eve, walt = User.objects.get(username="eve"), User.objects.get(username="walt")
     assert eve.company == Company.objects.get(name="Acme East")
@@ -155,3 +159,21 @@ def test_company_admin_sees_only_her_company_built_by_the_superuser(admin_page, 
     response = page.goto(f"/users/{walt.pk}/expiry/")
     assert response.status == 404
     expect(page.get_by_role("heading", name="Not found", exact=True)).to_be_visible()
+
+
+@pytest.mark.xfail(
+    strict=True,
+    reason="Bug: the users table widens the .with-sidebar grid's 1fr column (min-width auto), "
+    "so the whole page scrolls sideways; fix: grid-template-columns: minmax(180px, 240px) minmax(0, 1fr)",
+)
+def test_user_list_with_the_company_tree_fits_the_window(admin_page):
+    acme = Company.objects.create(name="Acme")
+    UserFactory(username="eve", email="eve@acme.example", company=acme)
+    admin_page.reload()
+    admin_page.wait_for_load_state("load")
+    expect(admin_page.get_by_role("navigation", name="Companies")).to_be_visible()
+
+    page_width = admin_page.evaluate("document.documentElement.scrollWidth")
+
+    # A wide table scrolls inside its own frame (.table-wrap), as it does without the tree.
+    assert page_width <= VIEWPORT["width"]
