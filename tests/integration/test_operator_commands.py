@@ -347,3 +347,19 @@ def test_ensure_admin_creates_nothing_when_any_user_exists(admin_env):
     AdminFactory(username="someone")
     run("ensure_admin")
     assert not User.objects.filter(username="admin").exists()
+
+
+def test_never_expires_clears_an_expiry_so_an_expired_admin_gets_back_in():
+    import datetime
+
+    from django.utils import timezone
+
+    admin = UserFactory(username="root", is_superuser=True)
+    User.objects.filter(pk=admin.pk).update(expires_at=timezone.now() - datetime.timedelta(days=1))
+
+    output = run("user", "never-expires", "root")
+
+    admin.refresh_from_db()
+    assert admin.expires_at is None
+    assert "never expires now" in output
+    assert last_event("user.expiry").actor_name == "operator"

@@ -14,10 +14,12 @@ from panel.audit import Origin
 
 
 class Command(BaseCommand):
-    help = "Manage panel users from the server: create, password, username, delete, list."
+    help = "Manage panel users from the server: create, password, username, delete, never-expires, list."
 
     def add_arguments(self, parser):
-        actions = parser.add_subparsers(dest="action", required=True, metavar="{create,password,username,delete,list}")
+        actions = parser.add_subparsers(
+            dest="action", required=True, metavar="{create,password,username,delete,never-expires,list}"
+        )
 
         create = actions.add_parser("create", help="Create a user.")
         create.add_argument("username")
@@ -36,6 +38,9 @@ class Command(BaseCommand):
         delete = actions.add_parser("delete", help="Delete a user (never the last one).")
         delete.add_argument("username")
 
+        never = actions.add_parser("never-expires", help="Clear a user's account expiry (an expired admin's way back).")
+        never.add_argument("username")
+
         actions.add_parser("list", help="List users, newest first.")
 
     @staticmethod
@@ -47,7 +52,7 @@ class Command(BaseCommand):
     def handle(self, *args, action, **options):
         self.origin = Origin.command(f"user {action}")
         try:
-            getattr(self, f"_{action}")(**options)
+            getattr(self, f"_{action.replace('-', '_')}")(**options)
         except ValidationError as error:
             raise CommandError(describe(error)) from None
         except services.LastUserError as error:
@@ -99,6 +104,11 @@ class Command(BaseCommand):
         user = self._find(username)
         services.user_delete(origin=self.origin, user=user)
         self.stdout.write(self.style.SUCCESS(f"Deleted user {username}."))
+
+    def _never_expires(self, username, **options):
+        user = self._find(username)
+        services.user_set_expiry(origin=self.origin, user=user, expires_at=None)
+        self.stdout.write(self.style.SUCCESS(f"The account of {user.username} never expires now."))
 
     def _list(self, **options):
         self.stdout.write(f"{'USERNAME':<33}{'EMAIL':<40}CREATED AT (UTC)")
