@@ -43,7 +43,12 @@ def company_update(request, pk):
     form = CompanyForm(posted(request), initial=initial, actor=request.user, company=company)
     if request.method == "POST" and form.is_valid():
         try:
-            services.company_update(origin=Origin.from_request(request), company=company, **form.cleaned_data)
+            services.company_update(
+                origin=Origin.from_request(request),
+                company=company,
+                name=form.cleaned_data["name"],
+                parent=form.cleaned_data.get("parent", company.parent),
+            )
         except ValidationError as error:
             apply_service_errors(form, error)
         else:

@@ -3,6 +3,7 @@
 from django import forms
 from django.contrib.auth.forms import AuthenticationForm
 from django.contrib.auth.models import Group
+from django.core.exceptions import ValidationError
 from django.template.defaultfilters import pluralize
 
 from accounts import login_guard, scope, selectors
@@ -205,6 +206,8 @@ class CompanyForm(forms.Form):
             self.fields["parent"].required = True
             self.fields["parent"].empty_label = None
             self.fields["parent"].help_text = ""
+        if company is not None and not scope.may_place_in(actor, company.parent):
+            del self.fields["parent"]  # the top of your own scope: renamed, never moved out of it
 
     def clean_name(self):
         return clean_company_name(self.cleaned_data["name"])
@@ -245,8 +248,20 @@ class RoleForm(forms.Form):
         self.fields["permissions"].choices = _permission_choices(actor)
 
 
+class _RoleChoiceField(forms.ModelMultipleChoiceField):
+    """Refuses IDs no database column holds before querying (SQLite raises OverflowError on them)."""
+
+    def _check_values(self, value):
+        for pk in value:
+            if not str(pk).isdecimal() or int(pk) >= 2**63:
+                raise ValidationError(
+                    self.error_messages["invalid_pk_value"], code="invalid_pk_value", params={"pk": pk}
+                )
+        return super()._check_values(value)
+
+
 class AccessForm(forms.Form):
-    roles = forms.ModelMultipleChoiceField(
+    roles = _RoleChoiceField(
         queryset=Group.objects.none(), required=False, label="Roles", widget=forms.CheckboxSelectMultiple
     )
     permissions = forms.MultipleChoiceField(

@@ -16,7 +16,11 @@ from panel.view_helpers import apply_service_errors, posted
 
 @permission_required("auth.view_group", raise_exception=True)
 def role_list(request):
-    return render(request, "accounts/role_list.html", {"roles": selectors.role_rows(request.user)})
+    context = {
+        "roles": selectors.role_rows(request.user),
+        "changeable": set(selectors.changeable_roles(request.user).values_list("pk", flat=True)),
+    }
+    return render(request, "accounts/role_list.html", context)
 
 
 def _role_page(request, form, role=None):
@@ -42,7 +46,7 @@ def role_create(request):
 @permission_required("auth.change_group", raise_exception=True)
 @require_http_methods(["GET", "POST"])
 def role_update(request, pk):
-    role = selectors.role_get(actor=request.user, pk=pk)
+    role = selectors.role_get_to_change(actor=request.user, pk=pk)
     owner = getattr(role, "role", None)
     initial = {
         "name": role.name,
@@ -55,6 +59,8 @@ def role_update(request, pk):
             services.role_update(origin=Origin.from_request(request), role=role, **form.cleaned_data)
         except ValidationError as error:
             apply_service_errors(form, error)
+        except services.LastUserError as refused:
+            form.add_error(None, str(refused))
         else:
             messages.success(request, f"Role {role.name} was saved. Its members have its permissions from now on.")
             return redirect("roles:role_list")
@@ -64,14 +70,21 @@ def role_update(request, pk):
 @permission_required("auth.delete_group", raise_exception=True)
 @require_http_methods(["GET", "POST"])
 def role_delete(request, pk):
-    role = selectors.role_get(actor=request.user, pk=pk)
+    role = selectors.role_get_to_change(actor=request.user, pk=pk)
+    error = None
     if request.method == "POST":
-        members = services.role_delete(origin=Origin.from_request(request), role=role)
-        messages.success(
-            request, f"Role {role.name} was deleted; its {members} member{pluralize(members)} lost its permissions."
-        )
-        return redirect("roles:role_list")
-    return render(request, "accounts/role_delete.html", {"role": role, "member_count": role.user_set.count()})
+        try:
+            members = services.role_delete(origin=Origin.from_request(request), role=role)
+        except services.LastUserError as refused:
+            error = str(refused)
+            role = selectors.role_get_to_change(actor=request.user, pk=pk)  # delete() cleared the instance's key
+        else:
+            messages.success(
+                request, f"Role {role.name} was deleted; its {members} member{pluralize(members)} lost its permissions."
+            )
+            return redirect("roles:role_list")
+    context = {"role": role, "member_count": role.user_set.count(), "error": error}
+    return render(request, "accounts/role_delete.html", context, status=409 if error else 200)
 
 
 @permission_required("accounts.change_user", raise_exception=True)
@@ -87,6 +100,8 @@ def user_access(request, pk):
             services.user_set_access(origin=Origin.from_request(request), user=user, **form.cleaned_data)
         except ValidationError as error:
             apply_service_errors(form, error)
+        except services.LastUserError as refused:
+            form.add_error(None, str(refused))
         else:
             messages.success(request, f"The access of {user.username} was saved.")
             return redirect("accounts:user_access", pk=user.pk)

@@ -43,8 +43,14 @@ def company_ids(actor):
 
 
 def visible_users(actor):
+    return narrow_users(actor, User.objects.all())
+
+
+def narrow_users(actor, users):
+    """``users`` cut down to ``actor``'s scope. Superusers are outside every company admin's scope:
+    managing one would give away everything."""
     ids = company_ids(actor)
-    return User.objects.all() if ids is None else User.objects.filter(company_id__in=ids)
+    return users if ids is None else users.filter(company_id__in=ids, is_superuser=False)
 
 
 def visible_companies(actor):

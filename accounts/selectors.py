@@ -24,16 +24,14 @@ def user_list(*, actor, search="", page=1, per_page=None, company=None):
     so that it can use an index and stays fast on large panels.
     """
     per_page = per_page or settings.PANEL_USERS_PER_PAGE
-    ids = scope.company_ids(actor)
-    users = users_newest_first()
-    if ids is not None:
-        users = users.filter(company_id__in=ids)
+    scoped = not scope.is_unrestricted(actor)
+    users = scope.narrow_users(actor, users_newest_first())
     if company is not None:
         users = users.filter(company=company)
     search = search.strip()
     if search:
         users = users.filter(Q(username__istartswith=search) | Q(email__istartswith=search))
-    if search or company is not None or ids is not None:
+    if search or company is not None or scoped:
         paginator = Paginator(users, per_page)
     else:
         paginator = _KnownCountPaginator(users, per_page, count=user_total())
@@ -221,6 +219,20 @@ def visible_roles(actor):
 
 def role_get(*, actor, pk):
     return get_object_or_404(visible_roles(actor), pk=pk)
+
+
+def changeable_roles(actor):
+    """The roles ``actor`` may edit or delete: all for the unrestricted, else their companies' own roles.
+
+    A company admin sees and assigns the panel's roles but cannot change them for everyone else.
+    """
+    ids = scope.company_ids(actor)
+    roles = visible_roles(actor)
+    return roles if ids is None else roles.filter(role__company_id__in=ids)
+
+
+def role_get_to_change(*, actor, pk):
+    return get_object_or_404(changeable_roles(actor), pk=pk)
 
 
 def role_rows(actor):

@@ -447,7 +447,8 @@ def _checked_company_fields(*, actor, name, parent, company=None):
     except ValidationError as error:
         errors["name"] = error.messages
     try:
-        if actor is not None and not scope.may_place_in(actor, parent):
+        moving = company is None or parent != company.parent
+        if moving and actor is not None and not scope.may_place_in(actor, parent):
             raise ValidationError("Choose a parent company within your own.")
         if company is not None:
             validate_company_parent(company, parent, subtree_ids=scope.subtree_ids(company.pk))
@@ -521,6 +522,7 @@ def company_delete(*, origin, company, cascade=False):
             }
             record(origin=origin, action="company.delete", target=company, details=details)
             User.objects.filter(pk__in=user_ids).delete()
+            Group.objects.filter(role__company_id__in=companies).delete()  # the companies' own roles go too
             _delete_companies_leaves_first(companies)
     if refusal:
         raise LastUserError(LastUserError.messages[refusal])
@@ -596,7 +598,9 @@ def role_update(*, origin, role, name, company, permissions):
         role.name = name
         role.save(update_fields=["name"])
         Role.objects.update_or_create(group=role, defaults={"company": company})
+        had_managers = selectors.user_managers().exists()
         role.permissions.set(selectors.permissions_named(wanted))
+        _ensure_a_manager_remains(had_managers)
         details = {"name": name, "added": sorted(wanted - current), "removed": sorted(current - wanted)}
         record(origin=origin, action="role.update", target=role, details=details)
     return role
@@ -606,9 +610,17 @@ def role_delete(*, origin, role):
     """Delete ``role``; its members lose its permissions from their next request. Returns how many members."""
     with transaction.atomic():
         members = role.user_set.count()
+        had_managers = selectors.user_managers().exists()
         record(origin=origin, action="role.delete", target=role, details={"members": members})
         role.delete()
+        _ensure_a_manager_remains(had_managers)
     return members
+
+
+def _ensure_a_manager_remains(had_managers):
+    """Inside a transaction that took permissions away: refuse (and so roll back) if it took the last user manager."""
+    if had_managers and not selectors.user_managers().exists():
+        raise LastUserError(LastUserError.messages["no manager"])
 
 
 def user_set_access(*, origin, user, roles, permissions):
@@ -623,21 +635,23 @@ def user_set_access(*, origin, user, roles, permissions):
     hidden = sorted(role.name for role in roles - visible)
     if hidden:
         raise ValidationError({"roles": f"You cannot assign the role {', '.join(hidden)}."})
-    for role in roles:
+    current_roles = set(user.groups.all())
+    for role in roles - current_roles:  # a role the user already holds is not granted again
         try:
             _checked_grant(actor, selectors.permission_names(role.permissions.all()), field="roles")
         except ValidationError:
             raise ValidationError({"roles": f"The role {role.name} grants more than you have."}) from None
     _checked_grant(actor, permissions, field="permissions")
-    current_roles = set(user.groups.all())
     current_perms = selectors.permission_names(user.user_permissions.all())
     wanted_roles = roles | (current_roles - visible)
     wanted_perms = set(permissions) | _kept_out_of_reach(actor, current_perms)
     if wanted_roles == current_roles and wanted_perms == current_perms:
         return user
     with transaction.atomic():
+        had_managers = selectors.user_managers().exists()
         user.groups.set(wanted_roles)
         user.user_permissions.set(selectors.permissions_named(wanted_perms))
+        _ensure_a_manager_remains(had_managers)
         details = {
             "roles_added": sorted(role.name for role in wanted_roles - current_roles),
             "roles_removed": sorted(role.name for role in current_roles - wanted_roles),

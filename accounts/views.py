@@ -280,7 +280,8 @@ def user_delete(request, pk):
     user = selectors.user_get(actor=request.user, pk=pk)
     error = None
     if request.method == "POST":
-        deleting_self = user.pk == request.user.pk
+        # You go too when you are the user or one of its sub-users.
+        deleting_self = request.user.pk in {user.pk} | selectors.descendant_ids({user.pk})
         try:
             sub_users_deleted = services.user_delete(origin=Origin.from_request(request), user=user)
         except services.LastUserError as refused:

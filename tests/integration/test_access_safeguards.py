@@ -1,0 +1,71 @@
+"""What no company admin or access change may do: manage a superuser, or take away the last user manager."""
+
+import pytest
+from django.contrib.auth.models import Group
+
+from accounts import services
+from accounts.models import Company
+from panel.audit import Origin
+from tests.factories import AdminFactory, UserFactory
+from tests.integration.conftest import grant, logged_in_client
+
+pytestmark = pytest.mark.django_db
+
+OPERATOR = Origin.command("pytest")
+
+
+def test_a_company_admin_cannot_reach_a_superuser_of_their_company():
+    east = Company.objects.create(name="East")
+    admin = grant(UserFactory(company=east), "accounts.view_user", "accounts.change_user")
+    boss = AdminFactory(company=east)
+    browser = logged_in_client(admin)
+
+    assert boss.username not in browser.get("/users/").content.decode()
+    assert browser.get(f"/users/{boss.pk}/password/").status_code == 404
+    assert browser.get(f"/users/{boss.pk}/access/").status_code == 404
+
+
+def test_taking_change_user_from_the_last_manager_is_refused_and_changes_nothing():
+    manager = grant(UserFactory(), "accounts.change_user")
+
+    with pytest.raises(services.LastUserError):
+        services.user_set_access(origin=OPERATOR, user=manager, roles=[], permissions=[])
+
+    assert manager.has_perm("accounts.change_user")
+
+
+def test_deleting_the_role_of_the_last_manager_is_refused_and_keeps_the_role():
+    managers = Group.objects.create(name="Managers")
+    managers.permissions.add(*services.selectors.permissions_named({"accounts.change_user"}))
+    UserFactory().groups.add(managers)
+
+    with pytest.raises(services.LastUserError):
+        services.role_delete(origin=OPERATOR, role=managers)
+
+    assert Group.objects.filter(name="Managers").exists()
+
+
+def test_the_role_delete_page_explains_the_refusal(admin_client, admin_user):
+    admin_user.is_superuser = False
+    admin_user.save()
+    managers = Group.objects.create(name="Managers")
+    wanted = {"accounts.change_user", "auth.delete_group", "auth.view_group"}
+    managers.permissions.add(*services.selectors.permissions_named(wanted))
+    admin_user.groups.add(managers)
+
+    response = admin_client.post(f"/roles/{managers.pk}/delete/")
+
+    assert response.status_code == 409
+    assert "no user able to manage users" in response.content.decode()
+
+
+def test_a_company_admin_renames_their_own_company():
+    root = Company.objects.create(name="Root")
+    east = Company.objects.create(name="East", parent=root)
+    admin = grant(UserFactory(company=east), "accounts.view_company", "accounts.change_company")
+
+    response = logged_in_client(admin).post(f"/companies/{east.pk}/edit/", {"name": "East Coast", "parent": ""})
+
+    east.refresh_from_db()
+    assert response.status_code == 302, response.content
+    assert (east.name, east.parent) == ("East Coast", root)
