@@ -4,6 +4,7 @@ Every page a test opens is watched: a console error, an uncaught script error or
 Content-Security-Policy violation fails the test that caused it.
 """
 
+import contextlib
 import os
 import re
 from pathlib import Path
@@ -105,10 +106,10 @@ def console():
     return BrowserConsole()
 
 
-@pytest.fixture
-def page(browser, base_url, console):
-    """A fresh browser context (no cookies) at 1280x800; fails the test if its pages logged a problem."""
-    context = browser.new_context(base_url=base_url, viewport=VIEWPORT)
+@contextlib.contextmanager
+def _watched_page(browser, base_url, console, **context_options):
+    """A page in a fresh browser context (no cookies) at 1280x800; fails if its pages logged a problem."""
+    context = browser.new_context(base_url=base_url, viewport=VIEWPORT, **context_options)
     context.add_init_script(_REPORT_CSP_VIOLATIONS)
     page = context.new_page()
     page.on("console", console.record)
@@ -117,6 +118,23 @@ def page(browser, base_url, console):
     context.close()
     problems = console.problems()
     assert not problems, "The browser reported problems:\n" + "\n".join(problems)
+
+
+@pytest.fixture
+def page(browser, base_url, console):
+    with _watched_page(browser, base_url, console) as page:
+        yield page
+
+
+@pytest.fixture
+def another_browser(browser, base_url):
+    """``another_browser(**context_options)`` opens one more browser, with its own cookies, watched like ``page``."""
+    with contextlib.ExitStack() as opened:
+
+        def open_page(**context_options):
+            return opened.enter_context(_watched_page(browser, base_url, BrowserConsole(), **context_options))
+
+        yield open_page
 
 
 @pytest.fixture

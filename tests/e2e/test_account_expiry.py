@@ -14,7 +14,7 @@ import time_machine
 from playwright.sync_api import expect
 
 from accounts.models import User
-from tests.e2e.conftest import _REPORT_CSP_VIOLATIONS, VIEWPORT, BrowserConsole, log_in
+from tests.e2e.conftest import log_in
 from tests.factories import DEFAULT_PASSWORD, UserFactory
 
 pytestmark = pytest.mark.browser
@@ -27,20 +27,12 @@ def carol(db):
 
 
 @pytest.fixture
-def admin_browser(browser, base_url, admin_user):
-    """A second browser, logged in as ``admin``; fails the test if it logged a problem."""
-    console = BrowserConsole()
-    context = browser.new_context(base_url=base_url, viewport=VIEWPORT)
-    context.add_init_script(_REPORT_CSP_VIOLATIONS)
-    page = context.new_page()
-    page.on("console", console.record)
-    page.on("pageerror", lambda error: console.page_errors.append(str(error)))
+def admin_browser(another_browser, admin_user):
+    """A second browser, logged in as ``admin``."""
+    page = another_browser()
     log_in(page, username=admin_user.username)
     expect(page.get_by_role("heading", name="Users", exact=True)).to_be_visible()
-    yield page
-    context.close()
-    problems = console.problems()
-    assert not problems, "The admin's browser reported problems:\n" + "\n".join(problems)
+    return page
 
 
 def _in_a_few_minutes():

@@ -11,7 +11,7 @@ import pytest
 from playwright.sync_api import expect
 
 from accounts.session_policy import SIGNED_IN_ELSEWHERE
-from tests.e2e.conftest import _REPORT_CSP_VIOLATIONS, VIEWPORT, BrowserConsole, log_in
+from tests.e2e.conftest import log_in
 from tests.factories import UserFactory
 
 pytestmark = pytest.mark.browser
@@ -24,18 +24,9 @@ def alice(db):
 
 
 @pytest.fixture
-def other_browser(browser, base_url):
-    """A second browser (its own cookies); fails the test if it logged a problem."""
-    console = BrowserConsole()
-    context = browser.new_context(base_url=base_url, viewport=VIEWPORT)
-    context.add_init_script(_REPORT_CSP_VIOLATIONS)
-    page = context.new_page()
-    page.on("console", console.record)
-    page.on("pageerror", lambda error: console.page_errors.append(str(error)))
-    yield page
-    context.close()
-    problems = console.problems()
-    assert not problems, "The second browser reported problems:\n" + "\n".join(problems)
+def other_browser(another_browser):
+    """A second browser, with its own cookies."""
+    return another_browser()
 
 
 def set_exclusive_login(page, user):

@@ -9,7 +9,7 @@ import re
 import pytest
 from playwright.sync_api import expect
 
-from tests.e2e.conftest import _REPORT_CSP_VIOLATIONS, VIEWPORT, BrowserConsole, log_in
+from tests.e2e.conftest import log_in
 from tests.factories import UserFactory
 
 pytestmark = pytest.mark.browser
@@ -24,18 +24,9 @@ def alice(db):
 
 
 @pytest.fixture
-def other_browser(browser, base_url):
-    """A second browser (its own cookies) that says it is Firefox on Windows; fails the test if it logged a problem."""
-    console = BrowserConsole()
-    context = browser.new_context(base_url=base_url, viewport=VIEWPORT, user_agent=WINDOWS_FIREFOX)
-    context.add_init_script(_REPORT_CSP_VIOLATIONS)
-    page = context.new_page()
-    page.on("console", console.record)
-    page.on("pageerror", lambda error: console.page_errors.append(str(error)))
-    yield page
-    context.close()
-    problems = console.problems()
-    assert not problems, "The second browser reported problems:\n" + "\n".join(problems)
+def other_browser(another_browser):
+    """A second browser (its own cookies) that says it is Firefox on Windows."""
+    return another_browser(user_agent=WINDOWS_FIREFOX)
 
 
 def session_rows(page):
