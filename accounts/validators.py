@@ -9,6 +9,8 @@ from django.core.exceptions import ValidationError
 from django.core.validators import RegexValidator
 from django.utils import timezone
 
+from panel.validators import clean_name
+
 USERNAME_MAX_LENGTH = 32
 PASSWORD_MIN_LENGTH = 8
 PASSWORD_MAX_LENGTH = 20
@@ -129,14 +131,7 @@ COMPANY_NAME_MAX_LENGTH = 100
 
 def clean_company_name(value) -> str:
     """A company's name, trimmed: required, at most 100 characters, printable."""
-    name = str(value or "").strip()
-    if not name:
-        raise ValidationError("Enter the company's name.", code="required")
-    if len(name) > COMPANY_NAME_MAX_LENGTH:
-        raise ValidationError(f"The name must be at most {COMPANY_NAME_MAX_LENGTH} characters long.", code="max_length")
-    if not name.isprintable():
-        raise ValidationError("The name may not contain control characters.", code="control_characters")
-    return name
+    return clean_name(value, max_length=COMPANY_NAME_MAX_LENGTH, required_message="Enter the company's name.")
 
 
 def validate_company_name_free(name, *, parent, exclude_pk=None):

@@ -2,19 +2,15 @@
 
 from django.core.exceptions import ValidationError
 
+from panel.validators import clean_name
 from passkeys.models import NAME_MAX_LENGTH
 
 
 def clean_passkey_name(value) -> str:
     """A passkey's name, trimmed: required, at most 64 characters, printable."""
-    name = str(value or "").strip()
-    if not name:
-        raise ValidationError("Give the passkey a name, such as the device it is on.", code="required")
-    if len(name) > NAME_MAX_LENGTH:
-        raise ValidationError(f"The name must be at most {NAME_MAX_LENGTH} characters long.", code="max_length")
-    if not name.isprintable():
-        raise ValidationError("The name may not contain control characters.", code="control_characters")
-    return name
+    return clean_name(
+        value, max_length=NAME_MAX_LENGTH, required_message="Give the passkey a name, such as the device it is on."
+    )
 
 
 def validate_passkey_name_free(name, *, user):
