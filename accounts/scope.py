@@ -47,10 +47,13 @@ def visible_users(actor):
 
 
 def narrow_users(actor, users):
-    """``users`` cut down to ``actor``'s scope. Superusers are outside every company admin's scope:
-    managing one would give away everything."""
+    """``users`` cut down to ``actor``'s scope. Superusers are outside every other user's scope:
+    managing one (setting its password, say) would give away everything."""
+    if actor.is_superuser:
+        return users
     ids = company_ids(actor)
-    return users if ids is None else users.filter(company_id__in=ids, is_superuser=False)
+    users = users.filter(is_superuser=False)
+    return users if ids is None else users.filter(company_id__in=ids)
 
 
 def visible_companies(actor):

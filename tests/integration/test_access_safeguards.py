@@ -1,4 +1,4 @@
-"""What no company admin or access change may do: manage a superuser, or take away the last user manager."""
+"""What no non-superuser or access change may do: manage a superuser, or take away the last user manager."""
 
 import pytest
 from django.contrib.auth.models import Group
@@ -6,7 +6,8 @@ from django.contrib.auth.models import Group
 from accounts import services
 from accounts.models import Company
 from panel.audit import Origin
-from tests.factories import AdminFactory, UserFactory
+from tests.factories import DEFAULT_PASSWORD, AdminFactory, UserFactory
+from tests.integration.api_script import Script, assert_error
 from tests.integration.conftest import grant, logged_in_client
 
 pytestmark = pytest.mark.django_db
@@ -69,3 +70,26 @@ def test_a_company_admin_renames_their_own_company():
     east.refresh_from_db()
     assert response.status_code == 302, response.content
     assert (east.name, east.parent) == ("East Coast", root)
+
+
+def test_staff_without_a_company_cannot_take_over_a_superuser(admin_user):
+    staff = grant(UserFactory(), "accounts.view_user", "accounts.change_user", "accounts.delete_user")
+    browser = logged_in_client(staff)
+
+    assert admin_user.username not in browser.get("/users/").content.decode()
+    assert browser.get(f"/users/{admin_user.pk}/password/").status_code == 404
+    assert browser.post(f"/users/{admin_user.pk}/delete/").status_code == 404
+    assert admin_user.check_password(DEFAULT_PASSWORD)
+
+
+def test_staff_api_token_cannot_reach_a_superuser(admin_user):
+    script = Script.of(grant(UserFactory(), "accounts.view_user", "accounts.change_user"))
+
+    assert_error(script.call("get", f"/api/users/{admin_user.pk}"), 404)
+    assert_error(script.call("put", f"/api/users/{admin_user.pk}/password", {"password": "Fresh-river-77"}), 404)
+
+
+def test_a_superuser_still_manages_another_superuser(admin_client):
+    other = AdminFactory()
+
+    assert admin_client.get(f"/users/{other.pk}/password/").status_code == 200
