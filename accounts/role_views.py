@@ -23,6 +23,19 @@ def role_list(request):
     return render(request, "accounts/role_list.html", context)
 
 
+def _saved(form, service, **arguments):
+    """Call ``service``; its refusals become the form's errors. Returns whether it passed."""
+    try:
+        service(**arguments)
+    except ValidationError as error:
+        apply_service_errors(form, error)
+    except services.LastUserError as refused:
+        form.add_error(None, str(refused))
+    else:
+        return True
+    return False
+
+
 def _role_page(request, form, role=None):
     context = {"form": form, "role": role}
     return render(request, "accounts/role_form.html", context, status=400 if form.errors else 200)
@@ -54,16 +67,14 @@ def role_update(request, pk):
         "permissions": sorted(selectors.permission_names(role.permissions.all())),
     }
     form = RoleForm(posted(request), initial=initial, actor=request.user)
-    if request.method == "POST" and form.is_valid():
-        try:
-            services.role_update(origin=Origin.from_request(request), role=role, **form.cleaned_data)
-        except ValidationError as error:
-            apply_service_errors(form, error)
-        except services.LastUserError as refused:
-            form.add_error(None, str(refused))
-        else:
-            messages.success(request, f"Role {role.name} was saved. Its members have its permissions from now on.")
-            return redirect("roles:role_list")
+    origin = Origin.from_request(request)
+    if (
+        request.method == "POST"
+        and form.is_valid()
+        and _saved(form, services.role_update, origin=origin, role=role, **form.cleaned_data)
+    ):
+        messages.success(request, f"Role {role.name} was saved. Its members have its permissions from now on.")
+        return redirect("roles:role_list")
     return _role_page(request, form, role)
 
 
@@ -95,16 +106,14 @@ def user_access(request, pk):
     access = selectors.access_of(user)
     initial = {"roles": access["roles"], "permissions": sorted(access["direct"])}
     form = AccessForm(posted(request), initial=initial, actor=request.user)
-    if request.method == "POST" and form.is_valid():
-        try:
-            services.user_set_access(origin=Origin.from_request(request), user=user, **form.cleaned_data)
-        except ValidationError as error:
-            apply_service_errors(form, error)
-        except services.LastUserError as refused:
-            form.add_error(None, str(refused))
-        else:
-            messages.success(request, f"The access of {user.username} was saved.")
-            return redirect("accounts:user_access", pk=user.pk)
+    origin = Origin.from_request(request)
+    if (
+        request.method == "POST"
+        and form.is_valid()
+        and _saved(form, services.user_set_access, origin=origin, user=user, **form.cleaned_data)
+    ):
+        messages.success(request, f"The access of {user.username} was saved.")
+        return redirect("accounts:user_access", pk=user.pk)
     effective = [
         (module, [(LABELS[perm], access["effective"][perm]) for perm, _ in perms if perm in access["effective"]])
         for module, perms in GRANTABLE

@@ -259,9 +259,10 @@ def access_of(user):
     """What ``user`` may do and why: their roles, their direct permissions, and the sum (seed 002)."""
     roles = list(user.groups.order_by("name").prefetch_related("permissions__content_type"))
     direct = permission_names(user.user_permissions.all())
+    granted_by_role = {role.name: {perm_name(p) for p in role.permissions.all()} for role in roles}
     effective = {}
     for perm in LABELS:
-        sources = [role.name for role in roles if perm in {perm_name(p) for p in role.permissions.all()}]
+        sources = [name for name, granted in granted_by_role.items() if perm in granted]
         if perm in direct:
             sources.append("direct")
         if user.is_superuser:

@@ -496,6 +496,7 @@ def company_delete(*, origin, company, cascade=False):
     if actor is not None and actor.company_id in companies:
         raise CompanyNotEmpty("You cannot delete the company you belong to.")
     with transaction.atomic():
+        remaining = _lock_users()  # first, so that nobody joins these companies while they are emptied
         user_ids = set(User.objects.filter(company_id__in=companies).values_list("pk", flat=True))
         if not cascade and (user_ids or len(companies) > 1):
             raise CompanyNotEmpty(
@@ -503,7 +504,7 @@ def company_delete(*, origin, company, cascade=False):
                 f"{len(companies) - 1} subsidiar{pluralize(len(companies) - 1, 'y,ies')}: "
                 "delete them too, or move them first."
             )
-        refusal = _deletion_refusal(remaining=_lock_users(), doomed=user_ids) if user_ids else None
+        refusal = _deletion_refusal(remaining=remaining, doomed=user_ids) if user_ids else None
         if refusal:
             details = {"reason": refusal}
             record(

@@ -211,8 +211,8 @@ def _accept_login(*, origin, passkey, verified):
             refusal = ("passkey.login", "deleted meanwhile", NOT_ACCEPTED)
         elif _counter_went_back(stored, verified.new_sign_count):
             refusal = ("passkey.clone_suspected", "sign count did not increase", CLONE_SUSPECTED)
-        elif login_refusal(passkey.user):
-            refusal = ("passkey.login", "account may not log in", login_refusal(passkey.user))
+        elif account_refusal := login_refusal(passkey.user):
+            refusal = ("passkey.login", "account may not log in", account_refusal)
         else:
             refusal = None
             passkey.sign_count, passkey.backed_up = verified.new_sign_count, verified.credential_backed_up
