@@ -8,7 +8,9 @@ from django.http import Http404
 from ninja import Field, Query, Router, Schema, Status
 
 from accounts import selectors, services
-from panel.api_common import BodyIn, api_origin, errors, require_permission
+from core.api import BodyIn, api_origin, errors, require_permission
+from organisation import scope
+from organisation import selectors as organisation_selectors
 
 router = Router(tags=["users"])
 
@@ -76,8 +78,8 @@ def user_create(request, body: UserCreateIn):
     require_permission(request, "accounts.add_user")
     fields = body.dict()
     company_id, parent_id = fields.pop("company_id"), fields.pop("parent_id")
-    company = _in_scope(selectors.company_get, request, company_id, "company_id")
-    parent = _in_scope(selectors.user_get, request, parent_id, "parent_id")
+    company = _in_scope(organisation_selectors.company_get, request, company_id, "company_id")
+    parent = _in_scope(scope.user_get, request, parent_id, "parent_id")
     return Status(201, services.user_create(origin=api_origin(request), company=company, parent=parent, **fields))
 
 
@@ -95,7 +97,7 @@ def _in_scope(get, request, pk, field):
 def user_get(request, user_id: int):
     if user_id != request.user.pk:
         require_permission(request, "accounts.view_user")
-    return selectors.user_get(actor=request.user, pk=user_id)
+    return scope.user_get(actor=request.user, pk=user_id)
 
 
 @router.patch(
@@ -103,7 +105,7 @@ def user_get(request, user_id: int):
 )
 def user_update(request, user_id: int, body: UserUpdateIn):
     require_permission(request, "accounts.change_user")
-    user = selectors.user_get(actor=request.user, pk=user_id)
+    user = scope.user_get(actor=request.user, pk=user_id)
     changes = body.dict(exclude_unset=True)
     origin = api_origin(request)
     with transaction.atomic():  # all the changes, or none
@@ -118,7 +120,7 @@ def user_update(request, user_id: int, body: UserUpdateIn):
     summary="Set a password (your own needs current_password); ends all of the user's sessions",
 )
 def user_password(request, user_id: int, body: PasswordIn):
-    user = selectors.self_or_permitted(actor=request.user, user_id=user_id, permission="accounts.change_user")
+    user = scope.self_or_permitted(actor=request.user, user_id=user_id, permission="accounts.change_user")
     origin = api_origin(request)
     if user.pk == request.user.pk:
         services.user_change_own_password(
@@ -138,7 +140,7 @@ def user_password(request, user_id: int, body: PasswordIn):
 )
 def user_delete(request, user_id: int):
     require_permission(request, "accounts.delete_user")
-    user = selectors.user_get(actor=request.user, pk=user_id)
+    user = scope.user_get(actor=request.user, pk=user_id)
     try:
         services.user_delete(origin=api_origin(request), user=user)
     except user.DoesNotExist:

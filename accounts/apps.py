@@ -6,19 +6,9 @@ class AccountsConfig(AppConfig):
     verbose_name = "Accounts"
 
     def ready(self):
-        from accounts import scope, signals  # noqa: F401  (signals connects the login signal receivers)
-        from panel import audit, navigation
-
-        audit.set_event_scope(scope.visible_events)
+        from accounts import signals  # noqa: F401  (keeps the cached user total right)
+        from core import navigation
 
         navigation.register(
             navigation.NavItem(label="Users", url_name="accounts:user_list", permission="accounts.view_user", order=10)
-        )
-        navigation.register(
-            navigation.NavItem(
-                label="Companies", url_name="companies:company_list", permission="accounts.view_company", order=20
-            )
-        )
-        navigation.register(
-            navigation.NavItem(label="Roles", url_name="roles:role_list", permission="auth.view_group", order=30)
         )

@@ -2,25 +2,23 @@
 
 from django import forms
 from django.contrib.auth.forms import AuthenticationForm
-from django.contrib.auth.models import Group
-from django.core.exceptions import ValidationError
 from django.template.defaultfilters import pluralize
 
-from accounts import login_guard, scope, selectors
-from accounts.models import Company, User
-from accounts.permissions import GRANTABLE, grantable_by
+from accounts import selectors
+from accounts.models import User
 from accounts.validators import (
-    COMPANY_NAME_MAX_LENGTH,
     PASSWORD_MAX_LENGTH,
     PASSWORD_MIN_LENGTH,
     REQUIRED_MESSAGES,
     SESSION_LIFETIME_MAX_DAYS,
     SESSION_LIFETIME_MIN_MINUTES,
-    clean_company_name,
 )
-from panel.audit import Origin
-from panel.client_ip import get_client_ip
-from panel.forms import moment_field, untouched_moment
+from core import throttle
+from core.audit import Origin
+from core.client_ip import get_client_ip
+from core.forms import moment_field, untouched_moment
+from organisation import scope
+from organisation.models import Company
 
 PASSWORD_HELP = (
     f"{PASSWORD_MIN_LENGTH} to {PASSWORD_MAX_LENGTH} characters, "
@@ -63,12 +61,12 @@ class LoginForm(AuthenticationForm):
 
     def clean(self):
         # Before the password hash runs: a throttled guess costs nothing and learns nothing.
-        wait = login_guard.wait_seconds(username=self.data.get("username"), ip=get_client_ip(self.request))
+        wait = throttle.wait_seconds(username=self.data.get("username"), ip=get_client_ip(self.request))
         if wait:
-            login_guard.refuse_throttled(
+            throttle.refuse_throttled(
                 origin=Origin.from_request(self.request), action="auth.login", username=self.data.get("username")
             )
-            raise forms.ValidationError(login_guard.locked_out_message(wait), code="throttled")
+            raise forms.ValidationError(throttle.locked_out_message(wait), code="throttled")
         return super().clean()
 
     def confirm_login_allowed(self, user):
@@ -76,7 +74,7 @@ class LoginForm(AuthenticationForm):
         super().confirm_login_allowed(user)
         refusal = selectors.login_refusal(user)
         if refusal:
-            login_guard.refuse_account(origin=Origin.from_request(self.request), user=user, reason="account expired")
+            throttle.refuse_account(origin=Origin.from_request(self.request), user=user, reason="account expired")
             raise forms.ValidationError(refusal, code="expired")
 
 
@@ -185,96 +183,6 @@ class ChangeOwnPasswordForm(forms.Form):
         widget=forms.PasswordInput(attrs={"autocomplete": "current-password"}),
     )
     password = _password_field("New password", PASSWORD_HELP)
-
-
-class CompanyForm(forms.Form):
-    name = forms.CharField(label="Name", max_length=COMPANY_NAME_MAX_LENGTH)
-    parent = forms.ModelChoiceField(
-        queryset=Company.objects.none(),
-        required=False,
-        label="Parent company",
-        help_text="Empty: a company at the top of the tree.",
-    )
-
-    def __init__(self, *args, actor, company=None, **kwargs):
-        super().__init__(*args, **kwargs)
-        choices = scope.visible_companies(actor)
-        if company is not None:  # never under itself or its own subsidiaries
-            choices = choices.exclude(pk__in=scope.subtree_ids(company.pk))
-        self.fields["parent"].queryset = choices
-        if not scope.is_unrestricted(actor):
-            self.fields["parent"].required = True
-            self.fields["parent"].empty_label = None
-            self.fields["parent"].help_text = ""
-        if company is not None and not scope.may_place_in(actor, company.parent):
-            del self.fields["parent"]  # the top of your own scope: renamed, never moved out of it
-
-    def clean_name(self):
-        return clean_company_name(self.cleaned_data["name"])
-
-
-class CompanyDeleteForm(forms.Form):
-    cascade = forms.BooleanField(required=False, label="Also delete everything listed above")
-
-
-def _permission_choices(actor):
-    """The permissions ``actor`` can grant, grouped by module, as checkbox choices."""
-    grantable = grantable_by(actor)
-    return [
-        (module, [(perm, label) for perm, label in perms if perm in grantable])
-        for module, perms in GRANTABLE
-        if any(perm in grantable for perm, _label in perms)
-    ]
-
-
-class RoleForm(forms.Form):
-    name = forms.CharField(label="Name", max_length=150)
-    company = forms.ModelChoiceField(
-        queryset=Company.objects.none(),
-        required=False,
-        label="Owned by company",
-        help_text="Empty: a role of the whole panel.",
-    )
-    permissions = forms.MultipleChoiceField(
-        label="Function permissions", required=False, widget=forms.CheckboxSelectMultiple
-    )
-
-    def __init__(self, *args, actor, **kwargs):
-        super().__init__(*args, **kwargs)
-        self.fields["company"].queryset = scope.visible_companies(actor)
-        if not scope.is_unrestricted(actor):
-            self.fields["company"].required = True
-            self.fields["company"].empty_label = None
-        self.fields["permissions"].choices = _permission_choices(actor)
-
-
-class _RoleChoiceField(forms.ModelMultipleChoiceField):
-    """Refuses IDs no database column holds before querying (SQLite raises OverflowError on them)."""
-
-    def _check_values(self, value):
-        for pk in value:
-            if not str(pk).isdecimal() or int(pk) >= 2**63:
-                raise ValidationError(
-                    self.error_messages["invalid_pk_value"], code="invalid_pk_value", params={"pk": pk}
-                )
-        return super()._check_values(value)
-
-
-class AccessForm(forms.Form):
-    roles = _RoleChoiceField(
-        queryset=Group.objects.none(), required=False, label="Roles", widget=forms.CheckboxSelectMultiple
-    )
-    permissions = forms.MultipleChoiceField(
-        label="Direct function permissions",
-        required=False,
-        widget=forms.CheckboxSelectMultiple,
-        help_text="Added to what the roles give: the user has the sum of the two.",
-    )
-
-    def __init__(self, *args, actor, **kwargs):
-        super().__init__(*args, **kwargs)
-        self.fields["roles"].queryset = selectors.visible_roles(actor)
-        self.fields["permissions"].choices = _permission_choices(actor)
 
 
 class MoveForm(forms.Form):

@@ -1,5 +1,5 @@
 from django.contrib.auth.base_user import AbstractBaseUser, BaseUserManager
-from django.contrib.auth.models import Group, PermissionsMixin
+from django.contrib.auth.models import PermissionsMixin
 from django.db import models
 from django.db.models.functions import Collate, Lower, Upper
 from django.utils import timezone
@@ -39,21 +39,6 @@ class PrefixSearchIndex(models.Index):
         return index.create_sql(model, schema_editor, using=using, **kwargs)
 
 
-class Company(models.Model):
-    """A company in the organisation's tree. A user's company is their data scope: it and every subsidiary."""
-
-    name = models.CharField(max_length=100)
-    parent = models.ForeignKey("self", null=True, blank=True, on_delete=models.PROTECT, related_name="subsidiaries")
-    created_at = models.DateTimeField(default=timezone.now)
-
-    class Meta:
-        ordering = ["name", "id"]
-        verbose_name_plural = "companies"
-
-    def __str__(self):
-        return self.name
-
-
 class UserManager(BaseUserManager):
     use_in_migrations = True
 
@@ -89,7 +74,9 @@ class User(AbstractBaseUser, PermissionsMixin):
     is_active = models.BooleanField(default=True)
     date_joined = models.DateTimeField("created at", default=timezone.now)
     # The data scope: this company and its subsidiaries. Empty: panel staff, whose scope is the whole panel.
-    company = models.ForeignKey(Company, null=True, blank=True, on_delete=models.PROTECT, related_name="users")
+    company = models.ForeignKey(
+        "organisation.Company", null=True, blank=True, on_delete=models.PROTECT, related_name="users"
+    )
     # A sub-user belongs to its parent user and is deleted with it.
     parent = models.ForeignKey("self", null=True, blank=True, on_delete=models.CASCADE, related_name="sub_users")
     # After this moment the user can no longer log in by any means; empty means never.
@@ -125,27 +112,3 @@ class User(AbstractBaseUser, PermissionsMixin):
     @property
     def is_expired(self):
         return self.expires_at is not None and self.expires_at <= timezone.now()
-
-
-class UserSession(models.Model):
-    """A logged-in browser session of a user, so that it can be listed and ended."""
-
-    user = models.ForeignKey(User, on_delete=models.CASCADE, related_name="sessions")
-    session_key = models.CharField(max_length=40, unique=True)
-    ip = models.GenericIPAddressField(null=True, blank=True)
-    user_agent = models.CharField(max_length=256, blank=True)
-    created_at = models.DateTimeField(default=timezone.now)
-    last_seen_at = models.DateTimeField(default=timezone.now)
-
-    def __str__(self):
-        return f"{self.user} from {self.ip or 'unknown'}"
-
-
-class Role(models.Model):
-    """A role is a Django group; this row says which company owns it (none: a role of the whole panel)."""
-
-    group = models.OneToOneField(Group, on_delete=models.CASCADE, primary_key=True, related_name="role")
-    company = models.ForeignKey(Company, null=True, blank=True, on_delete=models.CASCADE, related_name="roles")
-
-    def __str__(self):
-        return self.group.name

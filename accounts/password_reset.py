@@ -13,9 +13,9 @@ from django.http import HttpResponseRedirect
 from django.urls import reverse_lazy
 
 from accounts import services
-from panel.audit import Origin, record
-from panel.client_ip import get_client_ip
-from panel.throttle import FailureLimit
+from core.audit import Origin, record
+from core.client_ip import get_client_ip
+from core.throttle import FailureLimit
 
 # Counted per email actually sent (a reset link is a side effect on someone's mailbox), in a fixed
 # window: refused requests do not extend it, so nobody can keep another person's reset blocked.

@@ -9,8 +9,6 @@ from django.core.exceptions import ValidationError
 from django.core.validators import RegexValidator
 from django.utils import timezone
 
-from panel.validators import clean_name
-
 USERNAME_MAX_LENGTH = 32
 PASSWORD_MIN_LENGTH = 8
 PASSWORD_MAX_LENGTH = 20
@@ -124,33 +122,3 @@ def validate_sub_user_expiry(expires_at, *, parent):
         f"A sub-user cannot expire later than its parent {parent.username} ({parent.expires_at:%Y-%m-%d %H:%M} UTC).",
         code="after_parent",
     )
-
-
-COMPANY_NAME_MAX_LENGTH = 100
-
-
-def clean_company_name(value) -> str:
-    """A company's name, trimmed: required, at most 100 characters, printable."""
-    return clean_name(value, max_length=COMPANY_NAME_MAX_LENGTH, required_message="Enter the company's name.")
-
-
-def validate_company_name_free(name, *, parent, exclude_pk=None):
-    """Companies under one parent have different names (ignoring case), so that the tree reads unambiguously."""
-    from accounts.models import Company
-
-    siblings = Company.objects.filter(parent=parent, name__iexact=name)
-    if exclude_pk is not None:
-        siblings = siblings.exclude(pk=exclude_pk)
-    if siblings.exists():
-        where = f"under {parent.name}" if parent else "at the top level"
-        raise ValidationError(f"A company named “{name}” already exists {where}.", code="name_taken")
-
-
-def validate_company_parent(company, parent, *, subtree_ids):
-    """A company moves anywhere but into its own subtree (``subtree_ids``: it and everything below it)."""
-    if parent is not None and parent.pk in subtree_ids:
-        raise ValidationError(
-            f"{company.name} cannot move under {parent.name}: "
-            f"that is {company.name} itself or one of its subsidiaries.",
-            code="own_subtree",
-        )

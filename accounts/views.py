@@ -4,67 +4,30 @@ from django import forms
 from django.contrib import messages
 from django.contrib.auth import update_session_auth_hash
 from django.contrib.auth.decorators import permission_required
-from django.contrib.auth.views import LoginView
 from django.core.exceptions import ValidationError
 from django.http import Http404
 from django.shortcuts import redirect, render
 from django.template.defaultfilters import pluralize
 from django.urls import reverse
-from django.views.decorators.http import require_http_methods, require_POST
+from django.views.decorators.http import require_http_methods
 
-from accounts import devices, selectors, services
+from accounts import selectors, services
 from accounts.forms import (
     ChangeOwnPasswordForm,
     ExpiryForm,
-    LoginForm,
     MoveForm,
     SessionPolicyForm,
     SetPasswordForm,
     UserCreateForm,
     UserFieldForm,
 )
-from mfa import login_step
-from mfa import selectors as mfa_selectors
-from panel import navigation
-from panel.audit import Origin
-from panel.pagination import page_query
-from panel.view_helpers import apply_service_errors, is_htmx, posted
-from passkeys import selectors as passkey_selectors
-from tokens import selectors as token_selectors
+from core.audit import Origin
+from core.view_helpers import apply_service_errors, is_htmx, page_query, posted
+from organisation import scope
+from organisation import selectors as organisation_selectors
+from usersessions import services as session_services
 
 INLINE_FIELDS = ("username", "email")
-
-
-class PanelLoginView(LoginView):
-    template_name = "accounts/login.html"
-    authentication_form = LoginForm
-    redirect_authenticated_user = True
-
-    def form_valid(self, form):
-        user = form.get_user()
-        if login_step.needs_second_step(user):
-            login_step.begin(self.request, user, redirect_to=self.get_success_url())
-            return redirect("mfa:login_verify")
-        return super().form_valid(form)
-
-
-def home(request):
-    """Send a user to the first module they may open, else to their own account."""
-    modules = navigation.items_for(request.user)
-    return redirect(modules[0].url if modules else "account")
-
-
-def account(request):
-    """Your details and your security settings, each with how much of it you have."""
-    user = request.user
-    context = {
-        "account": user,
-        "two_factor": mfa_selectors.status(user),
-        "passkey_count": passkey_selectors.passkeys_of(owner=user).count(),
-        "session_count": selectors.active_sessions(owner=user).count(),
-        "token_count": token_selectors.tokens_of(owner=user).count(),
-    }
-    return render(request, "accounts/account.html", context)
 
 
 @permission_required("accounts.view_user", raise_exception=True)
@@ -76,10 +39,9 @@ def user_list(request):
         "page": page,
         "search": search,
         "company": company,
-        "companies": selectors.company_tree(request.user),
+        "companies": organisation_selectors.company_tree(request.user),
         "inline_fields": INLINE_FIELDS,
         "page_query": page_query(request),
-        "two_factor_on": mfa_selectors.users_with_two_factor([row.pk for row in page]),
     }
     return render(request, "accounts/user_list.html", context)
 
@@ -91,7 +53,7 @@ def _chosen_company(request):
         return None
     if not raw.isdecimal():
         raise Http404("No such company.")
-    return selectors.company_get(actor=request.user, pk=int(raw))
+    return organisation_selectors.company_get(actor=request.user, pk=int(raw))
 
 
 def _chosen_parent(request):
@@ -101,7 +63,7 @@ def _chosen_parent(request):
         return None
     if not raw.isdecimal():
         raise Http404("No such user.")
-    return selectors.user_get(actor=request.user, pk=int(raw))
+    return scope.user_get(actor=request.user, pk=int(raw))
 
 
 @permission_required("accounts.add_user", raise_exception=True)
@@ -135,7 +97,7 @@ def _inline_field(field):
 @permission_required("accounts.view_user", raise_exception=True)
 def user_field(request, pk, field):
     """The display cell of an inline-editable field (what Escape goes back to)."""
-    user = selectors.user_get(actor=request.user, pk=pk)
+    user = scope.user_get(actor=request.user, pk=pk)
     return render(request, "accounts/_user_cell.html", {"row": user, "field": _inline_field(field)})
 
 
@@ -143,7 +105,7 @@ def user_field(request, pk, field):
 @require_http_methods(["GET", "POST"])
 def user_field_edit(request, pk, field):
     """Edit one field in place: the form fragment for htmx, or a small page without JavaScript."""
-    user = selectors.user_get(actor=request.user, pk=pk)
+    user = scope.user_get(actor=request.user, pk=pk)
     field = _inline_field(field)
     form = UserFieldForm(posted(request), initial={"value": getattr(user, field)})
     if request.method == "POST" and form.is_valid():
@@ -170,8 +132,8 @@ def user_field_edit(request, pk, field):
 @require_http_methods(["GET", "POST"])
 def user_expiry(request, pk):
     """Set or clear the moment a user's account expires, or that of every account of their company."""
-    user = selectors.user_get(actor=request.user, pk=pk)
-    company_size = selectors.company_user_count(user.company) if user.company_id else 0
+    user = scope.user_get(actor=request.user, pk=pk)
+    company_size = organisation_selectors.company_user_count(user.company) if user.company_id else 0
     form = ExpiryForm(posted(request), initial={"expires_at": user.expires_at}, user=user, company_size=company_size)
     if request.method == "POST" and form.is_valid():
         whole_company = form.cleaned_data.get("whole_company", False)
@@ -200,7 +162,7 @@ def user_expiry(request, pk):
 @require_http_methods(["GET", "POST"])
 def user_move(request, pk):
     """Move a user, with its sub-users, to another company within your scope."""
-    user = selectors.user_get(actor=request.user, pk=pk)
+    user = scope.user_get(actor=request.user, pk=pk)
     form = MoveForm(posted(request), initial={"company": user.company}, actor=request.user)
     if request.method == "POST" and form.is_valid():
         try:
@@ -220,7 +182,7 @@ def user_move(request, pk):
 @permission_required("accounts.change_user", raise_exception=True)
 @require_http_methods(["GET", "POST"])
 def user_session_policy(request, pk):
-    user = selectors.user_get(actor=request.user, pk=pk)
+    user = scope.user_get(actor=request.user, pk=pk)
     form = SessionPolicyForm.for_user(user, posted(request))
     if request.method == "POST" and form.is_valid():
         try:
@@ -239,7 +201,7 @@ def user_session_policy(request, pk):
 def user_password(request, pk):
     """Change a password: your own (needs the current one) or, with permission, anyone's."""
     own = pk == request.user.pk
-    user = selectors.self_or_permitted(actor=request.user, user_id=pk, permission="accounts.change_user")
+    user = scope.self_or_permitted(actor=request.user, user_id=pk, permission="accounts.change_user")
     form_class = ChangeOwnPasswordForm if own else SetPasswordForm
     form = form_class(posted(request))
     if request.method == "POST" and form.is_valid():
@@ -261,7 +223,7 @@ def user_password(request, pk):
             if own:
                 old_key = request.session.session_key
                 update_session_auth_hash(request, user)
-                services.session_rekey(old_key=old_key, new_key=request.session.session_key)
+                session_services.session_rekey(old_key=old_key, new_key=request.session.session_key)
                 messages.success(request, "Your password was changed. Your other sessions have been logged out.")
                 return redirect("home")
             messages.success(request, f"The password of {user.username} was changed and their sessions ended.")
@@ -277,7 +239,7 @@ def user_password(request, pk):
 @permission_required("accounts.delete_user", raise_exception=True)
 @require_http_methods(["GET", "POST"])
 def user_delete(request, pk):
-    user = selectors.user_get(actor=request.user, pk=pk)
+    user = scope.user_get(actor=request.user, pk=pk)
     error = None
     if request.method == "POST":
         # You go too when you are the user or one of its sub-users.
@@ -304,41 +266,3 @@ def user_delete(request, pk):
         {"target": user, "error": error, "sub_users": sub_users},
         status=409 if error else 200,
     )
-
-
-# Sessions
-
-
-def session_list(request, user_id):
-    owner = selectors.session_owner(actor=request.user, user_id=user_id)
-    sessions = list(selectors.active_sessions(owner=owner))
-    for session in sessions:
-        session.device = devices.describe(session.user_agent)
-        session.current = session.session_key == request.session.session_key
-    context = {"owner": owner, "own": owner.pk == request.user.pk, "sessions": sessions}
-    return render(request, "accounts/session_list.html", context)
-
-
-@require_POST
-def session_end(request, user_id, session_id):
-    owner = selectors.session_owner(actor=request.user, user_id=user_id)
-    session = selectors.session_get(owner=owner, session_id=session_id)
-    current = session.session_key == request.session.session_key
-    services.session_end_one(origin=Origin.from_request(request), session=session)
-    if current:
-        request.session.flush()  # its row is gone already; see user_delete
-        return redirect(reverse("login"))
-    messages.success(request, f"The session from {session.ip or 'an unknown address'} was ended.")
-    return redirect("accounts:session_list", user_id=owner.pk)
-
-
-@require_POST
-def sessions_end_all(request, user_id):
-    owner = selectors.session_owner(actor=request.user, user_id=user_id)
-    own = owner.pk == request.user.pk
-    ended = services.sessions_end_all(
-        origin=Origin.from_request(request), user=owner, except_key=request.session.session_key if own else None
-    )
-    what = "other session" if own else "session"
-    messages.success(request, f"{ended} {what}{pluralize(ended)} ended.")
-    return redirect("accounts:session_list", user_id=owner.pk)

@@ -102,7 +102,7 @@ def seed():
     from django.contrib.auth.hashers import make_password
 
     from accounts.models import User
-    from panel.audit import Origin
+    from core.audit import Origin
     from tokens.credentials import bearer_string
     from tokens.services import token_create
 

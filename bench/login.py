@@ -151,18 +151,18 @@ def lock_out(client, username):
     """Ten wrong passwords through the login page, each after the previous one's delay (the clock moved on)."""
     import time_machine
 
-    from accounts import login_guard
+    from core import throttle
 
     with time_machine.travel(datetime.now(UTC), tick=False) as clock:
-        for n in range(login_guard.ACCOUNT_GUARD.lock_after):
+        for n in range(throttle.ACCOUNT_GUARD.lock_after):
             response = client.post(
                 "/login/", {"username": username, "password": f"Wrong-{n}"}, REMOTE_ADDR=f"192.0.2.{n + 1}"
             )
             if WRONG_PASSWORD_TEXT not in response.content.decode():
                 raise SystemExit(f"locking out: attempt {n + 1} answered {response.status_code}")
-            clock.shift(login_guard.ACCOUNT_GUARD.max_delay + 1)
+            clock.shift(throttle.ACCOUNT_GUARD.max_delay + 1)
     # Back on the real clock, which is behind the one the lock was set by: the lock holds longer, never shorter.
-    if not login_guard.wait_seconds(username=username, ip="198.51.100.1"):
+    if not throttle.wait_seconds(username=username, ip="198.51.100.1"):
         raise SystemExit("the account did not lock after lock_after failures")
 
 
@@ -291,12 +291,12 @@ def forget_cache_keys(ip_count):
     """Delete every guard key the benchmark may have written (they carry its own key prefix too)."""
     from django.core.cache import cache
 
-    from accounts import login_guard
+    from core import throttle
 
     names = (LOCKED_USERNAME, FLOOD_USERNAME, *(f"nobody-{n}" for n in range(ip_count)))
     ips = (*(ip_address(n) for n in range(ip_count)), *(f"192.0.2.{n}" for n in range(1, 256)))
-    flat = [key for name in names for key in login_guard.ACCOUNT_GUARD._keys(login_guard.account_key(name))]
-    flat += [key for ip in ips for key in login_guard.IP_GUARD._keys(ip)]
+    flat = [key for name in names for key in throttle.ACCOUNT_GUARD._keys(throttle.account_key(name))]
+    flat += [key for ip in ips for key in throttle.IP_GUARD._keys(ip)]
     for i in range(0, len(flat), 1000):
         cache.delete_many(flat[i : i + 1000])
 
@@ -322,12 +322,12 @@ def main():
     from django.test import Client
     from django.test.utils import override_settings, setup_test_environment, teardown_test_environment
 
-    from accounts import login_guard
     from accounts.models import User
+    from core import throttle
 
     CountingBackend = counting_backend_class()
     user_login_failed.connect(_on_login_failed)
-    guard = login_guard.ACCOUNT_GUARD
+    guard = throttle.ACCOUNT_GUARD
     real_name = connection.settings_dict["NAME"]
     created = False
     # Every IP address the run may use, for deleting the guard's keys even after a failure.

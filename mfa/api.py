@@ -2,8 +2,8 @@
 
 from ninja import Router, Schema
 
+from core.api import errors
 from mfa import selectors
-from panel.api_common import errors
 
 router = Router(tags=["two-factor"])
 

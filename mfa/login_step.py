@@ -10,13 +10,13 @@ import time
 
 from django.conf import settings
 from django.contrib.auth import get_user_model, login
+from django.contrib.auth.signals import user_logged_in
+from django.dispatch import receiver
 
 from accounts.selectors import user_may_log_in
 from mfa import selectors
 
 _PENDING = "panel_mfa_pending"
-# Set when this session's login was a passkey's.
-_BY_PASSKEY = "panel_login_by_passkey"
 
 
 def needs_second_step(user) -> bool:
@@ -52,16 +52,11 @@ def complete(request, user):
     return pending["next"]
 
 
-def log_in_with_passkey(request, user):
-    """Log ``user`` in from a verified passkey: possession plus user verification, so no second step follows."""
-    abandon(request)
-    login(request, user, backend=settings.AUTHENTICATION_BACKENDS[0])
-    request.session[_BY_PASSKEY] = True
-
-
-def logged_in_by_passkey(request) -> bool:
-    return request.session.get(_BY_PASSKEY, False)
-
-
 def abandon(request):
     request.session.pop(_PENDING, None)
+
+
+@receiver(user_logged_in)
+def _abandon_on_login(sender, request, user, **kwargs):
+    """Any completed login (a passkey's, say) ends a password login left half-way in the same session."""
+    abandon(request)

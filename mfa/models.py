@@ -1,7 +1,7 @@
 """Second factors, as django-otp devices.
 
 django-otp's own TOTP and static devices keep their keys and codes in plain
-text; these keep the TOTP key encrypted (panel.crypto) and recovery codes
+text; these keep the TOTP key encrypted (core.crypto) and recovery codes
 hashed, and reuse django-otp's Device, throttling and TOTP arithmetic.
 """
 
@@ -15,7 +15,7 @@ from django_otp.models import Device, ThrottlingMixin, TimestampMixin
 from django_otp.oath import TOTP
 from django_otp.plugins.otp_email.models import EmailDevice
 
-from panel import crypto
+from core import crypto
 
 # What Google Authenticator, Microsoft Authenticator, Authy and 1Password all accept.
 TOTP_STEP = 30

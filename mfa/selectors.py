@@ -1,7 +1,7 @@
 """Reads of a user's second factors."""
 
-from accounts.selectors import self_or_permitted
 from mfa.models import AuthenticatorDevice, EmailCodeDevice, RecoveryCode, RecoveryCodeDevice
+from organisation.scope import self_or_permitted
 
 RESET_PERMISSION = "mfa.reset_two_factor"
 

@@ -11,12 +11,11 @@ from django.db import transaction
 from django.utils import timezone
 from django_otp.models import GenerateNotAllowed
 
-from accounts import login_guard
+from core import crypto, throttle
+from core.audit import record
+from core.models import AuditEvent
 from mfa import selectors
 from mfa.models import AuthenticatorDevice, EmailCodeDevice, RecoveryCode, RecoveryCodeDevice, hash_recovery_code
-from panel import crypto
-from panel.audit import record
-from panel.models import AuditEvent
 
 RECOVERY_CODE_COUNT = 10
 _RECOVERY_ALPHABET = "abcdefghjkmnpqrstuvwxyz23456789"  # no 0/o, 1/l/i to misread
@@ -119,15 +118,15 @@ def two_factor_disable_own(*, origin, user, code="", password=""):
     Under the login brute-force guard: a wrong proof counts toward the account's lockout.
     """
     username = user.get_username()
-    wait = login_guard.wait_seconds(username=username, ip=origin.ip)
+    wait = throttle.wait_seconds(username=username, ip=origin.ip)
     if wait:
-        raise ValidationError({"__all__": login_guard.locked_out_message(wait)})
+        raise ValidationError({"__all__": throttle.locked_out_message(wait)})
     if password:
         proven = user.check_password(password)
     else:
         proven = any(_code_proves(origin, user, method, code) for method in ("totp", "recovery"))
     if not proven:
-        login_guard.record_failure(origin=origin, username=username, ip=origin.ip)
+        throttle.record_failure(origin=origin, username=username, ip=origin.ip)
         raise ValidationError({"__all__": "That code or password is not correct."})
     two_factor_disable(origin=origin, user=user, reason="by the user")
 

@@ -17,13 +17,13 @@ from django.shortcuts import redirect, render
 from django.utils.cache import add_never_cache_headers
 from django.views.decorators.http import require_http_methods, require_POST
 
-from accounts import login_guard
+from core import throttle
+from core.audit import Origin
+from core.client_ip import get_client_ip
+from core.view_helpers import apply_service_errors, is_htmx, posted
 from mfa import login_step, selectors, services
 from mfa.forms import ConfirmCodeForm, DisableForm, VerifyForm
 from mfa.models import TOTP_DIGITS, TOTP_STEP
-from panel.audit import Origin
-from panel.client_ip import get_client_ip
-from panel.view_helpers import apply_service_errors, is_htmx, posted
 
 
 def _render(request, template, context, *, status=200, secret=False):
@@ -58,23 +58,23 @@ def login_verify(request):
         return redirect("mfa:login_verify")
     if request.method == "POST" and form.is_valid():
         ip = get_client_ip(request)
-        wait = login_guard.wait_seconds(username=user.get_username(), ip=ip)
+        wait = throttle.wait_seconds(username=user.get_username(), ip=ip)
         if wait:
-            login_guard.refuse_throttled(
+            throttle.refuse_throttled(
                 origin=origin,
                 action="mfa.verify",
                 username=user.get_username(),
                 target=user,
                 details={"method": form.cleaned_data["method"]},
             )
-            form.add_error(None, login_guard.locked_out_message(wait))
+            form.add_error(None, throttle.locked_out_message(wait))
         else:
             try:
                 services.verify_login_code(
                     origin=origin, user=user, method=form.cleaned_data["method"], code=form.cleaned_data["code"]
                 )
             except ValidationError as error:
-                login_guard.record_failure(origin=origin, username=user.get_username(), ip=ip)
+                throttle.record_failure(origin=origin, username=user.get_username(), ip=ip)
                 apply_service_errors(form, error)
             else:
                 return redirect(login_step.complete(request, user))

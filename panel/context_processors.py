@@ -1,6 +1,6 @@
 from django.conf import settings
 
-from panel import navigation
+from core import navigation
 
 
 def panel(request):

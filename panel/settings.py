@@ -2,12 +2,13 @@
 
 With nothing set, the embedded default runs: SQLite in ``var/``, a local-memory
 cache, console email and a secret key generated once and kept in ``var/``.
-Every variable is listed in README.md; ``panel.conf`` parses them.
+Every variable is listed in README.md; ``core.conf`` parses them.
 """
 
 from pathlib import Path
 
-from panel import conf
+from core import conf
+from passkeys import relying_party
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 VAR_DIR = Path(conf.env_str("PANEL_VAR_DIR", str(BASE_DIR / "var")))
@@ -21,7 +22,7 @@ PANEL_NAME = conf.env_str("PANEL_NAME", "Panel")
 # Peers allowed to tell us the client address in X-Forwarded-For (IPs or CIDRs).
 PANEL_TRUSTED_PROXIES = conf.env_networks("PANEL_TRUSTED_PROXIES", [])
 PANEL_USERS_PER_PAGE = 20
-# Fernet keys for secrets at rest, newest first; empty derives one from SECRET_KEY (panel.crypto).
+# Fernet keys for secrets at rest, newest first; empty derives one from SECRET_KEY (core.crypto).
 PANEL_ENCRYPTION_KEYS = conf.env_list("PANEL_ENCRYPTION_KEYS", [])
 
 INSTALLED_APPS = [
@@ -31,13 +32,16 @@ INSTALLED_APPS = [
     "django.contrib.messages",
     "django.contrib.staticfiles",
     "csp",
-    "panel",
+    "core",
+    "usersessions",
+    "organisation",
     "accounts",
     "tokens",
     "django_otp",
     "django_otp.plugins.otp_email",
     "mfa",
     "passkeys",
+    "panel",
     "ninja",
 ]
 
@@ -52,8 +56,9 @@ MIDDLEWARE = [
     "django.contrib.auth.middleware.LoginRequiredMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     # After messages: a timed-out session is told why on the login page.
-    "accounts.middleware.SessionActivityMiddleware",
-    "mfa.middleware.RequireTwoFactorMiddleware",
+    "accounts.middleware.AccountValidityMiddleware",
+    "usersessions.middleware.SessionPolicyMiddleware",
+    "panel.middleware.RequireTwoFactorMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
 ]
 
@@ -140,7 +145,7 @@ PANEL_MFA_PENDING_SECONDS = 300  # between the right password and the second fac
 
 # Passkeys (WebAuthn): the relying party ID and the origins allowed to use it. Unset, each request's own
 # host is used when ALLOWED_HOSTS names it exactly (passkeys.relying_party).
-PANEL_PASSKEY_RP_ID, PANEL_PASSKEY_ORIGINS = conf.passkey_relying_party()
+PANEL_PASSKEY_RP_ID, PANEL_PASSKEY_ORIGINS = relying_party.configured()
 PANEL_PASSKEY_CEREMONY_SECONDS = 300  # how long a registration or login challenge stays usable
 PASSWORD_RESET_TIMEOUT = 3600  # a reset link works for an hour (Django's default is 3 days)
 OTP_EMAIL_SENDER = DEFAULT_FROM_EMAIL

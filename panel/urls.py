@@ -3,7 +3,8 @@ from django.contrib.auth.decorators import login_not_required
 from django.urls import include, path
 
 from accounts import password_reset
-from accounts import views as account_views
+from core import views as core_views
+from organisation import urls as organisation_urls
 from panel import views
 from panel.api import api
 
@@ -17,8 +18,8 @@ def _public(urls):
 
 
 urlpatterns = [
-    path("", account_views.home, name="home"),
-    path("login/", account_views.PanelLoginView.as_view(), name="login"),
+    path("", views.home, name="home"),
+    path("login/", views.PanelLoginView.as_view(), name="login"),
     path("logout/", auth_views.LogoutView.as_view(), name="logout"),
     path("password-reset/", password_reset.PasswordResetView.as_view(), name="password_reset"),
     path("password-reset/sent/", password_reset.PasswordResetDoneView.as_view(), name="password_reset_done"),
@@ -28,15 +29,16 @@ urlpatterns = [
         name="password_reset_confirm",
     ),
     path("password-reset/done/", password_reset.PasswordResetCompleteView.as_view(), name="password_reset_complete"),
-    path("account/", account_views.account, name="account"),
+    path("account/", views.account, name="account"),
     path("", include("mfa.urls")),
     path("", include("passkeys.urls")),
     # Before accounts.urls, whose "<pk>/<field>/" would otherwise take "<pk>/tokens/".
     path("users/<int:user_id>/tokens/", include("tokens.urls")),
+    path("users/<int:pk>/access/", include(organisation_urls.access)),
     path("users/", include("accounts.urls")),
-    path("companies/", include("accounts.company_urls")),
-    path("roles/", include("accounts.role_urls")),
+    path("companies/", include(organisation_urls.companies)),
+    path("roles/", include(organisation_urls.roles)),
     path("api/", _public(api.urls)),
-    path("audit/", views.audit_log, name="audit_log"),
-    path("healthz", views.healthz, name="healthz"),
+    path("audit/", core_views.audit_log, name="audit_log"),
+    path("healthz", core_views.healthz, name="healthz"),
 ]

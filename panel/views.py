@@ -1,51 +1,44 @@
-"""Project-level pages: the audit log and a health check."""
+"""The flows that compose the apps: the login page, the landing redirect, and your account page."""
 
-import datetime
+from django.contrib.auth.views import LoginView
+from django.shortcuts import redirect, render
 
-from django.contrib.auth.decorators import login_not_required, permission_required
-from django.core.paginator import Paginator
-from django.db import connection
-from django.http import JsonResponse
-from django.shortcuts import render
-from django.utils import timezone
-from django.views.decorators.http import require_GET
-
-from panel.audit import events_visible_to
-from panel.forms import AuditFilterForm
-from panel.pagination import page_query
-
-AUDIT_EVENTS_PER_PAGE = 50
+from accounts.forms import LoginForm
+from core import navigation
+from mfa import login_step
+from mfa import selectors as mfa_selectors
+from passkeys import selectors as passkey_selectors
+from tokens import selectors as token_selectors
+from usersessions import selectors as session_selectors
 
 
-@permission_required("panel.view_auditevent", raise_exception=True)
-@require_GET
-def audit_log(request):
-    events = events_visible_to(request.user)
-    actions = events.order_by().values_list("action", flat=True).distinct()
-    form = AuditFilterForm(request.GET or None, actions=actions)
-    if form.is_valid():
-        data = form.cleaned_data
-        if data["actor"]:
-            events = events.filter(actor_name__iexact=data["actor"])
-        if data["action"]:
-            events = events.filter(action=data["action"])
-        if data["since"]:
-            events = events.filter(created_at__gte=_day_start(data["since"]))
-        if data["until"]:
-            events = events.filter(created_at__lt=_day_start(data["until"] + datetime.timedelta(days=1)))
-    page = Paginator(events, AUDIT_EVENTS_PER_PAGE).get_page(request.GET.get("page", 1))
-    context = {"form": form, "page": page, "page_query": page_query(request)}
-    return render(request, "panel/audit_log.html", context, status=400 if form.errors else 200)
+class PanelLoginView(LoginView):
+    template_name = "panel/login.html"
+    authentication_form = LoginForm
+    redirect_authenticated_user = True
+
+    def form_valid(self, form):
+        user = form.get_user()
+        if login_step.needs_second_step(user):
+            login_step.begin(self.request, user, redirect_to=self.get_success_url())
+            return redirect("mfa:login_verify")
+        return super().form_valid(form)
 
 
-def _day_start(day):
-    return datetime.datetime.combine(day, datetime.time.min, tzinfo=datetime.UTC)
+def home(request):
+    """Send a user to the first module they may open, else to their own account."""
+    modules = navigation.items_for(request.user)
+    return redirect(modules[0].url if modules else "account")
 
 
-@login_not_required
-@require_GET
-def healthz(request):
-    """For load balancers: the process answers and reaches its database."""
-    with connection.cursor() as cursor:
-        cursor.execute("SELECT 1")
-    return JsonResponse({"status": "ok", "time": timezone.now().isoformat()})
+def account(request):
+    """Your details and your security settings, each with how much of it you have."""
+    user = request.user
+    context = {
+        "account": user,
+        "two_factor": mfa_selectors.status(user),
+        "passkey_count": passkey_selectors.passkeys_of(owner=user).count(),
+        "session_count": session_selectors.active_sessions(owner=user).count(),
+        "token_count": token_selectors.tokens_of(owner=user).count(),
+    }
+    return render(request, "panel/account.html", context)

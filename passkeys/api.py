@@ -4,7 +4,7 @@ from datetime import datetime
 
 from ninja import Field, Router, Schema, Status
 
-from panel.api_common import api_origin, errors
+from core.api import api_origin, errors
 from passkeys import selectors, services
 
 router = Router(tags=["passkeys"])

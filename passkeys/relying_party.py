@@ -13,7 +13,10 @@ from dataclasses import dataclass
 from urllib.parse import urlsplit
 
 from django.conf import settings
+from django.core.exceptions import ImproperlyConfigured
 from django.http.request import split_domain_port
+
+from core.conf import env_list, env_str
 
 
 class PasskeysUnavailable(Exception):
@@ -81,3 +84,23 @@ def for_request(request) -> RelyingParty:
             "Passkeys are not set up for this address: an operator must set PANEL_PASSKEY_RP_ID (see README, Passkeys)."
         )
     return RelyingParty(hostname, settings.PANEL_NAME, (origin,))
+
+
+def configured():
+    """PANEL_PASSKEY_RP_ID and PANEL_PASSKEY_ORIGINS, checked against each other; ("", []) when unset.
+
+    Either may be given alone: the RP ID defaults to the first origin's host, the
+    origins to https://<RP ID>.
+    """
+    rp_id = env_str("PANEL_PASSKEY_RP_ID", "").strip().lower()
+    origins = [origin.rstrip("/").lower() for origin in env_list("PANEL_PASSKEY_ORIGINS", [])]
+    if not rp_id and not origins:
+        return "", []
+    if not rp_id:
+        rp_id = urlsplit(origins[0]).hostname or ""
+    origins = origins or [f"https://{rp_id}"]
+    for origin in origins:
+        problem = origin_problem(origin, rp_id)
+        if problem:
+            raise ImproperlyConfigured(f"PANEL_PASSKEY_RP_ID / PANEL_PASSKEY_ORIGINS: {problem}")
+    return rp_id, origins

@@ -2,10 +2,12 @@
 
 from django.shortcuts import get_object_or_404
 
-from accounts.selectors import self_or_permitted
+from organisation.scope import self_or_permitted
 from passkeys.models import Passkey, UserHandle
 
 MANAGE_OTHERS_PERMISSION = "passkeys.manage_others_passkeys"
+# Set in the session of a login made with a passkey.
+LOGGED_IN_BY_PASSKEY = "panel_login_by_passkey"
 
 
 def passkey_owner(*, actor, user_id):
@@ -30,3 +32,8 @@ def passkey_for_login(credential_id: bytes):
 def user_handle(user) -> bytes | None:
     handle = UserHandle.objects.filter(user=user).values_list("handle", flat=True).first()
     return bytes(handle) if handle is not None else None
+
+
+def logged_in_by_passkey(request) -> bool:
+    """Whether this session logged in with a passkey and its user still has one (two factors in one)."""
+    return request.session.get(LOGGED_IN_BY_PASSKEY, False) and passkeys_of(owner=request.user).exists()

@@ -39,8 +39,8 @@ from webauthn.helpers.structs import (
 )
 
 from accounts.selectors import login_refusal
-from panel.audit import record
-from panel.models import AuditEvent
+from core.audit import record
+from core.models import AuditEvent
 from passkeys import challenges, selectors
 from passkeys.models import CREDENTIAL_ID_MAX_BYTES, Passkey, UserHandle
 from passkeys.validators import clean_passkey_name, validate_passkey_name_free

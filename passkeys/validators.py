@@ -2,7 +2,7 @@
 
 from django.core.exceptions import ValidationError
 
-from panel.validators import clean_name
+from core.validators import clean_name
 from passkeys.models import NAME_MAX_LENGTH
 
 

@@ -8,7 +8,9 @@ those endpoints take no user ID at all.
 import functools
 import json
 
+from django.conf import settings
 from django.contrib import messages
+from django.contrib.auth import login
 from django.contrib.auth.decorators import login_not_required
 from django.core.exceptions import ValidationError
 from django.http import JsonResponse
@@ -18,12 +20,11 @@ from django.utils.http import url_has_allowed_host_and_scheme
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_http_methods, require_POST
 
-from accounts import login_guard
-from mfa import login_step
-from panel.audit import Origin
-from panel.client_ip import get_client_ip
-from panel.throttle import FailureLimit
-from panel.view_helpers import posted
+from core import throttle
+from core.audit import Origin
+from core.client_ip import get_client_ip
+from core.throttle import FailureLimit
+from core.view_helpers import posted
 from passkeys import relying_party, selectors, services
 from passkeys.forms import PasskeyNameForm
 
@@ -171,10 +172,10 @@ def login_options(request, rp):
 @_ceremony
 def login_finish(request, rp):
     origin, ip = Origin.from_request(request), get_client_ip(request)
-    wait = login_guard.wait_seconds(username=None, ip=ip)
+    wait = throttle.wait_seconds(username=None, ip=ip)
     if wait:
-        login_guard.refuse_throttled(origin=origin, action="passkey.login", username="")
-        response = _error(login_guard.locked_out_message(wait), 429)
+        throttle.refuse_throttled(origin=origin, action="passkey.login", username="")
+        response = _error(throttle.locked_out_message(wait), 429)
         response["Retry-After"] = str(wait)
         return response
     credential = _credential(request)
@@ -183,9 +184,11 @@ def login_finish(request, rp):
     try:
         user = services.passkey_authenticate(origin=origin, rp=rp, credential=credential)
     except services.PasskeyRefused as refused:
-        login_guard.record_failure(origin=origin, username=None, ip=ip)
+        throttle.record_failure(origin=origin, username=None, ip=ip)
         return _error(str(refused), 400)
-    login_step.log_in_with_passkey(request, user)
+    # Possession plus user verification: two factors in one, so no second step follows.
+    login(request, user, backend=settings.AUTHENTICATION_BACKENDS[0])
+    request.session[selectors.LOGGED_IN_BY_PASSKEY] = True
     return JsonResponse({"redirect": _next_url(request)})
 
 

@@ -4,7 +4,7 @@ from datetime import datetime
 
 from ninja import Field, Router, Schema, Status
 
-from panel.api_common import BodyIn, api_origin, errors
+from core.api import BodyIn, api_origin, errors
 from tokens import selectors, services
 from tokens.credentials import bearer_string
 

@@ -16,10 +16,10 @@ from django.utils import timezone
 from ninja.security import APIKeyHeader, HttpBearer
 
 from accounts.selectors import user_may_log_in, with_api_module
-from panel import crypto
-from panel.audit import Origin
-from panel.client_ip import get_client_ip
-from panel.throttle import FailureLimit
+from core import crypto
+from core.audit import Origin
+from core.client_ip import get_client_ip
+from core.throttle import FailureLimit
 from tokens import credentials, services, signing
 from tokens.models import AccessToken
 from tokens.validators import ip_allowed

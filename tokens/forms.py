@@ -5,7 +5,7 @@ from django import forms
 from django.core.exceptions import ValidationError
 from django.utils import timezone
 
-from panel.forms import LOCAL_INPUT, moment_field, untouched_moment
+from core.forms import LOCAL_INPUT, moment_field, untouched_moment
 from tokens.validators import clean_ip_allowlist, latest_expiry, validate_token_expiry
 
 DEFAULT_LIFETIME = timedelta(days=90)

@@ -7,7 +7,7 @@ class AccessToken(models.Model):
     """A credential a script uses to act as its owner.
 
     The integer primary key is the credential ID clients send; the secret is
-    stored only encrypted (panel.crypto) and shown once, when the token is made.
+    stored only encrypted (core.crypto) and shown once, when the token is made.
     """
 
     id = models.BigAutoField(primary_key=True)

@@ -2,7 +2,7 @@
 
 from django.shortcuts import get_object_or_404
 
-from accounts.selectors import self_or_permitted
+from organisation.scope import self_or_permitted
 from tokens.models import AccessToken
 
 MANAGE_OTHERS_PERMISSION = "tokens.manage_others_tokens"

@@ -6,9 +6,9 @@ from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.utils import timezone
 
-from panel import crypto
-from panel.audit import record
-from panel.models import AuditEvent
+from core import crypto
+from core.audit import record
+from core.models import AuditEvent
 from tokens import credentials
 from tokens.models import AccessToken
 from tokens.validators import clean_ip_allowlist, latest_expiry, validate_token_expiry

@@ -9,8 +9,8 @@ from django.shortcuts import redirect, render
 from django.utils.cache import add_never_cache_headers
 from django.views.decorators.http import require_http_methods
 
-from panel.audit import Origin
-from panel.view_helpers import apply_service_errors, posted
+from core.audit import Origin
+from core.view_helpers import apply_service_errors, posted
 from tokens import selectors, services
 from tokens.credentials import bearer_string
 from tokens.forms import TokenForm

@@ -10,7 +10,8 @@ import re
 import pytest
 from playwright.sync_api import expect
 
-from accounts.models import Company, User
+from accounts.models import User
+from organisation.models import Company
 from tests.e2e.conftest import VIEWPORT, log_in
 from tests.factories import UserFactory
 

@@ -19,9 +19,9 @@ import pyotp
 import pytest
 from playwright.sync_api import expect
 
+from core.audit import Origin
 from mfa import selectors as mfa_selectors
 from mfa import services as mfa_services
-from panel.audit import Origin
 from passkeys.models import Passkey
 from passkeys.services import NOT_ACCEPTED
 

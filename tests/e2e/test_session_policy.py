@@ -10,9 +10,9 @@ import re
 import pytest
 from playwright.sync_api import expect
 
-from accounts.session_policy import SIGNED_IN_ELSEWHERE
 from tests.e2e.conftest import log_in
 from tests.factories import UserFactory
+from usersessions.policy import SIGNED_IN_ELSEWHERE
 
 pytestmark = pytest.mark.browser
 

@@ -5,7 +5,7 @@ import json
 from django.contrib.auth.models import Permission
 from django.test import Client
 
-from panel.audit import Origin
+from core.audit import Origin
 from tokens.credentials import bearer_string
 from tokens.services import token_create
 

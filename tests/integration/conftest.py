@@ -8,10 +8,10 @@ from django.contrib.sessions.models import Session
 from django.core import serializers
 from django.test import Client
 
-from accounts.models import UserSession
-from panel.audit import Origin
-from panel.models import AuditEvent
+from core.audit import Origin
+from core.models import AuditEvent
 from tests.factories import UserFactory
+from usersessions.models import UserSession
 
 # A password that meets every rule and differs from the factories' default.
 NEW_PASSWORD = "Fresh-river-77"

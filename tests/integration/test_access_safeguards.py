@@ -4,8 +4,10 @@ import pytest
 from django.contrib.auth.models import Group
 
 from accounts import services
-from accounts.models import Company
-from panel.audit import Origin
+from core.audit import Origin
+from organisation import selectors as organisation_selectors
+from organisation import services as organisation_services
+from organisation.models import Company
 from tests.factories import DEFAULT_PASSWORD, AdminFactory, UserFactory
 from tests.integration.api_script import Script, assert_error
 from tests.integration.conftest import grant, logged_in_client
@@ -30,18 +32,18 @@ def test_taking_change_user_from_the_last_manager_is_refused_and_changes_nothing
     manager = grant(UserFactory(), "accounts.change_user")
 
     with pytest.raises(services.LastUserError):
-        services.user_set_access(origin=OPERATOR, user=manager, roles=[], permissions=[])
+        organisation_services.user_set_access(origin=OPERATOR, user=manager, roles=[], permissions=[])
 
     assert manager.has_perm("accounts.change_user")
 
 
 def test_deleting_the_role_of_the_last_manager_is_refused_and_keeps_the_role():
     managers = Group.objects.create(name="Managers")
-    managers.permissions.add(*services.selectors.permissions_named({"accounts.change_user"}))
+    managers.permissions.add(*organisation_selectors.permissions_named({"accounts.change_user"}))
     UserFactory().groups.add(managers)
 
     with pytest.raises(services.LastUserError):
-        services.role_delete(origin=OPERATOR, role=managers)
+        organisation_services.role_delete(origin=OPERATOR, role=managers)
 
     assert Group.objects.filter(name="Managers").exists()
 
@@ -51,7 +53,7 @@ def test_the_role_delete_page_explains_the_refusal(admin_client, admin_user):
     admin_user.save()
     managers = Group.objects.create(name="Managers")
     wanted = {"accounts.change_user", "auth.delete_group", "auth.view_group"}
-    managers.permissions.add(*services.selectors.permissions_named(wanted))
+    managers.permissions.add(*organisation_selectors.permissions_named(wanted))
     admin_user.groups.add(managers)
 
     response = admin_client.post(f"/roles/{managers.pk}/delete/")
@@ -63,7 +65,7 @@ def test_the_role_delete_page_explains_the_refusal(admin_client, admin_user):
 def test_a_company_admin_renames_their_own_company():
     root = Company.objects.create(name="Root")
     east = Company.objects.create(name="East", parent=root)
-    admin = grant(UserFactory(company=east), "accounts.view_company", "accounts.change_company")
+    admin = grant(UserFactory(company=east), "organisation.view_company", "organisation.change_company")
 
     response = logged_in_client(admin).post(f"/companies/{east.pk}/edit/", {"name": "East Coast", "parent": ""})
 

@@ -22,10 +22,10 @@ from django.test import Client
 from accounts import services
 from accounts.models import User
 from accounts.validators import validate_account_expiry
+from core.audit import Origin
+from core.models import AuditEvent
 from mfa import services as mfa_services
 from mfa.models import AuthenticatorDevice
-from panel.audit import Origin
-from panel.models import AuditEvent
 from passkeys import services as passkey_services
 from passkeys.models import Passkey
 from passkeys.relying_party import RelyingParty

@@ -11,8 +11,8 @@ import json
 
 import pytest
 
-from panel.audit import Origin
-from panel.models import AuditEvent
+from core.audit import Origin
+from core.models import AuditEvent
 from passkeys import services
 from passkeys.models import Passkey
 from passkeys.relying_party import RelyingParty

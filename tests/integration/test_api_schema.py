@@ -13,7 +13,7 @@ import pytest
 import schemathesis
 from hypothesis import HealthCheck, settings
 
-from panel.audit import Origin
+from core.audit import Origin
 from panel.wsgi import application
 from tests.factories import AdminFactory
 from tokens.authentication import FAILURES_PER_IP

@@ -11,8 +11,8 @@ import pytest
 import time_machine
 from django.utils import timezone
 
-from panel.audit import Origin
-from panel.models import AuditEvent
+from core.audit import Origin
+from core.models import AuditEvent
 from tests.factories import UserFactory
 from tests.integration.api_script import NO_BODY, Script, assert_error, grant_api_module
 from tests.integration.conftest import audit_dump, events, grant

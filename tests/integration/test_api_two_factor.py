@@ -13,8 +13,8 @@ import pytest
 import time_machine
 from django.test import Client
 
+from core.audit import Origin
 from mfa import services
-from panel.audit import Origin
 from tests.factories import AdminFactory, UserFactory
 from tests.integration.api_script import Script, assert_error
 from tests.integration.conftest import grant, logged_in_client

@@ -13,7 +13,7 @@ from django.test import Client
 from django.test.utils import CaptureQueriesContext
 
 from accounts.models import User
-from panel.models import AuditEvent
+from core.models import AuditEvent
 from tests.factories import DEFAULT_PASSWORD, UserFactory
 from tests.integration.api_script import NO_BODY, Script, assert_error
 from tests.integration.conftest import (

@@ -7,8 +7,8 @@ import time_machine
 from django.test import Client
 
 from accounts import services
-from panel.audit import Origin
-from panel.models import AuditEvent
+from core.audit import Origin
+from core.models import AuditEvent
 from tests.factories import UserFactory
 from tests.integration.conftest import NEW_PASSWORD, grant, logged_in_client
 
@@ -159,7 +159,7 @@ def test_audit_log_paginates_fifty_events_per_page(admin_client, admin_user):
 
 
 def test_audit_log_is_open_to_holders_of_its_view_permission():
-    reader = grant(UserFactory(username="auditor"), "panel.view_auditevent")
+    reader = grant(UserFactory(username="auditor"), "core.view_auditevent")
 
     assert logged_in_client(reader).get("/audit/").status_code == 200
 

@@ -6,8 +6,8 @@ import pytest
 import time_machine
 from django.test import Client
 
-from accounts.models import User, UserSession
-from panel.models import AuditEvent
+from accounts.models import User
+from core.models import AuditEvent
 from tests.factories import DEFAULT_PASSWORD, UserFactory
 from tests.integration.conftest import (
     events,
@@ -16,6 +16,7 @@ from tests.integration.conftest import (
     session_key_of,
     strip_csrf,
 )
+from usersessions.models import UserSession
 
 pytestmark = pytest.mark.django_db
 

@@ -12,10 +12,14 @@ import pytest
 from django.core.exceptions import ValidationError
 from django.test import Client
 
-from accounts import scope, selectors, services
-from accounts.models import Company, User, UserSession
-from panel.audit import Origin
-from panel.models import AuditEvent
+from accounts import services
+from accounts.models import User
+from core.audit import Origin
+from core.models import AuditEvent
+from organisation import scope
+from organisation import selectors as organisation_selectors
+from organisation import services as organisation_services
+from organisation.models import Company
 from tests.factories import AdminFactory, UserFactory
 from tests.integration.api_script import Script, assert_error
 from tests.integration.conftest import (
@@ -28,6 +32,7 @@ from tests.integration.conftest import (
 )
 from tokens.models import AccessToken
 from tokens.services import token_create
+from usersessions.models import UserSession
 
 pytestmark = pytest.mark.django_db
 
@@ -39,10 +44,10 @@ COMPANY_ADMIN_PERMISSIONS = (
     "tokens.manage_others_tokens",
     "mfa.reset_two_factor",
     "passkeys.manage_others_passkeys",
-    "accounts.view_company",
-    "accounts.add_company",
-    "accounts.change_company",
-    "accounts.delete_company",
+    "organisation.view_company",
+    "organisation.add_company",
+    "organisation.change_company",
+    "organisation.delete_company",
 )
 _FIELD_BLOCK = re.compile(r'<div class="field[^"]*">(.*?)</div>', re.DOTALL)
 _NAV = re.compile(r'<nav class="modules" aria-label="Modules">(.*?)</nav>', re.DOTALL)
@@ -511,7 +516,7 @@ def test_staff_may_move_a_user_to_no_company(org, admin_client):
 
 
 def test_company_less_staff_see_every_user_and_company(org):
-    staff = logged_in_client(grant(org.staff, "accounts.view_user", "accounts.view_company"))
+    staff = logged_in_client(grant(org.staff, "accounts.view_user", "organisation.view_company"))
 
     users = staff.get("/users/").context["page"]
     companies = staff.get("/companies/").context["companies"]
@@ -599,7 +604,7 @@ def test_service_refuses_a_company_out_of_scope(org):
 
     for parent in (org.west, None):
         with pytest.raises(ValidationError) as refused:
-            services.company_create(origin=origin, name="Rogue", parent=parent)
+            organisation_services.company_create(origin=origin, name="Rogue", parent=parent)
         assert set(refused.value.message_dict) == {"parent"}
     assert not Company.objects.filter(name="Rogue").exists()
 
@@ -655,7 +660,7 @@ def test_moving_a_company_out_of_scope_is_a_form_error(org, east_browser, parent
 def test_service_refuses_to_move_a_company_out_of_scope(org):
     for parent in (org.west, None):
         with pytest.raises(ValidationError) as refused:
-            services.company_update(
+            organisation_services.company_update(
                 origin=Origin(actor=org.east_admin), company=org.east_sub, name="East-Sub", parent=parent
             )
         assert set(refused.value.message_dict) == {"parent"}
@@ -684,7 +689,7 @@ def test_move_form_does_not_offer_the_company_or_its_subtree(org, admin_client):
 @pytest.mark.parametrize("target", ["east", "east_sub"])
 def test_service_refuses_a_move_into_the_companys_own_subtree(org, origin, target):
     with pytest.raises(ValidationError) as refused:
-        services.company_update(origin=origin, company=org.east, name="East", parent=getattr(org, target))
+        organisation_services.company_update(origin=origin, company=org.east, name="East", parent=getattr(org, target))
 
     assert "cannot move under" in refused.value.message_dict["parent"][0]
     assert Company.objects.get(pk=org.east.pk).parent == org.root
@@ -818,8 +823,8 @@ def test_nobody_deletes_a_company_above_their_own(org):
 
 def test_cascade_that_would_remove_the_last_user_manager_is_refused(org):
     # The only users able to manage users are in East; the one deleting is staff who may only delete companies.
-    deleter = logged_in_client(grant(org.staff, "accounts.view_company", "accounts.delete_company"))
-    assert set(selectors.user_managers()) == {org.east_admin}
+    deleter = logged_in_client(grant(org.staff, "organisation.view_company", "organisation.delete_company"))
+    assert set(organisation_selectors.user_managers()) == {org.east_admin}
     before = _snapshot()
 
     response = deleter.post(f"/companies/{org.east.pk}/delete/", {"cascade": "on"})
@@ -834,7 +839,7 @@ def test_cascade_that_would_remove_the_last_user_manager_is_refused(org):
 
 def test_cascade_is_allowed_when_a_manager_remains_elsewhere(org):
     grant(org.west_user, "accounts.change_user")
-    deleter = logged_in_client(grant(org.staff, "accounts.view_company", "accounts.delete_company"))
+    deleter = logged_in_client(grant(org.staff, "organisation.view_company", "organisation.delete_company"))
 
     response = deleter.post(f"/companies/{org.east.pk}/delete/", {"cascade": "on"})
 
@@ -847,7 +852,7 @@ def test_service_refuses_a_cascade_that_would_delete_every_user(db):
     UserFactory(company=only)
 
     with pytest.raises(services.LastUserError) as refused:
-        services.company_delete(origin=Origin.command("pytest"), company=only, cascade=True)
+        organisation_services.company_delete(origin=Origin.command("pytest"), company=only, cascade=True)
 
     assert str(refused.value) == services.LastUserError.messages["last user"]
     assert Company.objects.filter(pk=only.pk).exists()
@@ -859,7 +864,7 @@ def test_service_cascade_deletes_a_deep_subtree_leaves_first(org, origin):
         deep = Company.objects.create(name=f"Level{level}", parent=deep)
         UserFactory(company=deep)
 
-    services.company_delete(origin=origin, company=org.east, cascade=True)
+    organisation_services.company_delete(origin=origin, company=org.east, cascade=True)
 
     assert set(Company.objects.values_list("name", flat=True)) == {"Root", "West"}
     assert not User.objects.filter(company__isnull=False).exclude(company__in=[org.root, org.west]).exists()
@@ -869,7 +874,7 @@ def test_service_cascade_deletes_a_deep_subtree_leaves_first(org, origin):
 
 
 def test_navigation_shows_companies_only_with_view_company(org):
-    with_it = logged_in_client(grant(UserFactory(company=org.east), "accounts.view_company"))
+    with_it = logged_in_client(grant(UserFactory(company=org.east), "organisation.view_company"))
     without = logged_in_client(grant(UserFactory(company=org.east), "accounts.view_user"))
 
     assert "Companies" in _nav_labels(with_it.get("/account/"))
@@ -881,13 +886,13 @@ def test_navigation_shows_companies_only_with_view_company(org):
 @pytest.mark.parametrize(
     ("method", "path", "permission"),
     [
-        ("get", "/companies/", "accounts.view_company"),
-        ("get", "/companies/new/", "accounts.add_company"),
-        ("post", "/companies/new/", "accounts.add_company"),
-        ("get", "/companies/{east_sub}/edit/", "accounts.change_company"),
-        ("post", "/companies/{east_sub}/edit/", "accounts.change_company"),
-        ("get", "/companies/{east_sub}/delete/", "accounts.delete_company"),
-        ("post", "/companies/{east_sub}/delete/", "accounts.delete_company"),
+        ("get", "/companies/", "organisation.view_company"),
+        ("get", "/companies/new/", "organisation.add_company"),
+        ("post", "/companies/new/", "organisation.add_company"),
+        ("get", "/companies/{east_sub}/edit/", "organisation.change_company"),
+        ("post", "/companies/{east_sub}/edit/", "organisation.change_company"),
+        ("get", "/companies/{east_sub}/delete/", "organisation.delete_company"),
+        ("post", "/companies/{east_sub}/delete/", "organisation.delete_company"),
     ],
 )
 def test_each_company_page_needs_its_permission(org, method, path, permission):
@@ -904,7 +909,7 @@ def test_each_company_page_needs_its_permission(org, method, path, permission):
 
 
 def test_company_list_hides_the_actions_the_user_may_not_take(org):
-    viewer = logged_in_client(grant(UserFactory(company=org.east), "accounts.view_company"))
+    viewer = logged_in_client(grant(UserFactory(company=org.east), "organisation.view_company"))
 
     body = viewer.get("/companies/").content.decode()
 

@@ -12,8 +12,8 @@ from django.db import connection
 
 from accounts import services
 from accounts.models import User
-from panel.audit import Origin
-from panel.models import AuditEvent
+from core.audit import Origin
+from core.models import AuditEvent
 from tests.factories import UserFactory
 
 ROUNDS = 5

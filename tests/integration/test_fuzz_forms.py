@@ -11,7 +11,7 @@ from hypothesis import HealthCheck, event, given, settings
 from hypothesis import strategies as st
 
 from accounts.models import User
-from panel.models import AuditEvent
+from core.models import AuditEvent
 from tests.factories import UserFactory
 
 pytestmark = pytest.mark.django_db

@@ -12,10 +12,10 @@ from django.contrib.auth.signals import user_login_failed
 from django.core import mail
 from django.test import Client
 
+from core.audit import Origin
+from core.models import AuditEvent
 from mfa import services
 from mfa.models import AuthenticatorDevice
-from panel.audit import Origin
-from panel.models import AuditEvent
 from tests.factories import DEFAULT_PASSWORD, UserFactory
 from tests.integration.conftest import events, session_exists, session_key_of, strip_csrf
 

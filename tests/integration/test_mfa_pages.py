@@ -15,10 +15,10 @@ import pytest
 import time_machine
 from django.test import Client
 
+from core.audit import Origin
+from core.models import AuditEvent
 from mfa import services
 from mfa.models import AuthenticatorDevice, EmailCodeDevice, RecoveryCode, RecoveryCodeDevice
-from panel.audit import Origin
-from panel.models import AuditEvent
 from tests.factories import DEFAULT_PASSWORD, UserFactory
 from tests.integration.conftest import events, grant, logged_in_client
 

@@ -12,11 +12,11 @@ from django.core import mail, serializers
 from django.core.exceptions import ValidationError
 from django.core.management import call_command
 
-from accounts import login_guard
 from accounts import services as account_services
+from core import throttle
+from core.models import AuditEvent
 from mfa import selectors, services
 from mfa.models import AuthenticatorDevice, EmailCodeDevice, RecoveryCode, RecoveryCodeDevice
-from panel.models import AuditEvent
 from tests.factories import DEFAULT_PASSWORD, UserFactory
 from tests.integration.conftest import audit_dump, events
 
@@ -371,8 +371,8 @@ def test_disabling_your_own_with_a_wrong_password_is_refused_and_counted(origin,
         services.two_factor_disable_own(origin=origin, user=user, password="Wrong-pass-99")
 
     assert selectors.has_second_factor(user)
-    for _ in range(login_guard.ACCOUNT_GUARD.lock_after - 1):
-        login_guard.record_failure(origin=origin, username=user.username, ip=origin.ip)
+    for _ in range(throttle.ACCOUNT_GUARD.lock_after - 1):
+        throttle.record_failure(origin=origin, username=user.username, ip=origin.ip)
     with pytest.raises(ValidationError, match="Too many failed attempts"):
         services.two_factor_disable_own(origin=origin, user=user, password=DEFAULT_PASSWORD)
     assert selectors.has_second_factor(user)

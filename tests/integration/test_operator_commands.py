@@ -8,7 +8,7 @@ from django.core.management import call_command
 from django.core.management.base import CommandError
 
 from accounts.models import User
-from panel.models import AuditEvent
+from core.models import AuditEvent
 from tests.factories import AdminFactory, UserFactory
 
 pytestmark = pytest.mark.django_db

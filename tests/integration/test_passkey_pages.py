@@ -22,11 +22,11 @@ import time_machine
 from django.conf import settings as django_settings
 from django.test import Client
 
-from accounts import login_guard
 from accounts import services as account_services
+from core import throttle
+from core.audit import Origin
+from core.models import AuditEvent
 from mfa import services as mfa_services
-from panel.audit import Origin
-from panel.models import AuditEvent
 from passkeys import services
 from passkeys import views as passkey_views
 from passkeys.models import CREDENTIAL_ID_MAX_BYTES, Passkey, UserHandle
@@ -1227,16 +1227,16 @@ def test_passkey_of_an_inactive_user_is_refused(carol, carols_passkey):
 
 def test_failed_logins_throttle_the_address_with_retry_after(carols_passkey, clock):
     browser = _browser()
-    for _ in range(login_guard.IP_GUARD.free_failures):
+    for _ in range(throttle.IP_GUARD.free_failures):
         _assert_json_error(browser.post(LOGIN_FINISH, {"credential": {}}, "application/json"), 400)
-        assert login_guard.wait_seconds(username=None, ip="127.0.0.1") == 0  # free failures cost no wait
+        assert throttle.wait_seconds(username=None, ip="127.0.0.1") == 0  # free failures cost no wait
     # One failure past the free ones: the next attempt from this address must wait.
     _assert_json_error(browser.post(LOGIN_FINISH, {"credential": {}}, "application/json"), 400)
 
     response = _login(browser, carols_passkey[1])
 
     body = _assert_json_error(response, 429)
-    assert body["detail"] == login_guard.locked_out_message(1)
+    assert body["detail"] == throttle.locked_out_message(1)
     assert response["Retry-After"] == "1"
     assert _session_user_id(browser) is None
     (refusal,) = events("passkey.login", outcome=AuditEvent.Outcome.FAILURE)
@@ -1260,22 +1260,22 @@ def test_login_starts_are_bounded_per_address(carols_passkey):
 
 
 def test_locked_address_waits_the_lock_time(carols_passkey, clock):
-    for _ in range(login_guard.IP_GUARD.lock_after):
-        login_guard.record_failure(origin=SETUP, username=None, ip="127.0.0.1")
+    for _ in range(throttle.IP_GUARD.lock_after):
+        throttle.record_failure(origin=SETUP, username=None, ip="127.0.0.1")
     browser = _browser()
 
     response = _login(browser, carols_passkey[1])
 
     _assert_json_error(response, 429)
-    assert response["Retry-After"] == str(login_guard.IP_GUARD.lock_seconds)
+    assert response["Retry-After"] == str(throttle.IP_GUARD.lock_seconds)
     assert _session_user_id(browser) is None
 
 
 def test_failed_passkey_logins_count_against_no_account(carol, carols_passkey):
     browser = _browser()
-    for _ in range(login_guard.ACCOUNT_GUARD.free_failures + 1):
+    for _ in range(throttle.ACCOUNT_GUARD.free_failures + 1):
         _assert_json_error(_login(browser, carols_passkey[1], user_verified=False), 400)
 
-    assert login_guard.wait_seconds(username="carol", ip="192.0.2.99") == 0
+    assert throttle.wait_seconds(username="carol", ip="192.0.2.99") == 0
     password_login = Client().post("/login/", {"username": "carol", "password": DEFAULT_PASSWORD})
     assert password_login.status_code == 302

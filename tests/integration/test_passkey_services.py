@@ -23,8 +23,8 @@ from hypothesis import HealthCheck, given
 from hypothesis import settings as hypothesis_settings
 from hypothesis import strategies as st
 
-from panel.audit import Origin
-from panel.models import AuditEvent
+from core.audit import Origin
+from core.models import AuditEvent
 from passkeys import challenges, services
 from passkeys.models import CREDENTIAL_ID_MAX_BYTES, NAME_MAX_LENGTH, USER_HANDLE_BYTES, Passkey, UserHandle
 from passkeys.relying_party import RelyingParty

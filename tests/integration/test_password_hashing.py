@@ -5,7 +5,7 @@ import re
 import pytest
 
 from accounts import services
-from panel.audit import Origin
+from core.audit import Origin
 
 pytestmark = pytest.mark.django_db
 

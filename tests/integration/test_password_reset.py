@@ -21,10 +21,10 @@ from django.utils.http import urlsafe_base64_encode
 
 from accounts import services as account_services
 from accounts.models import User
+from core.audit import Origin
+from core.models import AuditEvent
 from mfa import selectors as mfa_selectors
 from mfa import services as mfa_services
-from panel.audit import Origin
-from panel.models import AuditEvent
 from tests.factories import DEFAULT_PASSWORD, UserFactory
 from tests.integration.conftest import NEW_PASSWORD, audit_dump, events, logged_in_client, session_key_of
 

@@ -14,9 +14,11 @@ import time_machine
 from django.contrib.auth.models import Group
 from django.core.exceptions import ValidationError
 
-from accounts import selectors, services
-from accounts.models import Company, Role, User
-from panel.audit import Origin
+from accounts.models import User
+from core.audit import Origin
+from organisation import selectors as organisation_selectors
+from organisation import services as organisation_services
+from organisation.models import Company, Role
 from tests.factories import UserFactory
 from tests.integration.api_script import Script, assert_error
 from tests.integration.conftest import events, grant, logged_in_client
@@ -37,15 +39,15 @@ LIMITED_ADMIN_PERMISSIONS = (
 _NAV = re.compile(r'<nav class="modules" aria-label="Modules">(.*?)</nav>', re.DOTALL)
 MODULES = {
     "Users": ("accounts.view_user", "/users/"),
-    "Companies": ("accounts.view_company", "/companies/"),
+    "Companies": ("organisation.view_company", "/companies/"),
     "Roles": ("auth.view_group", "/roles/"),
-    "Audit log": ("panel.view_auditevent", "/audit/"),
+    "Audit log": ("core.view_auditevent", "/audit/"),
 }
 
 
 def make_role(name, *perms, company=None):
     """A role made by an operator (who may grant anything)."""
-    return services.role_create(origin=COMMAND, name=name, company=company, permissions=perms)
+    return organisation_services.role_create(origin=COMMAND, name=name, company=company, permissions=perms)
 
 
 def fresh(user):
@@ -54,11 +56,11 @@ def fresh(user):
 
 
 def perms_of(user):
-    return selectors.permission_names(fresh(user).user_permissions.all())
+    return organisation_selectors.permission_names(fresh(user).user_permissions.all())
 
 
 def role_perms(role):
-    return selectors.permission_names(Group.objects.get(pk=role.pk).permissions.all())
+    return organisation_selectors.permission_names(Group.objects.get(pk=role.pk).permissions.all())
 
 
 def _details(event):
@@ -108,27 +110,27 @@ def test_a_role_gives_its_permissions(db):
 
 
 def test_permissions_are_the_union_of_roles_and_direct_ones(db):
-    user = grant(UserFactory(), "accounts.view_company")
-    user.groups.add(make_role("Viewers", "accounts.view_user"), make_role("Auditors", "panel.view_auditevent"))
+    user = grant(UserFactory(), "organisation.view_company")
+    user.groups.add(make_role("Viewers", "accounts.view_user"), make_role("Auditors", "core.view_auditevent"))
 
     user = fresh(user)
-    assert {perm for perm in ("accounts.view_user", "panel.view_auditevent", "accounts.view_company")} <= (
+    assert {perm for perm in ("accounts.view_user", "core.view_auditevent", "organisation.view_company")} <= (
         user.get_all_permissions()
     )
     assert not user.has_perm("accounts.add_user")
 
 
 def test_access_of_names_the_source_of_each_permission(db):
-    user = grant(UserFactory(), "accounts.view_user", "accounts.view_company")
+    user = grant(UserFactory(), "accounts.view_user", "organisation.view_company")
     user.groups.add(make_role("Viewers", "accounts.view_user"), make_role("Readers", "accounts.view_user"))
 
-    access = selectors.access_of(fresh(user))
+    access = organisation_selectors.access_of(fresh(user))
 
     assert [role.name for role in access["roles"]] == ["Readers", "Viewers"]
-    assert access["direct"] == {"accounts.view_user", "accounts.view_company"}
+    assert access["direct"] == {"accounts.view_user", "organisation.view_company"}
     assert access["effective"] == {
         "accounts.view_user": ["Readers", "Viewers", "direct"],
-        "accounts.view_company": ["direct"],
+        "organisation.view_company": ["direct"],
     }
 
 
@@ -162,7 +164,7 @@ def test_deleting_a_role_takes_effect_on_the_next_request(admin_client, admin_us
 
 
 def test_removing_a_permission_from_a_role_takes_effect_on_the_next_request(admin_client, db):
-    viewers = make_role("Viewers", "accounts.view_user", "accounts.view_company")
+    viewers = make_role("Viewers", "accounts.view_user", "organisation.view_company")
     member = UserFactory(username="member")
     member.groups.add(viewers)
     browser = logged_in_client(member)
@@ -223,7 +225,7 @@ def test_navigation_shows_every_module_in_order_to_a_full_role(db):
 
 def test_home_sends_a_user_to_their_first_module(db):
     member = UserFactory()
-    member.groups.add(make_role("Auditors", "panel.view_auditevent"))
+    member.groups.add(make_role("Auditors", "core.view_auditevent"))
 
     assert logged_in_client(member).get("/")["Location"] == "/audit/"
 
@@ -275,7 +277,7 @@ def test_access_form_offers_only_the_permissions_the_admin_holds(org, limited_br
 
 def test_limited_admin_cannot_grant_a_permission_they_lack(org, limited_browser):
     response = limited_browser.post(
-        f"/users/{org.target.pk}/access/", {"permissions": ["accounts.view_user", "panel.view_auditevent"]}
+        f"/users/{org.target.pk}/access/", {"permissions": ["accounts.view_user", "core.view_auditevent"]}
     )
 
     assert response.status_code == 400
@@ -286,7 +288,7 @@ def test_limited_admin_cannot_grant_a_permission_they_lack(org, limited_browser)
 
 def test_service_refuses_to_grant_what_the_actor_lacks(org):
     with pytest.raises(ValidationError) as refused:
-        services.user_set_access(
+        organisation_services.user_set_access(
             origin=Origin(actor=org.limited), user=org.target, roles=[], permissions={"accounts.delete_user"}
         )
 
@@ -310,7 +312,7 @@ def test_limited_admin_grants_what_they_hold(org, limited_browser):
 
 
 def test_limited_admin_cannot_assign_a_role_that_grants_more_than_they_hold(org, limited_browser):
-    auditors = make_role("Auditors", "panel.view_auditevent", company=org.east)
+    auditors = make_role("Auditors", "core.view_auditevent", company=org.east)
 
     response = limited_browser.post(f"/users/{org.target.pk}/access/", {"roles": [auditors.pk]})
 
@@ -331,12 +333,12 @@ def test_limited_admin_assigns_a_role_within_their_reach(org, limited_browser):
 
 
 def test_direct_permissions_beyond_the_admins_reach_stay_after_their_edit(org, limited_browser):
-    target = grant(org.target, "accounts.view_user", "panel.view_auditevent", "accounts.delete_user")
+    target = grant(org.target, "accounts.view_user", "core.view_auditevent", "accounts.delete_user")
 
     response = limited_browser.post(f"/users/{target.pk}/access/", {"permissions": ["auth.view_group"]})
 
     assert response.status_code == 302
-    assert perms_of(target) == {"auth.view_group", "panel.view_auditevent", "accounts.delete_user"}
+    assert perms_of(target) == {"auth.view_group", "core.view_auditevent", "accounts.delete_user"}
     (event,) = events("user.access")
     assert _details(event)["permissions_removed"] == ["accounts.view_user"]
     assert _details(event)["permissions_added"] == ["auth.view_group"]
@@ -353,7 +355,7 @@ def test_roles_of_another_companys_scope_stay_after_the_edit(org, limited_browse
 
 
 def test_a_role_beyond_the_admins_reach_stays_and_does_not_block_the_edit(org, limited_browser):
-    auditors = make_role("Auditors", "panel.view_auditevent", company=org.east)
+    auditors = make_role("Auditors", "core.view_auditevent", company=org.east)
     org.target.groups.add(auditors)
     form = limited_browser.get(f"/users/{org.target.pk}/access/").context["form"]
     assert [role.pk for role in form.initial["roles"]] == [auditors.pk]  # shown ticked
@@ -368,14 +370,14 @@ def test_a_role_beyond_the_admins_reach_stays_and_does_not_block_the_edit(org, l
 
 
 def test_role_update_keeps_the_permissions_beyond_the_editors_reach(org, limited_browser):
-    mixed = make_role("Mixed", "accounts.view_user", "panel.view_auditevent", company=org.east)
+    mixed = make_role("Mixed", "accounts.view_user", "core.view_auditevent", company=org.east)
 
     response = limited_browser.post(
         f"/roles/{mixed.pk}/edit/", {"name": "Mixed", "company": org.east.pk, "permissions": ["auth.view_group"]}
     )
 
     assert response.status_code == 302
-    assert role_perms(mixed) == {"auth.view_group", "panel.view_auditevent"}
+    assert role_perms(mixed) == {"auth.view_group", "core.view_auditevent"}
     (event,) = events("role.update")
     assert event.actor == org.limited
     assert _details(event) == {"name": "Mixed", "added": ["auth.view_group"], "removed": ["accounts.view_user"]}
@@ -393,8 +395,8 @@ def test_limited_admin_cannot_create_a_role_with_a_permission_they_lack(org, lim
 
 def test_service_refuses_a_role_with_a_permission_the_actor_lacks(org):
     with pytest.raises(ValidationError) as refused:
-        services.role_create(
-            origin=Origin(actor=org.limited), name="Sneaky", company=org.east, permissions=["panel.view_auditevent"]
+        organisation_services.role_create(
+            origin=Origin(actor=org.limited), name="Sneaky", company=org.east, permissions=["core.view_auditevent"]
         )
 
     assert set(refused.value.message_dict) == {"permissions"}
@@ -451,7 +453,9 @@ def test_service_refuses_a_role_out_of_scope(org):
     west_role = make_role("West ops", "accounts.view_user", company=org.west)
 
     with pytest.raises(ValidationError) as refused:
-        services.user_set_access(origin=Origin(actor=org.limited), user=org.target, roles=[west_role], permissions=())
+        organisation_services.user_set_access(
+            origin=Origin(actor=org.limited), user=org.target, roles=[west_role], permissions=()
+        )
 
     assert refused.value.message_dict["roles"] == ["You cannot assign the role West ops."]
 
@@ -470,7 +474,7 @@ def test_a_company_admins_role_must_belong_to_a_company_in_scope(org, limited_br
 @pytest.mark.parametrize("company", ["west", None])
 def test_service_refuses_a_role_company_out_of_scope(org, company):
     with pytest.raises(ValidationError) as refused:
-        services.role_create(
+        organisation_services.role_create(
             origin=Origin(actor=org.limited), name="Ops", company=getattr(org, company) if company else None
         )
 
@@ -504,10 +508,10 @@ def test_a_company_admin_cannot_delete_a_panel_wide_role_held_outside_their_scop
 def test_deleting_a_company_deletes_its_roles(org):
     west_role = make_role("West ops", "accounts.view_user", company=org.west)
 
-    services.company_delete(origin=COMMAND, company=org.west, cascade=True)
+    organisation_services.company_delete(origin=COMMAND, company=org.west, cascade=True)
 
     assert not Group.objects.filter(pk=west_role.pk).exists()
-    assert west_role.pk not in {role.pk for role in selectors.visible_roles(fresh(org.limited))}
+    assert west_role.pk not in {role.pk for role in organisation_selectors.visible_roles(fresh(org.limited))}
 
 
 # Role names
@@ -567,8 +571,8 @@ def test_role_name_is_required_and_limited(admin_client, db, name):
 
 def test_access_page_shows_roles_direct_permissions_and_the_sum_with_sources(admin_client, db):
     support = make_role("Support", "accounts.view_user", "accounts.change_user")
-    make_role("Unused", "panel.view_auditevent")
-    target = grant(UserFactory(username="tara"), "accounts.view_user", "accounts.view_company")
+    make_role("Unused", "core.view_auditevent")
+    target = grant(UserFactory(username="tara"), "accounts.view_user", "organisation.view_company")
     target.groups.add(support)
 
     response = admin_client.get(f"/users/{target.pk}/access/")
@@ -576,8 +580,8 @@ def test_access_page_shows_roles_direct_permissions_and_the_sum_with_sources(adm
     assert response.status_code == 200
     body = response.content.decode()
     assert re.search(rf'value="{support.pk}"[^>]*checked', body)
-    assert re.search(r'value="accounts.view_company"[^>]*checked', body)
-    assert not re.search(r'value="panel.view_auditevent"[^>]*checked', body)
+    assert re.search(r'value="organisation.view_company"[^>]*checked', body)
+    assert not re.search(r'value="core.view_auditevent"[^>]*checked', body)
     effective = dict(response.context["effective"])
     assert effective["Users"] == [
         ("See users (the Users module)", ["Support", "direct"]),
@@ -605,7 +609,7 @@ def test_access_page_of_a_superuser_says_everything(admin_client, db):
 
 def test_access_change_is_audited_with_roles_and_permissions(admin_client, admin_user, db):
     old, new = make_role("Old"), make_role("New", "accounts.view_user")
-    target = grant(UserFactory(username="tara"), "accounts.view_company")
+    target = grant(UserFactory(username="tara"), "organisation.view_company")
     target.groups.add(old)
 
     admin_client.post(f"/users/{target.pk}/access/", {"roles": [new.pk], "permissions": ["auth.view_group"]})
@@ -616,7 +620,7 @@ def test_access_change_is_audited_with_roles_and_permissions(admin_client, admin
         "roles_added": ["New"],
         "roles_removed": ["Old"],
         "permissions_added": ["auth.view_group"],
-        "permissions_removed": ["accounts.view_company"],
+        "permissions_removed": ["organisation.view_company"],
     }
 
 
@@ -723,7 +727,7 @@ def test_deleting_the_role_with_the_api_module_refuses_the_next_request(db):
     script = _script_without_the_module(user)
     assert script.whoami().status_code == 200
 
-    services.role_delete(origin=COMMAND, role=scripters)
+    organisation_services.role_delete(origin=COMMAND, role=scripters)
 
     assert_error(script.whoami(), 403)
 

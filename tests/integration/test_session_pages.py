@@ -15,11 +15,9 @@ from django.test import Client
 from django.urls import reverse
 from django.utils import timezone
 
-from accounts import devices, services
-from accounts.models import UserSession
+from core.audit import Origin
+from core.models import AuditEvent
 from mfa import services as mfa_services
-from panel.audit import Origin
-from panel.models import AuditEvent
 from passkeys.models import Passkey
 from tests.factories import DEFAULT_PASSWORD, UserFactory
 from tests.integration.conftest import (
@@ -31,6 +29,9 @@ from tests.integration.conftest import (
     user_session_keys,
 )
 from tokens import services as token_services
+from usersessions import devices
+from usersessions import services as session_services
+from usersessions.models import UserSession
 
 pytestmark = pytest.mark.django_db
 
@@ -656,7 +657,7 @@ def test_session_end_one_deletes_the_django_session_and_the_record_and_audits(al
     ended, office_key = _record(office), session_key_of(office)
     origin = Origin(actor=alice, ip="192.0.2.99", user_agent="Browser/1")
 
-    assert services.session_end_one(origin=origin, session=ended) is None
+    assert session_services.session_end_one(origin=origin, session=ended) is None
 
     assert not Session.objects.filter(session_key=office_key).exists()
     assert not UserSession.objects.filter(pk=ended.pk).exists()
@@ -678,7 +679,7 @@ def test_session_end_one_of_a_session_already_gone_from_django_still_forgets_it(
     ended = _record(office)
     Session.objects.filter(session_key=ended.session_key).delete()
 
-    services.session_end_one(origin=SETUP, session=ended)
+    session_services.session_end_one(origin=SETUP, session=ended)
 
     assert user_session_keys(alice) == set()
     assert events("session.end")[0].actor_name == "operator"
@@ -691,7 +692,7 @@ def test_sessions_end_all_keeps_the_excepted_key_and_returns_how_many_ended(alic
     other_keys = [session_key_of(browser) for browser in others]
     origin = Origin(actor=alice, ip=HOME_IP)
 
-    ended = services.sessions_end_all(origin=origin, user=alice, except_key=session_key_of(keep))
+    ended = session_services.sessions_end_all(origin=origin, user=alice, except_key=session_key_of(keep))
 
     assert ended == 2
     assert not Session.objects.filter(session_key__in=other_keys).exists()
@@ -711,7 +712,7 @@ def test_sessions_end_all_without_an_excepted_key_ends_every_session(alice, help
     keys = [session_key_of(_login("alice", ip=ip)) for ip in (HOME_IP, OFFICE_IP)]
     admin_key = session_key_of(_login("helpdesk"))
 
-    ended = services.sessions_end_all(origin=Origin(actor=helpdesk, ip=HOME_IP), user=alice)
+    ended = session_services.sessions_end_all(origin=Origin(actor=helpdesk, ip=HOME_IP), user=alice)
 
     assert ended == 2
     assert not Session.objects.filter(session_key__in=keys).exists()
@@ -722,7 +723,7 @@ def test_sessions_end_all_without_an_excepted_key_ends_every_session(alice, help
 
 
 def test_sessions_end_all_with_nothing_to_end_returns_zero_and_still_audits(alice):
-    assert services.sessions_end_all(origin=SETUP, user=alice) == 0
+    assert session_services.sessions_end_all(origin=SETUP, user=alice) == 0
 
     (event,) = events("session.end_all")
     assert (event.target_id, event.details) == (str(alice.pk), {"sessions_ended": 0, "via": "command"})

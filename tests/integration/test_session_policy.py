@@ -9,10 +9,10 @@ from django.core.exceptions import ValidationError
 from django.test import Client
 
 from accounts import services
-from accounts.session_policy import SIGNED_IN_ELSEWHERE
-from panel.audit import Origin
+from core.audit import Origin
 from tests.factories import DEFAULT_PASSWORD, UserFactory
 from tests.integration.conftest import events, grant, logged_in_client
+from usersessions.policy import SIGNED_IN_ELSEWHERE
 
 pytestmark = pytest.mark.django_db
 

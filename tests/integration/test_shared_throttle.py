@@ -15,8 +15,8 @@ import pytest
 from django.conf import settings
 from django.test import Client
 
-from accounts import login_guard
-from panel.audit import Origin
+from core import throttle
+from core.audit import Origin
 from tests.factories import DEFAULT_PASSWORD, UserFactory
 
 pytestmark = [
@@ -41,14 +41,14 @@ _OTHER_PROCESS = textwrap.dedent(
 
     django.setup()
 
-    from accounts import login_guard
+    from core import throttle
 
     username, ip, times = sys.argv[1], sys.argv[2], int(sys.argv[3])
     # The guards themselves: this process has no test database for the lockout's audit event.
     for _ in range(times):
-        login_guard.IP_GUARD.fail(ip)
-        login_guard.ACCOUNT_GUARD.fail(login_guard.account_key(username))
-    print(login_guard.wait_seconds(username=username, ip=ip))
+        throttle.IP_GUARD.fail(ip)
+        throttle.ACCOUNT_GUARD.fail(throttle.account_key(username))
+    print(throttle.wait_seconds(username=username, ip=ip))
     """
 )
 
@@ -77,7 +77,7 @@ def username():
 def test_other_process_locks_the_account_for_this_one(username):
     assert _fail_in_another_process(username, 10) > 0
 
-    assert login_guard.wait_seconds(username=username, ip="198.51.100.200") > 0
+    assert throttle.wait_seconds(username=username, ip="198.51.100.200") > 0
 
 
 def test_login_here_is_refused_after_failures_in_another_process(username):
@@ -94,16 +94,16 @@ def test_login_here_is_refused_after_failures_in_another_process(username):
 
 def test_failures_in_two_processes_add_up(username):
     for _ in range(5):
-        login_guard.record_failure(origin=ORIGIN, username=username, ip="198.51.100.200")
+        throttle.record_failure(origin=ORIGIN, username=username, ip="198.51.100.200")
 
     _fail_in_another_process(username, 5)
 
-    assert login_guard.wait_seconds(username=username, ip="198.51.100.201") >= 899
+    assert throttle.wait_seconds(username=username, ip="198.51.100.201") >= 899
 
 
 def test_other_process_sees_failures_counted_here(username):
     for _ in range(9):
-        login_guard.record_failure(origin=ORIGIN, username=username, ip="198.51.100.200")
+        throttle.record_failure(origin=ORIGIN, username=username, ip="198.51.100.200")
 
     # One more failure over there is the tenth: it locks the account for 15 minutes.
     assert _fail_in_another_process(username, 1) >= 899
@@ -112,9 +112,9 @@ def test_other_process_sees_failures_counted_here(username):
 def test_address_limit_is_shared_between_processes(username):
     ip = "203.0.113.88"
     for number in range(10):
-        login_guard.record_failure(origin=ORIGIN, username=f"{username}-{number}", ip=ip)
+        throttle.record_failure(origin=ORIGIN, username=f"{username}-{number}", ip=ip)
 
     # The eleventh failure from that address, with yet another name, over there.
     _fail_in_another_process(f"{username}-10", 1, ip=ip)
 
-    assert login_guard.wait_seconds(username=f"{username}-fresh", ip=ip) > 0
+    assert throttle.wait_seconds(username=f"{username}-fresh", ip=ip) > 0

@@ -15,7 +15,7 @@ from pathlib import Path
 import pytest
 
 from accounts.models import User
-from panel.audit import Origin
+from core.audit import Origin
 from tests.factories import DEFAULT_PASSWORD, AdminFactory, UserFactory
 from tokens.services import token_create
 

@@ -14,9 +14,12 @@ from django.core.exceptions import ValidationError
 from django.utils import timezone
 
 from accounts import selectors, services
-from accounts.models import Company, User, UserSession
-from panel.audit import Origin
-from panel.models import AuditEvent
+from accounts.models import User
+from core.audit import Origin
+from core.models import AuditEvent
+from organisation import selectors as organisation_selectors
+from organisation import services as organisation_services
+from organisation.models import Company
 from tests.factories import AdminFactory, UserFactory
 from tests.integration.api_script import Script, assert_error
 from tests.integration.conftest import (
@@ -27,6 +30,7 @@ from tests.integration.conftest import (
     session_exists,
     session_key_of,
 )
+from usersessions.models import UserSession
 
 pytestmark = pytest.mark.django_db
 
@@ -531,7 +535,7 @@ def test_deleting_a_user_whose_sub_users_include_the_last_other_manager_is_refus
     parent = UserFactory(username="parent", company=acme)
     manager = grant(UserFactory(username="manager", company=acme, parent=parent), "accounts.change_user")
     deleter = grant(UserFactory(username="deleter"), "accounts.view_user", "accounts.delete_user")
-    assert set(selectors.user_managers()) == {manager}
+    assert set(organisation_selectors.user_managers()) == {manager}
     browsers = [logged_in_client(parent), logged_in_client(manager)]
     deleter_browser = logged_in_client(deleter)
     before = _snapshot()
@@ -560,7 +564,7 @@ def test_service_refuses_a_cascade_that_removes_the_last_manager_deep_down(famil
 
 def test_a_manager_through_a_role_counts_too(family, acme):
     UserFactory(username="stranger", company=acme)
-    role = services.role_create(origin=COMMAND, name="Managers", permissions=["accounts.change_user"])
+    role = organisation_services.role_create(origin=COMMAND, name="Managers", permissions=["accounts.change_user"])
     family.child.groups.add(role)
 
     with pytest.raises(services.LastUserError) as refused:
@@ -617,7 +621,7 @@ def test_deleting_a_user_whose_sub_users_are_all_the_others_is_refused_as_the_la
 
 def test_with_no_managers_to_begin_with_only_the_last_user_rule_applies(family, acme):
     stranger = UserFactory(username="stranger", company=acme)
-    assert not selectors.user_managers().exists()
+    assert not organisation_selectors.user_managers().exists()
 
     assert services.user_delete(origin=COMMAND, user=family.child) == 1
     assert services.user_delete(origin=COMMAND, user=family.parent) == 1

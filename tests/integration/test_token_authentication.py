@@ -23,8 +23,8 @@ from django.test import Client, override_settings
 from django.urls import reverse
 
 from accounts.models import User
-from panel.audit import Origin
-from panel.models import AuditEvent
+from core.audit import Origin
+from core.models import AuditEvent
 from tests.factories import UserFactory
 from tests.integration.api_script import grant_api_module
 from tests.integration.conftest import NEW_PASSWORD, audit_dump, events, logged_in_client

@@ -13,8 +13,8 @@ from django.core import serializers
 from django.db import connection
 from django.test import Client
 
-from panel.audit import Origin
-from panel.models import AuditEvent
+from core.audit import Origin
+from core.models import AuditEvent
 from tests.factories import UserFactory
 from tests.integration.api_script import grant_api_module
 from tests.integration.conftest import audit_dump, events, grant, logged_in_client

@@ -11,8 +11,8 @@ from django.core.exceptions import ValidationError
 from django.core.management import call_command
 
 from accounts import services as account_services
-from panel import crypto
-from panel.models import AuditEvent
+from core import crypto
+from core.models import AuditEvent
 from tests.integration.conftest import audit_dump, events
 from tokens import services
 from tokens.credentials import bearer_string

@@ -12,10 +12,10 @@ from django.core.management import call_command
 from django.core.management.base import CommandError
 from django.test import Client
 
+from core.audit import Origin
+from core.models import AuditEvent
 from mfa import selectors, services
 from mfa.models import AuthenticatorDevice, EmailCodeDevice, RecoveryCodeDevice
-from panel.audit import Origin
-from panel.models import AuditEvent
 from tests.factories import DEFAULT_PASSWORD, UserFactory
 from tests.integration.conftest import audit_dump, events
 

@@ -7,8 +7,8 @@ import pytest
 import time_machine
 from django.test import Client
 
-from accounts.models import User, UserSession
-from panel.models import AuditEvent
+from accounts.models import User
+from core.models import AuditEvent
 from tests.factories import DEFAULT_PASSWORD, AdminFactory, UserFactory
 from tests.integration.conftest import (
     NEW_PASSWORD,
@@ -18,6 +18,7 @@ from tests.integration.conftest import (
     session_exists,
     session_key_of,
 )
+from usersessions.models import UserSession
 
 pytestmark = pytest.mark.django_db
 

@@ -5,9 +5,9 @@ from django.contrib.sessions.models import Session
 from django.core.exceptions import ValidationError
 
 from accounts import services
-from accounts.models import User, UserSession
-from panel.audit import Origin
-from panel.models import AuditEvent
+from accounts.models import User
+from core.audit import Origin
+from core.models import AuditEvent
 from tests.factories import DEFAULT_PASSWORD, UserFactory
 from tests.integration.conftest import (
     NEW_PASSWORD,
@@ -18,6 +18,8 @@ from tests.integration.conftest import (
     session_key_of,
     user_session_keys,
 )
+from usersessions import services as session_services
+from usersessions.models import UserSession
 
 pytestmark = pytest.mark.django_db
 
@@ -396,7 +398,7 @@ def test_sessions_table_is_untouched_by_a_refused_deletion(origin, admin_user):
 def test_session_start_records_the_session_and_audits_the_login(other_user):
     origin = Origin(actor=other_user, ip="198.51.100.4", user_agent="Browser/1")
 
-    services.session_start(origin=origin, user=other_user, session_key="k" * 32)
+    session_services.session_start(origin=origin, user=other_user, session_key="k" * 32)
 
     session = UserSession.objects.get(session_key="k" * 32)
     assert (session.user, session.ip, session.user_agent) == (other_user, "198.51.100.4", "Browser/1")
@@ -406,9 +408,9 @@ def test_session_start_records_the_session_and_audits_the_login(other_user):
 
 def test_session_end_forgets_the_session_and_audits_the_logout(other_user):
     origin = Origin(actor=other_user, ip="198.51.100.4")
-    services.session_start(origin=origin, user=other_user, session_key="k" * 32)
+    session_services.session_start(origin=origin, user=other_user, session_key="k" * 32)
 
-    services.session_end(origin=origin, user=other_user, session_key="k" * 32)
+    session_services.session_end(origin=origin, user=other_user, session_key="k" * 32)
 
     assert not UserSession.objects.filter(session_key="k" * 32).exists()
     assert AuditEvent.objects.filter(action="auth.logout", target_id=str(other_user.pk)).count() == 1

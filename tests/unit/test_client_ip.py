@@ -5,8 +5,8 @@ import ipaddress
 import pytest
 from django.test import RequestFactory, override_settings
 
-from panel.client_ip import get_client_ip
-from panel.models import AuditEvent
+from core.client_ip import get_client_ip
+from core.models import AuditEvent
 
 
 def _networks(*cidrs):

@@ -6,7 +6,7 @@ import stat
 import pytest
 from django.core.exceptions import ImproperlyConfigured
 
-from panel import conf
+from core import conf
 
 VAR = "PANEL_TEST_SETTING"
 

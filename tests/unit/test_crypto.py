@@ -1,4 +1,4 @@
-"""Encryption at rest (panel.crypto): Fernet keys from settings, rotation, and the key derived from SECRET_KEY."""
+"""Encryption at rest (core.crypto): Fernet keys from settings, rotation, and the key derived from SECRET_KEY."""
 
 import base64
 
@@ -6,7 +6,7 @@ import pytest
 from cryptography.fernet import Fernet
 from django.core.exceptions import ImproperlyConfigured
 
-from panel import crypto
+from core import crypto
 
 OLD_KEY = Fernet.generate_key().decode()
 NEW_KEY = Fernet.generate_key().decode()
@@ -15,7 +15,7 @@ PLAINTEXT = "a-token-secret-of-43-characters-xxxxxxxxxxx"
 
 @pytest.fixture
 def keys(settings):
-    """Set PANEL_ENCRYPTION_KEYS (newest first); panel.crypto forgets its keys on each change."""
+    """Set PANEL_ENCRYPTION_KEYS (newest first); core.crypto forgets its keys on each change."""
 
     def set_keys(*keys):
         settings.PANEL_ENCRYPTION_KEYS = list(keys)

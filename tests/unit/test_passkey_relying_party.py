@@ -9,7 +9,7 @@ import pytest
 from django.core.exceptions import ImproperlyConfigured
 from django.test import RequestFactory
 
-from panel import conf
+from passkeys import relying_party
 from passkeys.relying_party import NEEDS_HTTPS, PasskeysUnavailable, RelyingParty, for_request, origin_problem
 
 NOT_SET_UP = "an operator must set PANEL_PASSKEY_RP_ID"
@@ -229,7 +229,7 @@ def test_a_configured_origin_over_plain_http_needs_https(configured):
     assert str(unavailable.value) == NEEDS_HTTPS
 
 
-# panel.conf.passkey_relying_party
+# passkeys.relying_party.configured
 
 
 @pytest.fixture
@@ -251,7 +251,7 @@ def env(monkeypatch):
 def test_unset_means_no_configured_relying_party(env, rp_id, origins):
     env(rp_id, origins)
 
-    assert conf.passkey_relying_party() == ("", [])
+    assert relying_party.configured() == ("", [])
 
 
 @pytest.mark.parametrize(
@@ -265,7 +265,7 @@ def test_unset_means_no_configured_relying_party(env, rp_id, origins):
 def test_an_rp_id_alone_means_https_on_it(env, rp_id, origins):
     env(rp_id=rp_id)
 
-    assert conf.passkey_relying_party() == (rp_id.strip().lower(), origins)
+    assert relying_party.configured() == (rp_id.strip().lower(), origins)
 
 
 @pytest.mark.parametrize(
@@ -282,13 +282,13 @@ def test_an_rp_id_alone_means_https_on_it(env, rp_id, origins):
 def test_origins_alone_take_the_rp_id_from_the_first(env, origins, expected):
     env(origins=origins)
 
-    assert conf.passkey_relying_party() == expected
+    assert relying_party.configured() == expected
 
 
 def test_an_rp_id_and_origins_on_its_subdomains(env):
     env(rp_id="example.com", origins="https://panel.example.com,https://admin.example.com")
 
-    assert conf.passkey_relying_party() == ("example.com", ["https://panel.example.com", "https://admin.example.com"])
+    assert relying_party.configured() == ("example.com", ["https://panel.example.com", "https://admin.example.com"])
 
 
 @pytest.mark.parametrize(
@@ -311,6 +311,6 @@ def test_a_bad_configuration_is_refused_at_startup(env, rp_id, origins, problem)
     env(rp_id, origins)
 
     with pytest.raises(ImproperlyConfigured, match="PANEL_PASSKEY_ORIGINS") as error:
-        conf.passkey_relying_party()
+        relying_party.configured()
 
     assert problem in str(error.value)

@@ -6,8 +6,8 @@ import pyotp
 import pytest
 import time_machine
 
+from core import crypto
 from mfa.models import AuthenticatorDevice
-from panel import crypto
 from tests.factories import UserFactory
 
 pytestmark = pytest.mark.django_db

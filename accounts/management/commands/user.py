@@ -10,7 +10,7 @@ from accounts import selectors, services
 from accounts.management.errors import describe
 from accounts.models import User
 from accounts.passwords import generate_password
-from panel.audit import Origin
+from core.audit import Origin
 
 
 class Command(BaseCommand):

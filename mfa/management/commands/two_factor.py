@@ -3,8 +3,8 @@
 from django.core.management.base import BaseCommand, CommandError
 
 from accounts.models import User
+from core.audit import Origin
 from mfa import selectors, services
-from panel.audit import Origin
 
 
 class Command(BaseCommand):

@@ -1,0 +1,44 @@
+"""What every API router shares: the error schema, the acting origin, the permission check."""
+
+from django.core.exceptions import PermissionDenied
+from ninja import Schema
+from pydantic import model_validator
+
+from core.audit import Origin
+
+
+class ErrorOut(Schema):
+    detail: str
+    errors: dict[str, list[str]] | None = None
+
+
+class BodyIn(Schema):
+    """A JSON request body; it must be an object.
+
+    ninja hands a schema a non-object body (an array, a string, null) wrapped so
+    that it reads as ``{}``: a PATCH would then "succeed" changing nothing.
+    """
+
+    @model_validator(mode="before")
+    @classmethod
+    def _must_be_an_object(cls, data):
+        data = getattr(data, "_obj", data)
+        if not isinstance(data, dict):
+            raise ValueError("The request body must be a JSON object.")
+        return data
+
+
+def errors(*statuses):
+    """The error responses an operation documents; any can answer 400 (unreadable body), 401 and 429."""
+    return {status: ErrorOut for status in sorted({400, 401, 429, *statuses})}
+
+
+def api_origin(request):
+    """Who is acting through the API, and with which token."""
+    token = getattr(request, "access_token", None)
+    return Origin.from_request(request, via="api", credential=token.pk if token is not None else None)
+
+
+def require_permission(request, permission):
+    if not request.user.has_perm(permission):
+        raise PermissionDenied

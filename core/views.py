@@ -1,0 +1,51 @@
+"""Project-level pages: the audit log and a health check."""
+
+import datetime
+
+from django.contrib.auth.decorators import login_not_required, permission_required
+from django.core.paginator import Paginator
+from django.db import connection
+from django.http import JsonResponse
+from django.shortcuts import render
+from django.utils import timezone
+from django.views.decorators.http import require_GET
+
+from core.audit import events_visible_to
+from core.forms import AuditFilterForm
+from core.view_helpers import page_query
+
+AUDIT_EVENTS_PER_PAGE = 50
+
+
+@permission_required("core.view_auditevent", raise_exception=True)
+@require_GET
+def audit_log(request):
+    events = events_visible_to(request.user)
+    actions = events.order_by().values_list("action", flat=True).distinct()
+    form = AuditFilterForm(request.GET or None, actions=actions)
+    if form.is_valid():
+        data = form.cleaned_data
+        if data["actor"]:
+            events = events.filter(actor_name__iexact=data["actor"])
+        if data["action"]:
+            events = events.filter(action=data["action"])
+        if data["since"]:
+            events = events.filter(created_at__gte=_day_start(data["since"]))
+        if data["until"]:
+            events = events.filter(created_at__lt=_day_start(data["until"] + datetime.timedelta(days=1)))
+    page = Paginator(events, AUDIT_EVENTS_PER_PAGE).get_page(request.GET.get("page", 1))
+    context = {"form": form, "page": page, "page_query": page_query(request)}
+    return render(request, "core/audit_log.html", context, status=400 if form.errors else 200)
+
+
+def _day_start(day):
+    return datetime.datetime.combine(day, datetime.time.min, tzinfo=datetime.UTC)
+
+
+@login_not_required
+@require_GET
+def healthz(request):
+    """For load balancers: the process answers and reaches its database."""
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT 1")
+    return JsonResponse({"status": "ok", "time": timezone.now().isoformat()})

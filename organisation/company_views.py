@@ -1,0 +1,79 @@
+"""Company pages: the tree, and creating, renaming, moving and deleting companies, within your scope."""
+
+from django.contrib import messages
+from django.contrib.auth.decorators import permission_required
+from django.core.exceptions import ValidationError
+from django.shortcuts import redirect, render
+from django.views.decorators.http import require_http_methods
+
+from core.audit import Origin
+from core.view_helpers import apply_service_errors, posted
+from organisation import selectors, services
+from organisation.forms import CompanyDeleteForm, CompanyForm
+
+
+@permission_required("organisation.view_company", raise_exception=True)
+def company_list(request):
+    return render(request, "organisation/company_list.html", {"companies": selectors.company_tree(request.user)})
+
+
+@permission_required("organisation.add_company", raise_exception=True)
+@require_http_methods(["GET", "POST"])
+def company_create(request):
+    """A new company; ``?parent=`` preselects where it goes (the tree's "Add subsidiary")."""
+    parent_id = request.GET.get("parent", "")
+    parent = selectors.company_get(actor=request.user, pk=int(parent_id)) if parent_id.isdecimal() else None
+    form = CompanyForm(posted(request), initial={"parent": parent}, actor=request.user)
+    if request.method == "POST" and form.is_valid():
+        try:
+            company = services.company_create(origin=Origin.from_request(request), **form.cleaned_data)
+        except ValidationError as error:
+            apply_service_errors(form, error)
+        else:
+            messages.success(request, f"Company {company.name} was created.")
+            return redirect("companies:company_list")
+    return render(request, "organisation/company_form.html", {"form": form}, status=400 if form.errors else 200)
+
+
+@permission_required("organisation.change_company", raise_exception=True)
+@require_http_methods(["GET", "POST"])
+def company_update(request, pk):
+    company = selectors.company_get(actor=request.user, pk=pk)
+    initial = {"name": company.name, "parent": company.parent}
+    form = CompanyForm(posted(request), initial=initial, actor=request.user, company=company)
+    if request.method == "POST" and form.is_valid():
+        try:
+            services.company_update(
+                origin=Origin.from_request(request),
+                company=company,
+                name=form.cleaned_data["name"],
+                parent=form.cleaned_data.get("parent", company.parent),
+            )
+        except ValidationError as error:
+            apply_service_errors(form, error)
+        else:
+            messages.success(request, f"Company {company.name} was saved.")
+            return redirect("companies:company_list")
+    context = {"form": form, "company": company}
+    return render(request, "organisation/company_form.html", context, status=400 if form.errors else 200)
+
+
+@permission_required("organisation.delete_company", raise_exception=True)
+@require_http_methods(["GET", "POST"])
+def company_delete(request, pk):
+    """The confirmation names every subsidiary and user that would go; deleting them needs the cascade box."""
+    company = selectors.company_get(actor=request.user, pk=pk)
+    form = CompanyDeleteForm(posted(request))
+    error = None
+    if request.method == "POST" and form.is_valid():
+        try:
+            services.company_delete(
+                origin=Origin.from_request(request), company=company, cascade=form.cleaned_data["cascade"]
+            )
+        except (services.CompanyNotEmpty, services.LastUserError) as refused:
+            error = str(refused)
+        else:
+            messages.success(request, f"Company {company.name} was deleted.")
+            return redirect("companies:company_list")
+    context = {"company": company, "form": form, "error": error, **selectors.company_contents(company)}
+    return render(request, "organisation/company_delete.html", context, status=409 if error else 200)

@@ -1,0 +1,124 @@
+"""Reads of companies, roles and permissions, each within the reader's scope (organisation.scope)."""
+
+from collections import defaultdict
+
+from django.contrib.auth import get_user_model
+from django.contrib.auth.models import Group, Permission
+from django.db.models import Count, Q
+from django.shortcuts import get_object_or_404
+from django.utils import timezone
+
+from organisation import scope
+from organisation.models import Company
+from organisation.permissions import LABELS, perm_name
+
+
+def company_get(*, actor, pk):
+    """One company ``actor`` may see, or 404."""
+    return get_object_or_404(scope.visible_companies(actor), pk=pk)
+
+
+def company_user_count(company):
+    """How many users belong to ``company`` itself (not its subsidiaries)."""
+    return get_user_model().objects.filter(company=company).count()
+
+
+def company_tree(actor):
+    """The companies ``actor`` may see, in tree order: a list of (company, depth), each with ``user_count``."""
+    companies = list(scope.visible_companies(actor).annotate(user_count=Count("users")).order_by("name", "id"))
+    known = {company.pk for company in companies}
+    children = defaultdict(list)
+    for company in companies:
+        children[company.parent_id if company.parent_id in known else None].append(company)
+    rows, pending = [], [(company, 0) for company in reversed(children[None])]
+    while pending:
+        company, depth = pending.pop()
+        rows.append((company, depth))
+        pending.extend((child, depth + 1) for child in reversed(children[company.pk]))
+    return rows
+
+
+def company_contents(company):
+    """What deleting ``company`` with its cascade takes: its subsidiaries and every user in the subtree."""
+    ids = scope.subtree_ids(company.pk)
+    return {
+        "subsidiaries": Company.objects.filter(pk__in=ids - {company.pk}).order_by("name"),
+        "users": get_user_model().objects.filter(company_id__in=ids).order_by("username"),
+    }
+
+
+def visible_roles(actor):
+    """The roles ``actor`` may see and assign: the panel's own (no company) and those of companies in scope."""
+    roles = Group.objects.select_related("role__company").order_by("name")
+    ids = scope.company_ids(actor)
+    if ids is None:
+        return roles
+    return roles.filter(Q(role__isnull=True) | Q(role__company__isnull=True) | Q(role__company_id__in=ids))
+
+
+def role_get(*, actor, pk):
+    return get_object_or_404(visible_roles(actor), pk=pk)
+
+
+def changeable_roles(actor):
+    """The roles ``actor`` may edit or delete: all for the unrestricted, else their companies' own roles.
+
+    A company admin sees and assigns the panel's roles but cannot change them for everyone else.
+    """
+    ids = scope.company_ids(actor)
+    roles = visible_roles(actor)
+    return roles if ids is None else roles.filter(role__company_id__in=ids)
+
+
+def role_get_to_change(*, actor, pk):
+    return get_object_or_404(changeable_roles(actor), pk=pk)
+
+
+def role_rows(actor):
+    """The visible roles, each with ``member_count`` and ``permission_count``."""
+    return visible_roles(actor).annotate(
+        member_count=Count("user", distinct=True), permission_count=Count("permissions", distinct=True)
+    )
+
+
+def permission_names(permissions) -> set[str]:
+    return {perm_name(permission) for permission in permissions.select_related("content_type")}
+
+
+def permissions_named(names):
+    """The Permission rows of "app_label.codename" ``names``."""
+    wanted = Q(pk__in=[])
+    for name in names:
+        app_label, codename = name.split(".")
+        wanted |= Q(content_type__app_label=app_label, codename=codename)
+    return Permission.objects.filter(wanted)
+
+
+def access_of(user):
+    """What ``user`` may do and why: their roles, their direct permissions, and the sum (seed 002)."""
+    roles = list(user.groups.order_by("name").prefetch_related("permissions__content_type"))
+    direct = permission_names(user.user_permissions.all())
+    granted_by_role = {role.name: {perm_name(p) for p in role.permissions.all()} for role in roles}
+    effective = {}
+    for perm in LABELS:
+        sources = [name for name, granted in granted_by_role.items() if perm in granted]
+        if perm in direct:
+            sources.append("direct")
+        if user.is_superuser:
+            sources = ["superuser"]
+        if sources:
+            effective[perm] = sources
+    return {"roles": roles, "direct": direct, "effective": effective}
+
+
+MANAGE_USERS_PERMISSION = ("accounts", "change_user")
+
+
+def user_managers():
+    """The users who can log in and manage users (superusers, or change_user from a role or directly)."""
+    app_label, codename = MANAGE_USERS_PERMISSION
+    perm = Q(content_type__app_label=app_label, codename=codename)
+    granted = Permission.objects.filter(perm)
+    can_manage = Q(is_superuser=True) | Q(user_permissions__in=granted) | Q(groups__permissions__in=granted)
+    valid = Q(expires_at__isnull=True) | Q(expires_at__gt=timezone.now())
+    return get_user_model().objects.filter(can_manage, valid, is_active=True).distinct()

@@ -1,0 +1,275 @@
+"""Every change to companies, roles and users' access, and the rule that someone must remain to manage users.
+
+Each function takes keyword-only arguments and an ``origin``, runs in one
+transaction and writes one audit event (or one refusal event).
+"""
+
+from django.contrib.auth import get_user_model
+from django.contrib.auth.models import Group
+from django.core.exceptions import ValidationError
+from django.db import transaction
+from django.template.defaultfilters import pluralize
+
+from core.audit import record
+from core.models import AuditEvent
+from organisation import scope, selectors
+from organisation.models import Company, Role
+from organisation.permissions import LABELS, grantable_by
+from organisation.validators import clean_company_name, validate_company_name_free, validate_company_parent
+from usersessions.services import end_sessions
+
+
+class LastUserError(Exception):
+    """Deleting this would leave the panel with nobody, or nobody able to manage users."""
+
+    messages = {
+        "last user": "The last user cannot be deleted: at least one user must remain.",
+        "no manager": "This would leave no user able to manage users. Give someone else that permission first.",
+    }
+    message = messages["last user"]
+
+
+def lock_users():
+    """Lock every user row (deletions check what remains); returns their primary keys."""
+    return set(get_user_model().objects.select_for_update().order_by("pk").values_list("pk", flat=True))
+
+
+def deletion_refusal(*, remaining, doomed):
+    """Why deleting the users ``doomed`` must be refused ("last user", "no manager"), or None."""
+    if not remaining - doomed:
+        return "last user"
+    managers = selectors.user_managers()
+    if managers.filter(pk__in=doomed).exists() and not managers.exclude(pk__in=doomed).exists():
+        return "no manager"
+    return None
+
+
+# Companies
+
+
+class CompanyNotEmpty(Exception):
+    """A company with users or subsidiaries is deleted only with an explicit cascade."""
+
+
+def _checked_company_fields(*, actor, name, parent, company=None):
+    errors = {}
+    try:
+        name = clean_company_name(name)
+        validate_company_name_free(name, parent=parent, exclude_pk=company.pk if company else None)
+    except ValidationError as error:
+        errors["name"] = error.messages
+    try:
+        moving = company is None or parent != company.parent
+        if moving and actor is not None and not scope.may_place_in(actor, parent):
+            raise ValidationError("Choose a parent company within your own.")
+        if company is not None:
+            validate_company_parent(company, parent, subtree_ids=scope.subtree_ids(company.pk))
+    except ValidationError as error:
+        errors["parent"] = error.messages
+    if errors:
+        raise ValidationError(errors)
+    return name
+
+
+def company_create(*, origin, name, parent=None):
+    """Create a company at the top level or under ``parent`` (which must be in the acting user's scope)."""
+    name = _checked_company_fields(actor=origin.actor, name=name, parent=parent)
+    with transaction.atomic():
+        company = Company.objects.create(name=name, parent=parent)
+        record(origin=origin, action="company.create", target=company, details={"parent": parent and parent.name})
+    return company
+
+
+def company_update(*, origin, company, name, parent):
+    """Rename ``company`` and/or move it under another ``parent`` (never into its own subtree)."""
+    name = _checked_company_fields(actor=origin.actor, name=name, parent=parent, company=company)
+    changes = {}
+    if name != company.name:
+        changes["name"] = {"from": company.name, "to": name}
+    if parent != company.parent:
+        changes["parent"] = {"from": company.parent and company.parent.name, "to": parent and parent.name}
+    if not changes:
+        return company
+    with transaction.atomic():
+        company.name, company.parent = name, parent
+        company.save(update_fields=["name", "parent"])
+        record(origin=origin, action="company.update", target=company, details={"changes": changes})
+    return company
+
+
+def company_delete(*, origin, company, cascade=False):
+    """Delete ``company``; with ``cascade``, its subsidiaries and every user in them too.
+
+    Refused (CompanyNotEmpty) without ``cascade`` when anything is in it, and (LastUserError) when no
+    user able to manage users would remain. The acting user cannot delete the company they belong to.
+    """
+    companies = scope.subtree_ids(company.pk)
+    actor = origin.actor
+    if actor is not None and actor.company_id in companies:
+        raise CompanyNotEmpty("You cannot delete the company you belong to.")
+    with transaction.atomic():
+        remaining = lock_users()  # first, so that nobody joins these companies while they are emptied
+        user_ids = set(get_user_model().objects.filter(company_id__in=companies).values_list("pk", flat=True))
+        if not cascade and (user_ids or len(companies) > 1):
+            raise CompanyNotEmpty(
+                f"{company.name} still holds {len(user_ids)} user{pluralize(len(user_ids))} and "
+                f"{len(companies) - 1} subsidiar{pluralize(len(companies) - 1, 'y,ies')}: "
+                "delete them too, or move them first."
+            )
+        refusal = deletion_refusal(remaining=remaining, doomed=user_ids) if user_ids else None
+        if refusal:
+            details = {"reason": refusal}
+            record(
+                origin=origin,
+                action="company.delete",
+                target=company,
+                outcome=AuditEvent.Outcome.FAILURE,
+                details=details,
+            )
+        else:
+            ended = sum(end_sessions(user=user) for user in get_user_model().objects.filter(pk__in=user_ids))
+            details = {
+                "subsidiaries_deleted": len(companies) - 1,
+                "users_deleted": len(user_ids),
+                "sessions_ended": ended,
+            }
+            record(origin=origin, action="company.delete", target=company, details=details)
+            get_user_model().objects.filter(pk__in=user_ids).delete()
+            Group.objects.filter(role__company_id__in=companies).delete()  # the companies' own roles go too
+            _delete_companies_leaves_first(companies)
+    if refusal:
+        raise LastUserError(LastUserError.messages[refusal])
+
+
+def _delete_companies_leaves_first(company_ids):
+    """Delete the companies ``company_ids`` (a subtree), children before parents: parent links protect."""
+    remaining = set(company_ids)
+    while remaining:
+        parents = set(
+            Company.objects.filter(pk__in=remaining, parent_id__in=remaining).values_list("parent_id", flat=True)
+        )
+        leaves = remaining - parents
+        Company.objects.filter(pk__in=leaves).delete()
+        remaining -= leaves
+
+
+# Roles and permissions: nobody grants more than they have
+
+
+def _checked_grant(actor, names, *, field):
+    """Refuse any of ``names`` the acting user does not hold themselves."""
+    unknown = set(names) - set(LABELS)
+    beyond = set(names) - grantable_by(actor) - unknown
+    if unknown:
+        raise ValidationError({field: f"Unknown permission: {', '.join(sorted(unknown))}."})
+    if beyond:
+        labels = ", ".join(LABELS[name] for name in sorted(beyond))
+        raise ValidationError({field: f"You cannot grant what you do not have yourself: {labels}."})
+
+
+def _kept_out_of_reach(actor, current):
+    """The permissions in ``current`` the acting user cannot grant: an edit by them leaves these as they are."""
+    return set(current) - grantable_by(actor)
+
+
+def _checked_role_fields(*, actor, name, company, role=None):
+    name = (name or "").strip()
+    if not name:
+        raise ValidationError({"name": "Enter the role's name."})
+    if len(name) > Group._meta.get_field("name").max_length:
+        raise ValidationError({"name": "The name must be at most 150 characters long."})
+    taken = Group.objects.filter(name__iexact=name)
+    if role is not None:
+        taken = taken.exclude(pk=role.pk)
+    if taken.exists():
+        raise ValidationError({"name": f"A role named “{name}” already exists."})
+    if actor is not None and not scope.may_place_in(actor, company):
+        raise ValidationError({"company": "Choose a company within your own." if company else "Choose a company."})
+    return name
+
+
+def role_create(*, origin, name, company=None, permissions=()):
+    """A role (a Django group) with ``permissions`` ("app_label.codename"), owned by ``company`` or the panel."""
+    name = _checked_role_fields(actor=origin.actor, name=name, company=company)
+    _checked_grant(origin.actor, permissions, field="permissions")
+    with transaction.atomic():
+        role = Group.objects.create(name=name)
+        Role.objects.create(group=role, company=company)
+        role.permissions.set(selectors.permissions_named(permissions))
+        details = {"company": company and company.name, "permissions": sorted(permissions)}
+        record(origin=origin, action="role.create", target=role, details=details)
+    return role
+
+
+def role_update(*, origin, role, name, company, permissions):
+    """Rename ``role``, change its company, and set the permissions the acting user may grant."""
+    name = _checked_role_fields(actor=origin.actor, name=name, company=company, role=role)
+    _checked_grant(origin.actor, permissions, field="permissions")
+    current = selectors.permission_names(role.permissions.all())
+    wanted = set(permissions) | _kept_out_of_reach(origin.actor, current)
+    with transaction.atomic():
+        role.name = name
+        role.save(update_fields=["name"])
+        Role.objects.update_or_create(group=role, defaults={"company": company})
+        had_managers = selectors.user_managers().exists()
+        role.permissions.set(selectors.permissions_named(wanted))
+        _ensure_a_manager_remains(had_managers)
+        details = {"name": name, "added": sorted(wanted - current), "removed": sorted(current - wanted)}
+        record(origin=origin, action="role.update", target=role, details=details)
+    return role
+
+
+def role_delete(*, origin, role):
+    """Delete ``role``; its members lose its permissions from their next request. Returns how many members."""
+    with transaction.atomic():
+        members = role.user_set.count()
+        had_managers = selectors.user_managers().exists()
+        record(origin=origin, action="role.delete", target=role, details={"members": members})
+        role.delete()
+        _ensure_a_manager_remains(had_managers)
+    return members
+
+
+def _ensure_a_manager_remains(had_managers):
+    """Inside a transaction that took permissions away: refuse (and so roll back) if it took the last user manager."""
+    if had_managers and not selectors.user_managers().exists():
+        raise LastUserError(LastUserError.messages["no manager"])
+
+
+def user_set_access(*, origin, user, roles, permissions):
+    """Set ``user``'s roles and direct permissions; their permissions are the sum of both (seed 002).
+
+    The acting user assigns only roles they may see whose permissions they hold, and grants only what
+    they hold; what lies beyond their reach stays as it was.
+    """
+    actor = origin.actor
+    roles = set(roles)
+    visible = set(selectors.visible_roles(actor)) if actor is not None else set(Group.objects.all())
+    hidden = sorted(role.name for role in roles - visible)
+    if hidden:
+        raise ValidationError({"roles": f"You cannot assign the role {', '.join(hidden)}."})
+    current_roles = set(user.groups.all())
+    for role in roles - current_roles:  # a role the user already holds is not granted again
+        try:
+            _checked_grant(actor, selectors.permission_names(role.permissions.all()), field="roles")
+        except ValidationError:
+            raise ValidationError({"roles": f"The role {role.name} grants more than you have."}) from None
+    _checked_grant(actor, permissions, field="permissions")
+    current_perms = selectors.permission_names(user.user_permissions.all())
+    wanted_roles = roles | (current_roles - visible)
+    wanted_perms = set(permissions) | _kept_out_of_reach(actor, current_perms)
+    if wanted_roles == current_roles and wanted_perms == current_perms:
+        return user
+    with transaction.atomic():
+        had_managers = selectors.user_managers().exists()
+        user.groups.set(wanted_roles)
+        user.user_permissions.set(selectors.permissions_named(wanted_perms))
+        _ensure_a_manager_remains(had_managers)
+        details = {
+            "roles_added": sorted(role.name for role in wanted_roles - current_roles),
+            "roles_removed": sorted(role.name for role in current_roles - wanted_roles),
+            "permissions_added": sorted(wanted_perms - current_perms),
+            "permissions_removed": sorted(current_perms - wanted_perms),
+        }
+        record(origin=origin, action="user.access", target=user, details=details)
+    return user

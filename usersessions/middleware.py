@@ -1,0 +1,32 @@
+"""Each request of a logged-in session: within its policy's limits, and last seen at most a minute ago."""
+
+import time
+
+from django.contrib import messages
+from django.contrib.auth import logout
+
+from usersessions import policy, services
+
+# Writing last-seen on every request would save the session each time; once a minute is enough.
+_TOUCH_INTERVAL = 60
+
+
+class SessionPolicyMiddleware:
+    def __init__(self, get_response):
+        self.get_response = get_response
+
+    def __call__(self, request):
+        user, session = request.user, request.session
+        if not user.is_authenticated:
+            ended_because = session.pop(policy.ENDED_BECAUSE, None)
+            if ended_because:
+                messages.info(request, ended_because)
+            return self.get_response(request)
+        now = int(time.time())
+        if policy.timed_out(session, user, now):
+            logout(request)
+            messages.info(request, "Your session timed out. Please log in again.")
+        elif now - session.get(policy.SEEN_AT, now) >= _TOUCH_INTERVAL or policy.SEEN_AT not in session:
+            session[policy.SEEN_AT] = now
+            services.session_touch(session_key=session.session_key)
+        return self.get_response(request)

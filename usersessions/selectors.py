@@ -1,0 +1,22 @@
+"""Reads of users' login sessions."""
+
+from django.contrib.sessions.models import Session
+from django.db.models import Exists, OuterRef
+from django.shortcuts import get_object_or_404
+from django.utils import timezone
+
+from usersessions.models import UserSession
+
+
+def active_sessions(*, owner):
+    """``owner``'s sessions whose stored session has not expired, most recently seen first.
+
+    A session idle past its timeout is listed until its browser's next request logs it out.
+    """
+    alive = Session.objects.filter(session_key=OuterRef("session_key"), expire_date__gt=timezone.now())
+    return UserSession.objects.filter(Exists(alive), user=owner).order_by("-last_seen_at", "-id")
+
+
+def session_get(*, owner, session_id):
+    """One of ``owner``'s sessions, or 404."""
+    return get_object_or_404(UserSession.objects.filter(user=owner), pk=session_id)

@@ -1,0 +1,95 @@
+"""Every change to users' login sessions: started at login, touched, re-keyed, ended.
+
+A session is remembered (UserSession) so that it can be listed and ended on the
+server; ending one deletes Django's stored session, so its cookie logs nobody in.
+"""
+
+from django.conf import settings
+from django.contrib.sessions.backends.base import SessionBase
+from django.contrib.sessions.models import Session
+from django.db import transaction
+from django.utils import timezone
+from django.utils.module_loading import import_string
+
+from core.audit import record
+from usersessions import policy
+from usersessions.models import UserSession
+
+
+def session_start(*, origin, user, session_key):
+    """Remember a freshly logged-in session, so that it can be ended later, and audit the login.
+
+    With exclusive login, the user's other sessions end, and their browsers are told why.
+    """
+    with transaction.atomic():
+        UserSession.objects.update_or_create(
+            session_key=session_key,
+            defaults={"user": user, "ip": origin.ip, "user_agent": origin.user_agent},
+        )
+        details = {}
+        if user.exclusive_login:
+            ended = end_sessions(user=user, except_key=session_key, reason=policy.SIGNED_IN_ELSEWHERE)
+            details["other_sessions_ended"] = ended
+        record(origin=origin, action="auth.login", target=user, details=details)
+
+
+def session_touch(*, session_key):
+    UserSession.objects.filter(session_key=session_key).update(last_seen_at=timezone.now())
+
+
+def session_rekey(*, old_key, new_key):
+    """Follow a session whose key was cycled (after a password change)."""
+    UserSession.objects.filter(session_key=old_key).update(session_key=new_key)
+
+
+def session_end(*, origin, user, session_key):
+    """A user logged out: forget the session and audit it."""
+    with transaction.atomic():
+        UserSession.objects.filter(session_key=session_key).delete()
+        record(origin=origin, action="auth.logout", target=user)
+
+
+def session_end_one(*, origin, session):
+    """End one session of a user (their own choice, or an admin's) and audit it."""
+    with transaction.atomic():
+        _session_store()(session_key=session.session_key).delete()
+        session.delete()
+        record(
+            origin=origin,
+            action="session.end",
+            target=session.user,
+            details={"ip": session.ip, "started": session.created_at.isoformat()},
+        )
+
+
+def sessions_end_all(*, origin, user, except_key=None):
+    """End every session of ``user`` but ``except_key`` (the browser asking, for your own); returns how many."""
+    with transaction.atomic():
+        ended = end_sessions(user=user, except_key=except_key)
+        record(origin=origin, action="session.end_all", target=user, details={"sessions_ended": ended})
+    return ended
+
+
+def _session_store():
+    return import_string(f"{settings.SESSION_ENGINE}.SessionStore")
+
+
+def end_sessions(*, user, except_key=None, reason=None):
+    """End every recorded session of ``user`` on the server; returns how many ended.
+
+    With a ``reason``, each browser is told it at its next request (policy.end_telling).
+    """
+    store: type[SessionBase] = _session_store()
+    sessions = UserSession.objects.filter(user=user)
+    if except_key:
+        sessions = sessions.exclude(session_key=except_key)
+    keys = list(sessions.values_list("session_key", flat=True))
+    # Rows whose stored session already expired are tidied away but not counted as ended.
+    live = Session.objects.filter(session_key__in=keys, expire_date__gt=timezone.now()).count()
+    for key in keys:
+        if reason:
+            policy.end_telling(store(session_key=key), reason)
+        else:
+            store(session_key=key).delete()
+    sessions.delete()
+    return live
