@@ -7,7 +7,7 @@ STAMP := $(VENV)/.installed
 HOST ?= localhost
 PORT ?= 8000
 
-.PHONY: run test screenshots bench lint check-deploy clean
+.PHONY: run test screenshots bench lint check-migrations check-deploy clean
 
 $(STAMP): pyproject.toml
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -38,6 +38,10 @@ bench: $(STAMP)
 lint: $(STAMP)
 	$(PY) -m ruff check .
 	$(PY) -m ruff format --check .
+
+# Fails if a model change has no migration yet.
+check-migrations: $(STAMP)
+	$(PY) manage.py makemigrations --check --dry-run
 
 check-deploy: $(STAMP)
 	$(PY) manage.py check --deploy --fail-level WARNING
