@@ -1,4 +1,5 @@
 # Panel: `make run` serves the panel, `make test` runs every test, `make bench` measures the user list, API authentication and logging in.
+# `make screenshots` reruns the browser tests to refresh the README's pictures in docs/screenshots/.
 PYTHON ?= python3
 VENV := .venv
 PY := $(VENV)/bin/python
@@ -6,7 +7,7 @@ STAMP := $(VENV)/.installed
 HOST ?= localhost
 PORT ?= 8000
 
-.PHONY: run test bench lint check-deploy clean
+.PHONY: run test screenshots bench lint check-migrations check-deploy clean
 
 $(STAMP): pyproject.toml
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -21,9 +22,14 @@ run: $(STAMP)
 
 # Browser tests run in their own process: Playwright's event loop makes them allow
 # Django's async-unsafe calls, which the other tests should keep refusing.
+# Their screenshots go to the git-ignored test-results/screenshots/, so a test run leaves the tree clean.
 test: $(STAMP)
 	$(PY) -m pytest --ignore=tests/e2e $(PYTEST_ARGS)
 	$(PY) -m pytest tests/e2e $(PYTEST_ARGS)
+
+# The browser tests again, saving their screenshots over the tracked ones in docs/screenshots/.
+screenshots: $(STAMP)
+	PANEL_SCREENSHOTS_DIR=docs/screenshots $(PY) -m pytest tests/e2e $(PYTEST_ARGS)
 
 # All three benchmarks run even if one misses its target; the exit status reports any miss.
 bench: $(STAMP)
@@ -32,6 +38,10 @@ bench: $(STAMP)
 lint: $(STAMP)
 	$(PY) -m ruff check .
 	$(PY) -m ruff format --check .
+
+# Fails if a model change has no migration yet.
+check-migrations: $(STAMP)
+	$(PY) manage.py makemigrations --check --dry-run
 
 check-deploy: $(STAMP)
 	$(PY) manage.py check --deploy --fail-level WARNING

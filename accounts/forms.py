@@ -1,6 +1,7 @@
 """Forms only collect input; accounts.services checks every rule and reports per field."""
 
 from django import forms
+from django.contrib.auth import authenticate
 from django.contrib.auth.forms import AuthenticationForm
 from django.template.defaultfilters import pluralize
 
@@ -15,7 +16,6 @@ from accounts.validators import (
 )
 from core import throttle
 from core.audit import Origin
-from core.client_ip import get_client_ip
 from core.forms import moment_field, untouched_moment
 from organisation import scope
 from organisation.models import Company
@@ -60,14 +60,17 @@ class LoginForm(AuthenticationForm):
         self.fields["username"].widget.attrs["autocomplete"] = "username webauthn"
 
     def clean(self):
-        # Before the password hash runs: a throttled guess costs nothing and learns nothing.
-        wait = throttle.wait_seconds(username=self.data.get("username"), ip=get_client_ip(self.request))
-        if wait:
-            throttle.refuse_throttled(
-                origin=Origin.from_request(self.request), action="auth.login", username=self.data.get("username")
-            )
-            raise forms.ValidationError(throttle.locked_out_message(wait), code="throttled")
-        return super().clean()
+        # AuthenticationForm.clean, with the check under the login guard: before the password hash runs,
+        # a throttled guess costs nothing and learns nothing.
+        username, password = self.cleaned_data.get("username"), self.cleaned_data.get("password")
+        if username is not None and password:
+            origin = Origin.from_request(self.request)
+            with throttle.guarded_attempt(origin=origin, action="auth.login", username=self.data.get("username")):
+                self.user_cache = authenticate(self.request, username=username, password=password)
+                if self.user_cache is None:
+                    raise self.get_invalid_login_error()
+            self.confirm_login_allowed(self.user_cache)
+        return self.cleaned_data
 
     def confirm_login_allowed(self, user):
         """Only reached with the right password, so saying that the account expired reveals nothing to a guesser."""

@@ -7,9 +7,10 @@ nothing below them.
 """
 
 from django.contrib.auth import password_validation
-from django.core.exceptions import ValidationError
+from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import IntegrityError, transaction
 from django.db.models import Q
+from django.template.defaultfilters import pluralize
 
 from accounts import selectors
 from accounts.models import User
@@ -74,6 +75,18 @@ def _validate_placement(actor, company, parent):
         raise ValidationError({"company": message})
     if parent is not None and parent.company_id != (company.pk if company else None):
         raise ValidationError({"company": "A sub-user belongs to the company of its parent user."})
+
+
+def _refuse_out_of_reach(actor, users, *, field):
+    """Refuse to act on ``users`` when any of them is outside ``actor``'s scope (organisation.scope.out_of_reach)."""
+    beyond = scope.out_of_reach(actor, users).count()
+    if beyond:
+        raise ValidationError(
+            {
+                field: f"This would also change {beyond} account{pluralize(beyond)} you cannot manage. "
+                "Ask an administrator."
+            }
+        )
 
 
 def _save_username(user):
@@ -165,6 +178,7 @@ def user_set_expiry(*, origin, user, expires_at, whole_company=False):
         raise ValidationError({"expires_at": "This user belongs to no company."})
     _validate_expiry(expires_at, None if whole_company else user.parent)
     targets = User.objects.filter(company_id=user.company_id) if whole_company else User.objects.filter(pk=user.pk)
+    _refuse_out_of_reach(origin.actor, targets, field="expires_at")
     with transaction.atomic():
         # exclude(expires_at=None) is "IS NOT NULL"; exclude(expires_at=moment) keeps the NULLs too.
         changed_ids = set(targets.exclude(expires_at=expires_at).values_list("pk", flat=True))
@@ -203,6 +217,7 @@ def user_move(*, origin, user, company):
     if company == user.company:
         return 0
     moving = {user.pk} | selectors.descendant_ids({user.pk})
+    _refuse_out_of_reach(origin.actor, User.objects.filter(pk__in=moving), field="company")
     with transaction.atomic():
         User.objects.filter(pk__in=moving).update(company=company)
         details = {
@@ -276,18 +291,21 @@ def user_set_password(*, origin, user, password, keep_session_key=None, by_reset
 
 
 def user_change_own_password(*, origin, user, current_password, new_password, session_key):
-    """A user changing their own password must prove they know the current one."""
+    """A user changing their own password must prove they know the current one, under the login guard."""
     if not current_password:
         raise ValidationError({"current_password": REQUIRED_MESSAGES["current_password"]})
-    if not user.check_password(current_password):
-        record(
-            origin=origin,
-            action="user.password_change",
-            target=user,
-            outcome=AuditEvent.Outcome.FAILURE,
-            details={"reason": "wrong current password"},
-        )
-        raise ValidationError({"current_password": "Your current password is not correct."})
+    with throttle.guarded_attempt(
+        origin=origin, action="user.password_change", username=user.get_username(), target=user
+    ):
+        if not user.check_password(current_password):
+            record(
+                origin=origin,
+                action="user.password_change",
+                target=user,
+                outcome=AuditEvent.Outcome.FAILURE,
+                details={"reason": "wrong current password"},
+            )
+            raise ValidationError({"current_password": "Your current password is not correct."})
     return user_set_password(origin=origin, user=user, password=new_password, keep_session_key=session_key)
 
 
@@ -303,6 +321,9 @@ def user_delete(*, origin, user):
         if user.pk not in remaining:
             raise User.DoesNotExist("This user no longer exists.")
         doomed = {user.pk} | selectors.descendant_ids({user.pk})
+        beyond = scope.out_of_reach(origin.actor, User.objects.filter(pk__in=doomed)).count()
+        if beyond:
+            raise PermissionDenied(f"This would also delete {beyond} sub-user{pluralize(beyond)} you cannot manage.")
         refusal = deletion_refusal(remaining=remaining, doomed=doomed)
         if refusal:
             # Recorded and committed before raising: raising inside the block would roll it back.

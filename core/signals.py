@@ -1,12 +1,11 @@
-"""The login guard hears every login through Django's signals: a success clears the account's count,
-a failure is audited (with only the name typed, so real and made-up names read alike) and counted."""
+"""Every login goes through Django's signals: a success clears the account's failure count; a failure
+is audited with only the name typed, so real and made-up names read alike (the guard counts it)."""
 
 from django.contrib.auth.signals import user_logged_in, user_login_failed
 from django.dispatch import receiver
 
 from core import throttle
 from core.audit import Origin, record
-from core.client_ip import get_client_ip
 from core.models import AuditEvent
 
 
@@ -19,7 +18,10 @@ def _on_login(sender, request, user, **kwargs):
 def _on_login_failed(sender, credentials, request=None, **kwargs):
     if request is None:
         return
-    origin = Origin.from_request(request)
     username = credentials.get("username")
-    record(origin=origin, action="auth.login", target_name=str(username or "")[:64], outcome=AuditEvent.Outcome.FAILURE)
-    throttle.record_failure(origin=origin, username=username, ip=get_client_ip(request))
+    record(
+        origin=Origin.from_request(request),
+        action="auth.login",
+        target_name=str(username or "")[:64],
+        outcome=AuditEvent.Outcome.FAILURE,
+    )

@@ -5,10 +5,12 @@ a count within a fixed window; ``FailureGuard`` makes each failure past a few
 free ones wait longer, and locks the key after too many in a row.
 """
 
+import contextlib
 import time
 from dataclasses import dataclass
 
 from django.core.cache import cache
+from django.core.exceptions import NON_FIELD_ERRORS, ValidationError
 
 from core.audit import record
 from core.models import AuditEvent
@@ -121,6 +123,34 @@ def record_failure(*, origin, username, ip):
             outcome=AuditEvent.Outcome.FAILURE,
             details={"seconds": ACCOUNT_GUARD.lock_seconds},
         )
+
+
+class Throttled(ValidationError):
+    """An attempt the guard refused before checking anything; ``wait`` is the seconds left."""
+
+    def __init__(self, wait):
+        self.wait = wait
+        super().__init__({NON_FIELD_ERRORS: ValidationError(locked_out_message(wait), code="throttled")})
+
+
+@contextlib.contextmanager
+def guarded_attempt(*, origin, action, username, target=None, details=None, failures=(ValidationError,)):
+    """Run one check of a password or a code under the login guard: every such check goes through here.
+
+    Refused up front (Throttled, audited as ``action``) while the account named ``username`` or the
+    client IP must wait, so a throttled guess costs no hash and learns nothing. An exception of
+    ``failures`` leaving the block counts one failure for both, then goes on up. ``username`` None
+    (a passkey names no account) guards the IP alone.
+    """
+    wait = wait_seconds(username=username, ip=origin.ip)
+    if wait:
+        refuse_throttled(origin=origin, action=action, username=username, target=target, details=details)
+        raise Throttled(wait)
+    try:
+        yield
+    except failures:
+        record_failure(origin=origin, username=username, ip=origin.ip)
+        raise
 
 
 def refuse_throttled(*, origin, action, username, target=None, details=None):

@@ -117,17 +117,13 @@ def two_factor_disable_own(*, origin, user, code="", password=""):
 
     Under the login brute-force guard: a wrong proof counts toward the account's lockout.
     """
-    username = user.get_username()
-    wait = throttle.wait_seconds(username=username, ip=origin.ip)
-    if wait:
-        raise ValidationError({"__all__": throttle.locked_out_message(wait)})
-    if password:
-        proven = user.check_password(password)
-    else:
-        proven = any(_code_proves(origin, user, method, code) for method in ("totp", "recovery"))
-    if not proven:
-        throttle.record_failure(origin=origin, username=username, ip=origin.ip)
-        raise ValidationError({"__all__": "That code or password is not correct."})
+    with throttle.guarded_attempt(origin=origin, action="mfa.disable", username=user.get_username(), target=user):
+        if password:
+            proven = user.check_password(password)
+        else:
+            proven = any(_code_proves(origin, user, method, code) for method in ("totp", "recovery"))
+        if not proven:
+            raise ValidationError({"__all__": "That code or password is not correct."})
     two_factor_disable(origin=origin, user=user, reason="by the user")
 
 

@@ -19,7 +19,6 @@ from django.views.decorators.http import require_http_methods, require_POST
 
 from core import throttle
 from core.audit import Origin
-from core.client_ip import get_client_ip
 from core.view_helpers import apply_service_errors, is_htmx, posted
 from mfa import login_step, selectors, services
 from mfa.forms import ConfirmCodeForm, DisableForm, VerifyForm
@@ -57,27 +56,20 @@ def login_verify(request):
             messages.success(request, "A code was sent to your email address. It is valid for 5 minutes.")
         return redirect("mfa:login_verify")
     if request.method == "POST" and form.is_valid():
-        ip = get_client_ip(request)
-        wait = throttle.wait_seconds(username=user.get_username(), ip=ip)
-        if wait:
-            throttle.refuse_throttled(
+        method, code = form.cleaned_data["method"], form.cleaned_data["code"]
+        try:
+            with throttle.guarded_attempt(
                 origin=origin,
                 action="mfa.verify",
                 username=user.get_username(),
                 target=user,
-                details={"method": form.cleaned_data["method"]},
-            )
-            form.add_error(None, throttle.locked_out_message(wait))
+                details={"method": method},
+            ):
+                services.verify_login_code(origin=origin, user=user, method=method, code=code)
+        except ValidationError as error:
+            apply_service_errors(form, error)
         else:
-            try:
-                services.verify_login_code(
-                    origin=origin, user=user, method=form.cleaned_data["method"], code=form.cleaned_data["code"]
-                )
-            except ValidationError as error:
-                throttle.record_failure(origin=origin, username=user.get_username(), ip=ip)
-                apply_service_errors(form, error)
-            else:
-                return redirect(login_step.complete(request, user))
+            return redirect(login_step.complete(request, user))
     context = {"form": form, "pending": user, "offers_email": "email" in methods}
     return render(request, "mfa/login_verify.html", context, status=400 if form.errors else 200)
 

@@ -51,12 +51,23 @@ def visible_users(actor):
 
 def narrow_users(actor, users):
     """``users`` cut down to ``actor``'s scope. Superusers are outside every other user's scope:
-    managing one (setting its password, say) would give away everything."""
-    if actor.is_superuser:
+    managing one (setting its password, say) would give away everything. ``actor`` None is the
+    operator at the server's shell, whose scope is the whole panel."""
+    if actor is None or actor.is_superuser:
         return users
     ids = company_ids(actor)
     users = users.filter(is_superuser=False)
     return users if ids is None else users.filter(company_id__in=ids)
+
+
+def out_of_reach(actor, users):
+    """Those of ``users`` that ``actor`` may not see, and so may not manage.
+
+    Services that act on many users at once (a whole company's expiry, a company's cascade, a user
+    with its sub-users) ask this first and refuse rather than skip: acting on part of what the
+    actor asked for would surprise them, and acting on all would reach past their scope.
+    """
+    return users.exclude(pk__in=narrow_users(actor, users).values("pk"))
 
 
 def visible_companies(actor):

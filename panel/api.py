@@ -15,6 +15,7 @@ from ninja.security import APIKeyCookie
 
 from accounts.api import router as accounts_router
 from accounts.services import LastUserError
+from core.throttle import Throttled
 from mfa.api import router as mfa_router
 from passkeys.api import router as passkeys_router
 from tokens.api import router as tokens_router
@@ -90,6 +91,11 @@ def _not_found(request, exc):
 @api.exception_handler(LastUserError)
 def _last_user(request, exc):
     return _error(request, 409, str(exc))
+
+
+@api.exception_handler(Throttled)
+def _throttled(request, exc):
+    return _error(request, 429, exc.messages[0], headers={"Retry-After": str(exc.wait)})
 
 
 @api.exception_handler(ValidationError)

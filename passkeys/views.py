@@ -171,20 +171,20 @@ def login_options(request, rp):
 @login_not_required
 @_ceremony
 def login_finish(request, rp):
-    origin, ip = Origin.from_request(request), get_client_ip(request)
-    wait = throttle.wait_seconds(username=None, ip=ip)
-    if wait:
-        throttle.refuse_throttled(origin=origin, action="passkey.login", username="")
-        response = _error(throttle.locked_out_message(wait), 429)
-        response["Retry-After"] = str(wait)
-        return response
+    origin = Origin.from_request(request)
     credential = _credential(request)
-    if credential is None:
-        return _error('Send the passkey\'s answer as JSON: {"credential": {...}}.', 400)
     try:
-        user = services.passkey_authenticate(origin=origin, rp=rp, credential=credential)
+        with throttle.guarded_attempt(
+            origin=origin, action="passkey.login", username=None, failures=(services.PasskeyRefused,)
+        ):
+            if credential is None:
+                return _error('Send the passkey\'s answer as JSON: {"credential": {...}}.', 400)
+            user = services.passkey_authenticate(origin=origin, rp=rp, credential=credential)
+    except throttle.Throttled as throttled:
+        response = _error(throttled.messages[0], 429)
+        response["Retry-After"] = str(throttled.wait)
+        return response
     except services.PasskeyRefused as refused:
-        throttle.record_failure(origin=origin, username=None, ip=ip)
         return _error(str(refused), 400)
     # Possession plus user verification: two factors in one, so no second step follows.
     login(request, user, backend=settings.AUTHENTICATION_BACKENDS[0])

@@ -6,6 +6,18 @@ from django.db import connection
 from tests.factories import DEFAULT_PASSWORD, AdminFactory, UserFactory
 
 
+def pytest_configure(config):
+    """Hash with a small-cost Argon2id for the whole run (browser tests' live server included).
+
+    Only tests/integration/test_password_hashing.py puts the production hashers back.
+    """
+    from django.conf import settings
+
+    from tests import hashers
+
+    hashers.install(settings)
+
+
 def pytest_report_header(config):
     from django.conf import settings
 

@@ -1,4 +1,8 @@
-"""Passwords are stored as Argon2id with at least OWASP's minimum cost (m=19 MiB, t=2, p=1)."""
+"""Passwords are stored as Argon2id with at least OWASP's minimum cost (m=19 MiB, t=2, p=1).
+
+The rest of the suite hashes with a small-cost Argon2id (tests/hashers.py); these tests put
+the production PASSWORD_HASHERS back, so what they check is what the settings ship.
+"""
 
 import re
 
@@ -6,6 +10,7 @@ import pytest
 
 from accounts import services
 from core.audit import Origin
+from tests import hashers
 
 pytestmark = pytest.mark.django_db
 
@@ -15,8 +20,15 @@ ARGON2_ENCODED = re.compile(
 )
 
 
+@pytest.fixture(autouse=True)
+def production_hashers(settings):
+    """The settings' own PASSWORD_HASHERS, not the test run's fast one."""
+    settings.PASSWORD_HASHERS = list(hashers.PRODUCTION_PASSWORD_HASHERS)
+    return settings.PASSWORD_HASHERS
+
+
 @pytest.fixture
-def stored_hash():
+def stored_hash(production_hashers):
     user = services.user_create(
         origin=Origin.command("test"), username="hashed", email="hashed@example.com", password=PASSWORD
     )
@@ -29,6 +41,13 @@ def argon2_parameters(stored_hash):
     match = ARGON2_ENCODED.match(stored_hash)
     assert match, f"not an Argon2 hash: {stored_hash.split('$')[0]}"
     return match.groupdict()
+
+
+def test_the_production_hashers_are_checked_here(production_hashers):
+    from django.contrib.auth.hashers import Argon2PasswordHasher, get_hasher
+
+    assert hashers.FAST_ARGON2 not in production_hashers
+    assert type(get_hasher()) is Argon2PasswordHasher
 
 
 def test_new_user_password_is_stored_as_an_argon2_hash(stored_hash):
