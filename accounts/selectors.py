@@ -109,9 +109,6 @@ def user_may_log_in(user):
     return login_refusal(user) is None
 
 
-SESSIONS_PERMISSION = "accounts.change_user"
-
-
-def session_owner(*, actor, user_id):
-    """The user whose sessions ``actor`` wants to see or end: themselves, or anyone when they may change users."""
-    return scope.self_or_permitted(actor=actor, user_id=user_id, permission=SESSIONS_PERMISSION)
+def user_named(username):
+    """The user called ``username`` (ignoring case, as logging in does), or None: for operator commands."""
+    return User.objects.filter(username__iexact=username).first()

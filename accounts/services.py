@@ -17,7 +17,6 @@ from accounts.models import User
 from accounts.validators import (
     REQUIRED_MESSAGES,
     validate_account_expiry,
-    validate_session_policy,
     validate_sub_user_expiry,
     validate_username_available,
 )
@@ -228,35 +227,6 @@ def user_move(*, origin, user, company):
         record(origin=origin, action="user.move", target=user, details=details)
     user.company = company
     return len(moving)
-
-
-def user_set_session_policy(*, origin, user, long_term_sessions, session_lifetime, exclusive_login):
-    """Set how long ``user``'s login sessions last and whether a new login ends the others.
-
-    Open sessions follow the new limits from their next request; exclusive login acts from the next login.
-    """
-    try:
-        validate_session_policy(long_term=long_term_sessions, lifetime_seconds=session_lifetime)
-    except ValidationError as error:
-        raise ValidationError({"session_lifetime": error.messages}) from None
-    policy = {
-        "long_term_sessions": long_term_sessions,
-        "session_lifetime": session_lifetime,
-        "exclusive_login": exclusive_login,
-    }
-    changes = {
-        field: {"from": getattr(user, field), "to": value}
-        for field, value in policy.items()
-        if getattr(user, field) != value
-    }
-    if not changes:
-        return user
-    with transaction.atomic():
-        for field, change in changes.items():
-            setattr(user, field, change["to"])
-        user.save(update_fields=list(changes))
-        record(origin=origin, action="user.session_policy", target=user, details={"changes": changes})
-    return user
 
 
 def _isoformat(moment):

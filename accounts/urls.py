@@ -1,6 +1,6 @@
 from django.urls import path
 
-from accounts import session_views, views
+from accounts import views
 
 app_name = "accounts"
 
@@ -11,10 +11,6 @@ urlpatterns = [
     path("<int:pk>/delete/", views.user_delete, name="user_delete"),
     path("<int:pk>/expiry/", views.user_expiry, name="user_expiry"),
     path("<int:pk>/company/", views.user_move, name="user_move"),
-    path("<int:pk>/session-policy/", views.user_session_policy, name="user_session_policy"),
-    path("<int:user_id>/sessions/", session_views.session_list, name="session_list"),
-    path("<int:user_id>/sessions/end-all/", session_views.sessions_end_all, name="sessions_end_all"),
-    path("<int:user_id>/sessions/<int:session_id>/end/", session_views.session_end, name="session_end"),
     path("<int:pk>/<str:field>/", views.user_field, name="user_field"),
     path("<int:pk>/<str:field>/edit/", views.user_field_edit, name="user_field_edit"),
 ]

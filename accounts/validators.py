@@ -94,26 +94,6 @@ def validate_account_expiry(expires_at, *, now=None):
         raise ValidationError("Choose a moment in the future, or leave it empty for never.", code="past")
 
 
-SESSION_LIFETIME_MIN_MINUTES = 5
-SESSION_LIFETIME_MAX_DAYS = 90
-
-
-def validate_session_policy(*, long_term, lifetime_seconds):
-    """Long-term sessions, or a lifetime from 5 minutes to 90 days, or neither (the panel's default); not both."""
-    if lifetime_seconds is None:
-        return
-    if long_term:
-        raise ValidationError(
-            "Choose long-term validity or an expiration time, not both.", code="long_term_and_lifetime"
-        )
-    if not SESSION_LIFETIME_MIN_MINUTES * 60 <= lifetime_seconds <= SESSION_LIFETIME_MAX_DAYS * 86400:
-        raise ValidationError(
-            f"The expiration time must be from {SESSION_LIFETIME_MIN_MINUTES} minutes "
-            f"to {SESSION_LIFETIME_MAX_DAYS} days.",
-            code="lifetime_range",
-        )
-
-
 def validate_sub_user_expiry(expires_at, *, parent):
     """A sub-user expires no later than its parent user (never, if the parent never does)."""
     if parent.expires_at is None or (expires_at is not None and expires_at <= parent.expires_at):

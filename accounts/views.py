@@ -16,7 +16,6 @@ from accounts.forms import (
     ChangeOwnPasswordForm,
     ExpiryForm,
     MoveForm,
-    SessionPolicyForm,
     SetPasswordForm,
     UserCreateForm,
     UserFieldForm,
@@ -177,24 +176,6 @@ def user_move(request, pk):
             return redirect("accounts:user_list")
     context = {"target": user, "form": form, "sub_users": selectors.all_sub_users(user)}
     return render(request, "accounts/user_move.html", context, status=400 if form.errors else 200)
-
-
-@permission_required("accounts.change_user", raise_exception=True)
-@require_http_methods(["GET", "POST"])
-def user_session_policy(request, pk):
-    user = scope.user_get(actor=request.user, pk=pk)
-    form = SessionPolicyForm.for_user(user, posted(request))
-    if request.method == "POST" and form.is_valid():
-        try:
-            services.user_set_session_policy(origin=Origin.from_request(request), user=user, **form.policy())
-        except ValidationError as error:
-            for message in error.messages:
-                form.add_error("session_lifetime_minutes", message)
-        else:
-            messages.success(request, f"The session policy of {user.username} was saved.")
-            return redirect("accounts:user_list")
-    context = {"target": user, "form": form}
-    return render(request, "accounts/user_session_policy.html", context, status=400 if form.errors else 200)
 
 
 @require_http_methods(["GET", "POST"])

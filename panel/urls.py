@@ -2,11 +2,17 @@ from django.contrib.auth import views as auth_views
 from django.contrib.auth.decorators import login_not_required
 from django.urls import include, path
 
-from accounts import password_reset
 from core import views as core_views
 from organisation import urls as organisation_urls
-from panel import views
+from panel import password_reset, session_views, views
 from panel.api import api
+
+session_urls = [
+    path("<int:pk>/session-policy/", session_views.user_session_policy, name="user_session_policy"),
+    path("<int:user_id>/sessions/", session_views.session_list, name="session_list"),
+    path("<int:user_id>/sessions/end-all/", session_views.sessions_end_all, name="sessions_end_all"),
+    path("<int:user_id>/sessions/<int:session_id>/end/", session_views.session_end, name="session_end"),
+]
 
 
 def _public(urls):
@@ -35,6 +41,7 @@ urlpatterns = [
     # Before accounts.urls, whose "<pk>/<field>/" would otherwise take "<pk>/tokens/".
     path("users/<int:user_id>/tokens/", include("tokens.urls")),
     path("users/<int:pk>/access/", include(organisation_urls.access)),
+    path("users/", include((session_urls, "sessions"))),
     path("users/", include("accounts.urls")),
     path("companies/", include(organisation_urls.companies)),
     path("roles/", include(organisation_urls.roles)),

@@ -3,10 +3,10 @@
 from django.contrib.auth.views import LoginView
 from django.shortcuts import redirect, render
 
-from accounts.forms import LoginForm
 from core import navigation
 from mfa import login_step
 from mfa import selectors as mfa_selectors
+from panel.forms import LoginForm
 from passkeys import selectors as passkey_selectors
 from tokens import selectors as token_selectors
 from usersessions import selectors as session_selectors

@@ -5,6 +5,7 @@ from django.db.models import Exists, OuterRef
 from django.shortcuts import get_object_or_404
 from django.utils import timezone
 
+from usersessions import devices
 from usersessions.models import UserSession
 
 
@@ -20,3 +21,12 @@ def active_sessions(*, owner):
 def session_get(*, owner, session_id):
     """One of ``owner``'s sessions, or 404."""
     return get_object_or_404(UserSession.objects.filter(user=owner), pk=session_id)
+
+
+def sessions_shown(*, owner, current_key):
+    """``owner``'s active sessions as a list, each with ``device`` (a readable name) and ``current``."""
+    sessions = list(active_sessions(owner=owner))
+    for session in sessions:
+        session.device = devices.describe(session.user_agent)
+        session.current = session.session_key == current_key
+    return sessions

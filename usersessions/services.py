@@ -7,6 +7,7 @@ server; ending one deletes Django's stored session, so its cookie logs nobody in
 from django.conf import settings
 from django.contrib.sessions.backends.base import SessionBase
 from django.contrib.sessions.models import Session
+from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.utils import timezone
 from django.utils.module_loading import import_string
@@ -14,6 +15,7 @@ from django.utils.module_loading import import_string
 from core.audit import record
 from usersessions import policy
 from usersessions.models import UserSession
+from usersessions.validators import validate_session_policy
 
 
 def session_start(*, origin, user, session_key):
@@ -93,3 +95,32 @@ def end_sessions(*, user, except_key=None, reason=None):
             store(session_key=key).delete()
     sessions.delete()
     return live
+
+
+def session_policy_set(*, origin, user, long_term_sessions, session_lifetime, exclusive_login):
+    """Set how long ``user``'s login sessions last and whether a new login ends the others.
+
+    Open sessions follow the new limits from their next request; exclusive login acts from the next login.
+    """
+    try:
+        validate_session_policy(long_term=long_term_sessions, lifetime_seconds=session_lifetime)
+    except ValidationError as error:
+        raise ValidationError({"session_lifetime": error.messages}) from None
+    policy = {
+        "long_term_sessions": long_term_sessions,
+        "session_lifetime": session_lifetime,
+        "exclusive_login": exclusive_login,
+    }
+    changes = {
+        field: {"from": getattr(user, field), "to": value}
+        for field, value in policy.items()
+        if getattr(user, field) != value
+    }
+    if not changes:
+        return user
+    with transaction.atomic():
+        for field, change in changes.items():
+            setattr(user, field, change["to"])
+        user.save(update_fields=list(changes))
+        record(origin=origin, action="user.session_policy", target=user, details={"changes": changes})
+    return user

@@ -592,7 +592,7 @@ def test_account_page_shows_the_security_overview_of_a_new_account(alice):
         (reverse("accounts:user_password", args=[alice.pk]), "Change my password"),
         (reverse("mfa:two_factor", args=[alice.pk]), "Two-factor authentication"),
         (reverse("passkeys:passkey_list", args=[alice.pk]), "My passkeys"),
-        (reverse("accounts:session_list", args=[alice.pk]), "My sessions"),
+        (reverse("sessions:session_list", args=[alice.pk]), "My sessions"),
         (reverse("tokens:token_list", args=[alice.pk]), "My access tokens"),
     ]:
         assert f'<a class="button" href="{url}">{label}</a>' in content

@@ -8,10 +8,10 @@ from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.test import Client
 
-from accounts import services
 from core.audit import Origin
 from tests.factories import DEFAULT_PASSWORD, UserFactory
 from tests.integration.conftest import events, grant, logged_in_client
+from usersessions import services as session_services
 from usersessions.policy import SIGNED_IN_ELSEWHERE
 
 pytestmark = pytest.mark.django_db
@@ -48,7 +48,7 @@ def _policy_url(user):
 def test_setting_a_policy_saves_it_and_audits_the_changes():
     user = UserFactory()
 
-    services.user_set_session_policy(
+    session_services.session_policy_set(
         origin=OPERATOR, user=user, long_term_sessions=False, session_lifetime=1800, exclusive_login=True
     )
 
@@ -64,7 +64,7 @@ def test_setting_a_policy_saves_it_and_audits_the_changes():
 def test_an_unchanged_policy_writes_no_event():
     user = UserFactory()
 
-    services.user_set_session_policy(
+    session_services.session_policy_set(
         origin=OPERATOR, user=user, long_term_sessions=False, session_lifetime=None, exclusive_login=False
     )
 
@@ -80,7 +80,7 @@ def test_a_bad_policy_is_refused_and_nothing_is_written(long_term, lifetime):
     user = UserFactory()
 
     with pytest.raises(ValidationError) as refused:
-        services.user_set_session_policy(
+        session_services.session_policy_set(
             origin=OPERATOR, user=user, long_term_sessions=long_term, session_lifetime=lifetime, exclusive_login=False
         )
 

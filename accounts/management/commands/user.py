@@ -59,10 +59,10 @@ class Command(BaseCommand):
             raise CommandError(str(error)) from None
 
     def _find(self, username):
-        try:
-            return User.objects.get_by_natural_key(username)
-        except User.DoesNotExist:
-            raise CommandError(f"No user named {username!r}.") from None
+        user = selectors.user_named(username)
+        if user is None:
+            raise CommandError(f"No user named {username!r}.")
+        return user
 
     def _read_password(self, options, user):
         if options["random"]:

@@ -2,7 +2,7 @@
 
 from django.core.management.base import BaseCommand, CommandError
 
-from accounts.models import User
+from accounts import selectors as account_selectors
 from core.audit import Origin
 from mfa import selectors, services
 
@@ -15,10 +15,9 @@ class Command(BaseCommand):
         parser.add_argument("username")
 
     def handle(self, *args, action, username, **options):
-        try:
-            user = User.objects.get_by_natural_key(username)
-        except User.DoesNotExist:
-            raise CommandError(f"No user named {username!r}.") from None
+        user = account_selectors.user_named(username)
+        if user is None:
+            raise CommandError(f"No user named {username!r}.")
         state = selectors.status(user)
         if action == "status":
             app, email = ("on" if state[factor] else "off" for factor in ("totp", "email"))

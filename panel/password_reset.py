@@ -24,9 +24,9 @@ RESETS_PER_IP = FailureLimit(name="reset-ip", limit=20, window=3600)
 
 
 class PasswordResetView(auth_views.PasswordResetView):
-    template_name = "accounts/password_reset.html"
-    email_template_name = "accounts/password_reset_email.txt"
-    subject_template_name = "accounts/password_reset_subject.txt"
+    template_name = "panel/password_reset.html"
+    email_template_name = "panel/password_reset_email.txt"
+    subject_template_name = "panel/password_reset_subject.txt"
     success_url = reverse_lazy("password_reset_done")
     extra_email_context = {"panel_name": settings.PANEL_NAME}
 
@@ -48,11 +48,11 @@ class PasswordResetView(auth_views.PasswordResetView):
 
 
 class PasswordResetDoneView(auth_views.PasswordResetDoneView):
-    template_name = "accounts/password_reset_done.html"
+    template_name = "panel/password_reset_done.html"
 
 
 class PasswordResetConfirmView(auth_views.PasswordResetConfirmView):
-    template_name = "accounts/password_reset_confirm.html"
+    template_name = "panel/password_reset_confirm.html"
     success_url = reverse_lazy("password_reset_complete")
 
     def form_valid(self, form):
@@ -68,4 +68,4 @@ class PasswordResetConfirmView(auth_views.PasswordResetConfirmView):
 
 
 class PasswordResetCompleteView(auth_views.PasswordResetCompleteView):
-    template_name = "accounts/password_reset_complete.html"
+    template_name = "panel/password_reset_complete.html"

@@ -1,0 +1,83 @@
+from django import forms
+from django.contrib.auth import authenticate
+from django.contrib.auth.forms import AuthenticationForm
+
+from accounts import selectors
+from core import throttle
+from core.audit import Origin
+from usersessions.validators import SESSION_LIFETIME_MAX_DAYS, SESSION_LIFETIME_MIN_MINUTES
+
+
+class LoginForm(AuthenticationForm):
+    error_messages = {
+        **AuthenticationForm.error_messages,
+        # The same words whether the username exists or not.
+        "invalid_login": "Incorrect username or password.",
+    }
+
+    def __init__(self, request=None, *args, **kwargs):
+        super().__init__(request, *args, **kwargs)
+        # "webauthn" lets the browser offer saved passkeys in the username's autofill (conditional mediation).
+        self.fields["username"].widget.attrs["autocomplete"] = "username webauthn"
+
+    def clean(self):
+        # AuthenticationForm.clean, with the check under the login guard: before the password hash runs,
+        # a throttled guess costs nothing and learns nothing.
+        username, password = self.cleaned_data.get("username"), self.cleaned_data.get("password")
+        if username is not None and password:
+            origin = Origin.from_request(self.request)
+            with throttle.guarded_attempt(origin=origin, action="auth.login", username=self.data.get("username")):
+                self.user_cache = authenticate(self.request, username=username, password=password)
+                if self.user_cache is None:
+                    raise self.get_invalid_login_error()
+            self.confirm_login_allowed(self.user_cache)
+        return self.cleaned_data
+
+    def confirm_login_allowed(self, user):
+        """Only reached with the right password, so saying that the account expired reveals nothing to a guesser."""
+        super().confirm_login_allowed(user)
+        refusal = selectors.login_refusal(user)
+        if refusal:
+            throttle.refuse_account(origin=Origin.from_request(self.request), user=user, reason="account expired")
+            raise forms.ValidationError(refusal, code="expired")
+
+
+class SessionPolicyForm(forms.Form):
+    """Seed 002's "token expiration configuration": how long this user's login sessions last."""
+
+    long_term_sessions = forms.BooleanField(
+        label="Long-term validity",
+        required=False,
+        help_text="Sessions do not time out: they last while the browser keeps them.",
+    )
+    session_lifetime_minutes = forms.IntegerField(
+        label="Expiration time (minutes)",
+        required=False,
+        min_value=SESSION_LIFETIME_MIN_MINUTES,
+        max_value=SESSION_LIFETIME_MAX_DAYS * 24 * 60,
+        help_text="How long a login lasts, however active. Empty: the panel's default.",
+    )
+    exclusive_login = forms.BooleanField(
+        label="Exclusive login",
+        required=False,
+        help_text="A new login signs this user out of every other browser.",
+    )
+
+    @classmethod
+    def for_user(cls, user, data=None):
+        minutes = user.session_lifetime // 60 if user.session_lifetime else None
+        initial = {
+            "long_term_sessions": user.long_term_sessions,
+            "session_lifetime_minutes": minutes,
+            "exclusive_login": user.exclusive_login,
+        }
+        return cls(data, initial=initial)
+
+    def policy(self):
+        """The cleaned values as usersessions.services.session_policy_set takes them."""
+        minutes = self.cleaned_data["session_lifetime_minutes"]
+        return {
+            "long_term_sessions": self.cleaned_data["long_term_sessions"],
+            "session_lifetime": minutes * 60 if minutes else None,
+            "exclusive_login": self.cleaned_data["exclusive_login"],
+        }
