@@ -140,11 +140,10 @@ def user_expiry(request, pk):
             context = {"target": user, "form": form, "company_size": company_size}
             return render(request, "accounts/user_expiry_confirm.html", context)
         try:
+            expires_at = form.cleaned_data["expires_at"]
+            origin = Origin.from_request(request)
             changed = services.user_set_expiry(
-                origin=Origin.from_request(request),
-                user=user,
-                expires_at=form.cleaned_data["expires_at"],
-                whole_company=whole_company,
+                origin=origin, user=user, expires_at=expires_at, whole_company=whole_company
             )
         except ValidationError as error:
             apply_service_errors(form, error)
@@ -183,38 +182,38 @@ def user_password(request, pk):
     """Change a password: your own (needs the current one) or, with permission, anyone's."""
     own = pk == request.user.pk
     user = scope.self_or_permitted(actor=request.user, user_id=pk, permission="accounts.change_user")
-    form_class = ChangeOwnPasswordForm if own else SetPasswordForm
-    form = form_class(posted(request))
+    form = (ChangeOwnPasswordForm if own else SetPasswordForm)(posted(request))
     if request.method == "POST" and form.is_valid():
-        origin = Origin.from_request(request)
         try:
-            if own:
-                services.user_change_own_password(
-                    origin=origin,
-                    user=user,
-                    current_password=form.cleaned_data["current_password"],
-                    new_password=form.cleaned_data["password"],
-                    session_key=request.session.session_key,
-                )
-            else:
-                services.user_set_password(origin=origin, user=user, password=form.cleaned_data["password"])
+            done = (_change_own_password if own else _set_password)(request, user, form.cleaned_data)
         except ValidationError as error:
             apply_service_errors(form, error)
         else:
-            if own:
-                old_key = request.session.session_key
-                update_session_auth_hash(request, user)
-                session_services.session_rekey(old_key=old_key, new_key=request.session.session_key)
-                messages.success(request, "Your password was changed. Your other sessions have been logged out.")
-                return redirect("home")
-            messages.success(request, f"The password of {user.username} was changed and their sessions ended.")
-            return redirect("accounts:user_list")
-    return render(
-        request,
-        "accounts/user_password.html",
-        {"target": user, "own": own, "form": form},
-        status=400 if form.errors else 200,
+            return done
+    context = {"target": user, "own": own, "form": form}
+    return render(request, "accounts/user_password.html", context, status=400 if form.errors else 200)
+
+
+def _change_own_password(request, user, data):
+    """Your own: the other sessions end, this one stays (with a new key and the new password's hash)."""
+    old_key = request.session.session_key
+    services.user_change_own_password(
+        origin=Origin.from_request(request),
+        user=user,
+        current_password=data["current_password"],
+        new_password=data["password"],
+        session_key=old_key,
     )
+    update_session_auth_hash(request, user)
+    session_services.session_rekey(old_key=old_key, new_key=request.session.session_key)
+    messages.success(request, "Your password was changed. Your other sessions have been logged out.")
+    return redirect("home")
+
+
+def _set_password(request, user, data):
+    services.user_set_password(origin=Origin.from_request(request), user=user, password=data["password"])
+    messages.success(request, f"The password of {user.username} was changed and their sessions ended.")
+    return redirect("accounts:user_list")
 
 
 @permission_required("accounts.delete_user", raise_exception=True)
@@ -232,18 +231,17 @@ def user_delete(request, pk):
         except user.DoesNotExist:
             raise Http404("This user no longer exists.") from None
         else:
-            if deleting_self:
-                # The service already deleted this session's row; flush it here too, or the
-                # session middleware would try to save it again and answer 400 (SessionInterrupted).
-                request.session.flush()
-                return redirect(reverse("login"))
-            also = f" with {sub_users_deleted} sub-user{pluralize(sub_users_deleted)}" if sub_users_deleted else ""
-            messages.success(request, f"User {user.username} was deleted{also}.")
-            return redirect("accounts:user_list")
-    sub_users = selectors.all_sub_users(user)
-    return render(
-        request,
-        "accounts/user_delete.html",
-        {"target": user, "error": error, "sub_users": sub_users},
-        status=409 if error else 200,
-    )
+            return _after_delete(request, user, sub_users_deleted, deleting_self=deleting_self)
+    context = {"target": user, "error": error, "sub_users": selectors.all_sub_users(user)}
+    return render(request, "accounts/user_delete.html", context, status=409 if error else 200)
+
+
+def _after_delete(request, user, sub_users_deleted, *, deleting_self):
+    if deleting_self:
+        # The service already deleted this session's row; flush it here too, or the
+        # session middleware would try to save it again and answer 400 (SessionInterrupted).
+        request.session.flush()
+        return redirect(reverse("login"))
+    also = f" with {sub_users_deleted} sub-user{pluralize(sub_users_deleted)}" if sub_users_deleted else ""
+    messages.success(request, f"User {user.username} was deleted{also}.")
+    return redirect("accounts:user_list")

@@ -44,34 +44,39 @@ def login_verify(request):
     if user is None:
         messages.info(request, "Your login timed out. Enter your password again.")
         return redirect("login")
-    methods = selectors.login_methods(user)
-    form = VerifyForm(posted(request) if request.POST.get("action") != "send" else None, methods=methods)
-    origin = Origin.from_request(request)
     if request.method == "POST" and request.POST.get("action") == "send":
-        try:
-            services.email_code_send(origin=origin, user=user)
-        except services.CodeSendRefused as refused:
-            messages.error(request, str(refused))
-        else:
-            messages.success(request, "A code was sent to your email address. It is valid for 5 minutes.")
-        return redirect("mfa:login_verify")
+        return _send_login_code(request, user)
+    methods = selectors.login_methods(user)
+    form = VerifyForm(posted(request), methods=methods)
     if request.method == "POST" and form.is_valid():
-        method, code = form.cleaned_data["method"], form.cleaned_data["code"]
         try:
-            with throttle.guarded_attempt(
-                origin=origin,
-                action="mfa.verify",
-                username=user.get_username(),
-                target=user,
-                details={"method": method},
-            ):
-                services.verify_login_code(origin=origin, user=user, method=method, code=code)
+            _verify(request, user, **form.cleaned_data)
         except ValidationError as error:
             apply_service_errors(form, error)
         else:
             return redirect(login_step.complete(request, user))
     context = {"form": form, "pending": user, "offers_email": "email" in methods}
     return render(request, "mfa/login_verify.html", context, status=400 if form.errors else 200)
+
+
+def _send_login_code(request, user):
+    try:
+        services.email_code_send(origin=Origin.from_request(request), user=user)
+    except services.CodeSendRefused as refused:
+        messages.error(request, str(refused))
+    else:
+        messages.success(request, "A code was sent to your email address. It is valid for 5 minutes.")
+    return redirect("mfa:login_verify")
+
+
+def _verify(request, user, *, method, code):
+    """Check the second factor under the login guard; raises ValidationError (Throttled too) if it fails."""
+    origin = Origin.from_request(request)
+    details = {"method": method}
+    with throttle.guarded_attempt(
+        origin=origin, action="mfa.verify", username=user.get_username(), target=user, details=details
+    ):
+        services.verify_login_code(origin=origin, user=user, method=method, code=code)
 
 
 @login_not_required
