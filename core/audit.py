@@ -9,6 +9,49 @@ from dataclasses import dataclass
 from core.client_ip import get_client_ip
 from core.models import AuditEvent
 
+# Every kind of event the panel writes, with what it means: one catalogue, so that a misspelt action
+# fails loudly in tests instead of writing an event no filter finds.
+EVENTS = {
+    "auth.login": "Logged in with a password, or failed to",
+    "auth.logout": "Logged out",
+    "auth.lockout": "An account was locked after too many failed attempts",
+    "auth.password_reset_request": "Asked for a password reset email",
+    "user.create": "Created a user",
+    "user.update": "Changed a user's username or email",
+    "user.expiry": "Set when an account (or a whole company's) expires",
+    "user.move": "Moved a user (with its sub-users) to another company",
+    "user.password_change": "Changed a password",
+    "user.password_reset": "Set a new password through an emailed link",
+    "user.session_policy": "Changed a user's login-session policy",
+    "user.access": "Changed a user's roles and direct permissions",
+    "user.delete": "Deleted a user (with its sub-users)",
+    "session.end": "Ended one login session",
+    "session.end_all": "Ended every login session of a user",
+    "company.create": "Created a company",
+    "company.update": "Renamed or moved a company",
+    "company.delete": "Deleted a company",
+    "role.create": "Created a role",
+    "role.update": "Changed a role",
+    "role.delete": "Deleted a role",
+    "token.create": "Created an access token",
+    "token.update": "Changed an access token",
+    "token.delete": "Deleted an access token",
+    "token.refused": "Refused an API request's token",
+    "mfa.totp.enrol_start": "Started enrolling an authenticator app",
+    "mfa.totp.enable": "Turned on an authenticator app",
+    "mfa.email.code_sent": "Sent a login code by email",
+    "mfa.email.enable": "Turned on email codes",
+    "mfa.email.disable": "Turned off email codes",
+    "mfa.recovery.regenerate": "Made a new set of recovery codes",
+    "mfa.recovery.use": "Used a recovery code at login",
+    "mfa.verify": "Passed (or failed) the login's second step",
+    "mfa.disable": "Turned two-factor authentication off",
+    "passkey.register": "Registered a passkey",
+    "passkey.login": "Logged in with a passkey, or failed to",
+    "passkey.clone_suspected": "Refused a passkey whose signature counter went back (a cloned authenticator?)",
+    "passkey.delete": "Deleted a passkey",
+}
+
 # Keys that could carry a secret are refused outright rather than scrubbed,
 # so a mistake fails loudly in tests instead of leaking quietly.
 _FORBIDDEN_DETAIL_WORDS = ("password", "secret", "token", "code", "key")
@@ -43,7 +86,9 @@ class Origin:
 
 
 def record(*, origin, action, target=None, target_name="", outcome=AuditEvent.Outcome.SUCCESS, details=None):
-    """Write one audit event. ``target`` is a model instance or None."""
+    """Write one audit event of a kind in ``EVENTS``. ``target`` is a model instance or None."""
+    if action not in EVENTS:
+        raise ValueError(f"Unknown audit action {action!r}: add it to core.audit.EVENTS.")
     details = dict(details or {})
     for key in details:
         if any(word in key.lower() for word in _FORBIDDEN_DETAIL_WORDS):
