@@ -1,13 +1,27 @@
-"""Reading Panel's configuration from the environment.
+"""Panel's configuration: every environment variable it reads, with its default, meaning and rules.
 
-Each helper returns a safe default when its variable is unset, so that a
-fresh checkout runs with nothing configured.
+``CATALOGUE`` is the one list of them. ``panel/settings.py`` reads each through
+``value()``, which parses the variable, applies its default when unset and refuses
+a bad value with ImproperlyConfigured naming the variable and what is allowed.
+README.md's Configuration table is this catalogue (tests/unit/test_conf.py compares
+them), so adding a setting means one entry here, one line in settings.py and the
+row ``readme_table()`` prints.
+
+A fresh checkout runs with nothing set: every default is safe for development.
+The passkey variables are listed here but checked against each other in
+``passkeys.relying_party.configured()`` (core imports no app).
 """
 
+import base64
+import binascii
 import ipaddress
+import logging
 import os
 import secrets
+from collections.abc import Callable
+from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import dj_database_url
 from django.core.exceptions import ImproperlyConfigured
@@ -57,9 +71,337 @@ def env_networks(name, default):
         raise ImproperlyConfigured(f"{name}: {error}") from None
 
 
+# The catalogue.
+
+DERIVED = object()
+"""The default of a variable that follows from another setting: its reader passes it to ``value()``."""
+
+# Logging's level names, most severe first (WARN and FATAL are logging's own aliases).
+LOG_LEVELS = tuple(sorted(logging.getLevelNamesMapping(), key=lambda level: -logging.getLevelNamesMapping()[level]))
+
+
+def _fernet_keys(keys):
+    for key in keys:
+        try:
+            decoded = base64.urlsafe_b64decode(key.encode())
+        except (binascii.Error, ValueError):
+            decoded = b""
+        if len(decoded) != 32:
+            return "must hold Fernet keys (32 url-safe base64-encoded bytes each, comma-separated)"
+    return None
+
+
+def _smtp_url(url):
+    if url and not url.startswith(("smtp://", "smtp+tls://", "smtp+ssl://")):
+        return "must start with smtp://, smtp+tls:// or smtp+ssl://"
+    return None
+
+
+@dataclass(frozen=True)
+class Variable:
+    """One environment variable: how it is read, its default, what it means and what it allows."""
+
+    name: str
+    read: Callable[[str, Any], Any]  # env_str, env_bool, env_int, env_list or env_networks
+    default: Any  # the value when unset, or DERIVED
+    shown: str  # the default as README's table shows it
+    meaning: str  # README's meaning column
+    setting: str = ""  # the Django setting it ends up in; "" when read elsewhere (see meaning)
+    minimum: int | None = None  # for whole numbers: the least allowed
+    unit: str = ""  # for whole numbers: what they count, for the refusal
+    choices: tuple[str, ...] = ()  # the allowed values, matched ignoring case
+    check: Callable[[Any], str | None] | None = None  # what is wrong with a value, or None
+
+    def validate(self, value):
+        """``value`` as the setting holds it; ImproperlyConfigured naming the variable when not allowed."""
+        if self.minimum is not None and value < self.minimum:
+            unit = f" {self.unit}" if self.unit else ""
+            raise ImproperlyConfigured(
+                f"{self.name} must be a whole number{unit}, {self.minimum} or more, not {value!r}."
+            )
+        if self.choices:
+            canonical = {choice.lower(): choice for choice in self.choices}
+            key = str(value).strip().lower()
+            if key not in canonical:
+                raise ImproperlyConfigured(f"{self.name} must be one of {', '.join(self.choices)}, not {value!r}.")
+            value = canonical[key]
+        problem = self.check(value) if self.check else None
+        if problem:
+            raise ImproperlyConfigured(f"{self.name} {problem}.")
+        return value
+
+
+_HTTPS_ONLY = " (with `PANEL_HTTPS`)"
+
+CATALOGUE = {
+    variable.name: variable
+    for variable in (
+        Variable(
+            "SECRET_KEY",
+            env_str,
+            "",
+            "generated once into `var/secret_key`",
+            "Django's secret key. Set it in production.",
+            setting="SECRET_KEY",
+        ),
+        Variable(
+            "DATABASE_URL",
+            env_str,
+            "",
+            "SQLite at `var/panel.sqlite3`",
+            "e.g. `postgres://panel:pw@db.internal:5432/panel`",
+            setting="DATABASES",
+        ),
+        Variable(
+            "REDIS_URL",
+            env_str,
+            "",
+            "local-memory cache (one process)",
+            "e.g. `redis://redis.internal:6379/0`; required when several processes or hosts serve the panel",
+            setting="CACHES",
+        ),
+        Variable(
+            "ALLOWED_HOSTS",
+            env_list,
+            ["localhost", "127.0.0.1", "[::1]"],
+            "`localhost,127.0.0.1,[::1]`",
+            "comma-separated host names the panel answers to",
+            setting="ALLOWED_HOSTS",
+        ),
+        Variable(
+            "CSRF_TRUSTED_ORIGINS",
+            env_list,
+            [],
+            "none",
+            "comma-separated origins, e.g. `https://panel.example.com`, when a proxy changes the origin",
+            setting="CSRF_TRUSTED_ORIGINS",
+        ),
+        Variable("PANEL_DEBUG", env_bool, False, "`false`", "Django's `DEBUG`; never in production", setting="DEBUG"),
+        Variable(
+            "PANEL_HTTPS",
+            env_bool,
+            False,
+            "`false`",
+            "production: secure `__Host-` cookies, HTTPS redirect, HSTS",
+            setting="PANEL_HTTPS",
+        ),
+        Variable(
+            "PANEL_SSL_REDIRECT",
+            env_bool,
+            True,
+            "`true`" + _HTTPS_ONLY,
+            "redirect plain HTTP to HTTPS; turn off if the proxy already does",
+            setting="SECURE_SSL_REDIRECT",
+        ),
+        Variable(
+            "PANEL_HSTS_SECONDS",
+            env_int,
+            31536000,
+            "`31536000`" + _HTTPS_ONLY,
+            "HSTS max-age, seconds, 0 or more",
+            setting="SECURE_HSTS_SECONDS",
+            minimum=0,
+            unit="of seconds",
+        ),
+        Variable(
+            "PANEL_HSTS_PRELOAD",
+            env_bool,
+            False,
+            "`false`",
+            "add `preload` to HSTS (`check --deploy` asks for it)",
+            setting="SECURE_HSTS_PRELOAD",
+        ),
+        Variable(
+            "PANEL_BEHIND_TLS_PROXY",
+            env_bool,
+            False,
+            "`false`",
+            "trust `X-Forwarded-Proto: https` from the reverse proxy (`SECURE_PROXY_SSL_HEADER`)",
+            setting="SECURE_PROXY_SSL_HEADER",
+        ),
+        Variable(
+            "PANEL_TRUSTED_PROXIES",
+            env_networks,
+            [],
+            "none",
+            "comma-separated IPs or CIDRs of your reverse proxies; only from these is `X-Forwarded-For` believed",
+            setting="PANEL_TRUSTED_PROXIES",
+        ),
+        Variable(
+            "PANEL_ENCRYPTION_KEYS",
+            env_list,
+            [],
+            "a key derived from `SECRET_KEY`",
+            "comma-separated Fernet keys for secrets at rest (token secrets), newest first; "
+            'see "Rotating the encryption key"',
+            setting="PANEL_ENCRYPTION_KEYS",
+            check=_fernet_keys,
+        ),
+        Variable(
+            "PANEL_SESSION_AGE",
+            env_int,
+            12 * 3600,
+            "`43200` (12 h)",
+            "absolute session lifetime, seconds, 1 or more",
+            setting="SESSION_COOKIE_AGE",
+            minimum=1,
+            unit="of seconds",
+        ),
+        Variable(
+            "PANEL_SESSION_IDLE_TIMEOUT",
+            env_int,
+            3600,
+            "`3600` (1 h)",
+            "a session idle this long ends, seconds, 1 or more",
+            setting="PANEL_SESSION_IDLE_TIMEOUT",
+            minimum=1,
+            unit="of seconds",
+        ),
+        Variable(
+            "EMAIL_URL",
+            env_str,
+            "",
+            "console",
+            "`smtp://user:pw@host:25`, `smtp+tls://…:587`, `smtp+ssl://…:465`",
+            setting="EMAIL_BACKEND",
+            check=_smtp_url,
+        ),
+        Variable(
+            "DEFAULT_FROM_EMAIL",
+            env_str,
+            "panel@localhost",
+            "`panel@localhost`",
+            "sender of Panel's emails",
+            setting="DEFAULT_FROM_EMAIL",
+        ),
+        Variable(
+            "PANEL_NAME", env_str, "Panel", "`Panel`", "shown in the header and page titles", setting="PANEL_NAME"
+        ),
+        Variable(
+            "PANEL_TOTP_ISSUER",
+            env_str,
+            DERIVED,
+            "`PANEL_NAME`",
+            "the issuer authenticator apps show next to the username",
+            setting="PANEL_TOTP_ISSUER",
+        ),
+        Variable(
+            "PANEL_REQUIRE_TWO_FACTOR",
+            env_bool,
+            False,
+            "`false`",
+            "every user must set up a second factor at their next login (or log in with a passkey)",
+            setting="PANEL_REQUIRE_TWO_FACTOR",
+        ),
+        Variable(
+            "PANEL_PASSKEY_RP_ID",
+            env_str,
+            "",
+            "the page's host, if `ALLOWED_HOSTS` names it exactly",
+            "the passkeys' relying party ID, a domain name such as `panel.example.com`",
+            setting="PANEL_PASSKEY_RP_ID",
+        ),
+        Variable(
+            "PANEL_PASSKEY_ORIGINS",
+            env_list,
+            [],
+            "`https://<PANEL_PASSKEY_RP_ID>`",
+            "comma-separated origins allowed to use the passkeys, each on the RP ID or a subdomain; HTTPS, "
+            "or `http://localhost`",
+            setting="PANEL_PASSKEY_ORIGINS",
+        ),
+        Variable(
+            "PANEL_ADMIN_USERNAME",
+            env_str,
+            "admin",
+            "`admin`",
+            "the first administrator's username (`manage.py ensure_admin`, only when there is no user)",
+        ),
+        Variable(
+            "PANEL_ADMIN_EMAIL",
+            env_str,
+            DERIVED,
+            "`<PANEL_ADMIN_USERNAME>@localhost`",
+            "the first administrator's email",
+        ),
+        Variable(
+            "PANEL_ADMIN_PASSWORD",
+            env_str,
+            "",
+            "random, printed once",
+            "the first administrator's password",
+        ),
+        Variable(
+            "PANEL_VAR_DIR",
+            env_str,
+            DERIVED,
+            "`var/`",
+            "where the embedded default keeps its database and key",
+            setting="VAR_DIR",
+        ),
+        Variable(
+            "PANEL_DB_CONN_MAX_AGE",
+            env_int,
+            300,
+            "`300`",
+            "seconds a database connection is kept open between requests (checked before reuse); "
+            "`0` closes it after each request",
+            setting="DATABASES",
+            minimum=0,
+            unit="of seconds",
+        ),
+        Variable(
+            "PANEL_MANIFEST_STATIC",
+            env_bool,
+            False,
+            "`false`",
+            "serve hashed, compressed static files (run `collectstatic` first)",
+            setting="STORAGES",
+        ),
+        Variable(
+            "PANEL_LOG_LEVEL",
+            env_str,
+            "INFO",
+            "`INFO`",
+            "log level: " + ", ".join(f"`{level}`" for level in LOG_LEVELS),
+            setting="LOGGING",
+            choices=LOG_LEVELS,
+        ),
+    )
+}
+
+_CATALOGUE_DEFAULT = object()
+
+
+def value(name, default=_CATALOGUE_DEFAULT):
+    """The variable ``name`` of the catalogue, read from the environment and checked.
+
+    Unset, it is the catalogue's default, or ``default`` for a variable whose
+    default is DERIVED from another setting.
+    """
+    variable = CATALOGUE[name]
+    if default is _CATALOGUE_DEFAULT:
+        if variable.default is DERIVED:
+            raise TypeError(f"{name}'s default follows from another setting: pass it to value().")
+        default = variable.default
+    elif variable.default is not DERIVED:
+        raise TypeError(f"{name} has its default in the catalogue: do not pass one.")
+    return variable.validate(variable.read(name, default))
+
+
+def readme_table():
+    """README.md's Configuration table, one line a variable, as the catalogue gives it."""
+    lines = ["| variable | default | meaning |", "| --- | --- | --- |"]
+    lines += [f"| `{v.name}` | {v.shown} | {v.meaning} |" for v in CATALOGUE.values()]
+    return "\n".join(lines)
+
+
+# Readers that build a Django setting out of a variable.
+
+
 def secret_key(var_dir: Path):
     """SECRET_KEY from the environment, else one generated once and kept in var/."""
-    key = os.environ.get("SECRET_KEY")
+    key = value("SECRET_KEY")
     if key:
         return key
     path = var_dir / "secret_key"
@@ -79,13 +421,13 @@ def secret_key(var_dir: Path):
 
 def database(var_dir: Path):
     """DATABASE_URL, else SQLite in var/."""
-    url = os.environ.get("DATABASE_URL")
+    url = value("DATABASE_URL")
     if not url:
         var_dir.mkdir(parents=True, exist_ok=True)
         url = f"sqlite:///{var_dir / 'panel.sqlite3'}"
     # Connections are kept between requests (checked before reuse): opening one costs more than
     # most requests' queries, on PostgreSQL several milliseconds.
-    config = dj_database_url.parse(url, conn_max_age=env_int("PANEL_DB_CONN_MAX_AGE", 300), conn_health_checks=True)
+    config = dj_database_url.parse(url, conn_max_age=value("PANEL_DB_CONN_MAX_AGE"), conn_health_checks=True)
     if config["ENGINE"] == "django.db.backends.sqlite3":
         # WAL and a busy timeout let the dev server and a management command share the file.
         config["OPTIONS"] = {
@@ -98,7 +440,7 @@ def database(var_dir: Path):
 
 def cache():
     """REDIS_URL, else a local-memory cache (one process only)."""
-    url = os.environ.get("REDIS_URL")
+    url = value("REDIS_URL")
     if url:
         return {"BACKEND": "django.core.cache.backends.redis.RedisCache", "LOCATION": url}
     return {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}
@@ -106,14 +448,12 @@ def cache():
 
 def email():
     """EMAIL_URL (smtp://user:pass@host:port, smtp+tls://, smtp+ssl://), else the console."""
-    url = os.environ.get("EMAIL_URL")
+    url = value("EMAIL_URL")
     if not url:
         return "django.core.mail.backends.console.EmailBackend", {}
     from urllib.parse import unquote, urlsplit
 
     parts = urlsplit(url)
-    if parts.scheme not in {"smtp", "smtp+tls", "smtp+ssl"}:
-        raise ImproperlyConfigured("EMAIL_URL must start with smtp://, smtp+tls:// or smtp+ssl://.")
     return "django.core.mail.backends.smtp.EmailBackend", {
         "EMAIL_HOST": parts.hostname or "localhost",
         "EMAIL_PORT": parts.port or 25,

@@ -2,7 +2,8 @@
 
 With nothing set, the embedded default runs: SQLite in ``var/``, a local-memory
 cache, console email and a secret key generated once and kept in ``var/``.
-Every variable is listed in README.md; ``core.conf`` parses them.
+Every variable, its default and its rules are in ``core.conf.CATALOGUE`` (README.md's
+Configuration table shows it); ``conf.value()`` reads and checks them.
 """
 
 from pathlib import Path
@@ -11,19 +12,19 @@ from core import conf
 from passkeys import relying_party
 
 BASE_DIR = Path(__file__).resolve().parent.parent
-VAR_DIR = Path(conf.env_str("PANEL_VAR_DIR", str(BASE_DIR / "var")))
+VAR_DIR = Path(conf.value("PANEL_VAR_DIR", str(BASE_DIR / "var")))
 
-DEBUG = conf.env_bool("PANEL_DEBUG", False)
+DEBUG = conf.value("PANEL_DEBUG")
 SECRET_KEY = conf.secret_key(VAR_DIR)
-ALLOWED_HOSTS = conf.env_list("ALLOWED_HOSTS", ["localhost", "127.0.0.1", "[::1]"])
+ALLOWED_HOSTS = conf.value("ALLOWED_HOSTS")
 CSRF_TRUSTED_ORIGINS = conf.env_list("CSRF_TRUSTED_ORIGINS", [])
 
-PANEL_NAME = conf.env_str("PANEL_NAME", "Panel")
+PANEL_NAME = conf.value("PANEL_NAME")
 # Peers allowed to tell us the client address in X-Forwarded-For (IPs or CIDRs).
-PANEL_TRUSTED_PROXIES = conf.env_networks("PANEL_TRUSTED_PROXIES", [])
+PANEL_TRUSTED_PROXIES = conf.value("PANEL_TRUSTED_PROXIES")
 PANEL_USERS_PER_PAGE = 20
 # Fernet keys for secrets at rest, newest first; empty derives one from SECRET_KEY (core.crypto).
-PANEL_ENCRYPTION_KEYS = conf.env_list("PANEL_ENCRYPTION_KEYS", [])
+PANEL_ENCRYPTION_KEYS = conf.value("PANEL_ENCRYPTION_KEYS")
 
 INSTALLED_APPS = [
     "django.contrib.auth",
@@ -106,8 +107,8 @@ AUTH_PASSWORD_VALIDATORS = [
 
 # Sessions live in the shared database so every process sees a logout at once.
 SESSION_ENGINE = "django.contrib.sessions.backends.db"
-SESSION_COOKIE_AGE = conf.env_int("PANEL_SESSION_AGE", 12 * 3600)
-PANEL_SESSION_IDLE_TIMEOUT = conf.env_int("PANEL_SESSION_IDLE_TIMEOUT", 3600)
+SESSION_COOKIE_AGE = conf.value("PANEL_SESSION_AGE")
+PANEL_SESSION_IDLE_TIMEOUT = conf.value("PANEL_SESSION_IDLE_TIMEOUT")
 SESSION_COOKIE_HTTPONLY = True
 SESSION_COOKIE_SAMESITE = "Lax"
 CSRF_COOKIE_SAMESITE = "Lax"
@@ -126,7 +127,7 @@ STORAGES = {
     "staticfiles": {
         "BACKEND": (
             "django.contrib.staticfiles.storage.StaticFilesStorage"
-            if DEBUG or not conf.env_bool("PANEL_MANIFEST_STATIC", False)
+            if DEBUG or not conf.value("PANEL_MANIFEST_STATIC")
             else "whitenoise.storage.CompressedManifestStaticFilesStorage"
         )
     },
@@ -136,11 +137,11 @@ WHITENOISE_USE_FINDERS = True
 
 EMAIL_BACKEND, EMAIL_SETTINGS = conf.email()
 globals().update(EMAIL_SETTINGS)
-DEFAULT_FROM_EMAIL = conf.env_str("DEFAULT_FROM_EMAIL", "panel@localhost")
+DEFAULT_FROM_EMAIL = conf.value("DEFAULT_FROM_EMAIL")
 
 # Two-factor authentication (mfa/).
-PANEL_REQUIRE_TWO_FACTOR = conf.env_bool("PANEL_REQUIRE_TWO_FACTOR", False)
-PANEL_TOTP_ISSUER = conf.env_str("PANEL_TOTP_ISSUER", PANEL_NAME)
+PANEL_REQUIRE_TWO_FACTOR = conf.value("PANEL_REQUIRE_TWO_FACTOR")
+PANEL_TOTP_ISSUER = conf.value("PANEL_TOTP_ISSUER", PANEL_NAME)
 PANEL_MFA_PENDING_SECONDS = 300  # between the right password and the second factor
 
 # Passkeys (WebAuthn): the relying party ID and the origins allowed to use it. Unset, each request's own
@@ -174,17 +175,18 @@ SECURE_REFERRER_POLICY = "same-origin"
 SECURE_CROSS_ORIGIN_OPENER_POLICY = "same-origin"
 
 # Behind a TLS-terminating proxy that sets X-Forwarded-Proto.
-if conf.env_bool("PANEL_BEHIND_TLS_PROXY", False):
+if conf.value("PANEL_BEHIND_TLS_PROXY"):
     SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
 
-# Production: HTTPS only. Turned on by PANEL_HTTPS=true (see README).
-if conf.env_bool("PANEL_HTTPS", False):
+# Production: HTTPS only. Turned on by PANEL_HTTPS=true (see README); core.checks reads it too.
+PANEL_HTTPS = conf.value("PANEL_HTTPS")
+if PANEL_HTTPS:
     SESSION_COOKIE_SECURE = True
     CSRF_COOKIE_SECURE = True
-    SECURE_SSL_REDIRECT = conf.env_bool("PANEL_SSL_REDIRECT", True)
-    SECURE_HSTS_SECONDS = conf.env_int("PANEL_HSTS_SECONDS", 31536000)
+    SECURE_SSL_REDIRECT = conf.value("PANEL_SSL_REDIRECT")
+    SECURE_HSTS_SECONDS = conf.value("PANEL_HSTS_SECONDS")
     SECURE_HSTS_INCLUDE_SUBDOMAINS = True
-    SECURE_HSTS_PRELOAD = conf.env_bool("PANEL_HSTS_PRELOAD", False)
+    SECURE_HSTS_PRELOAD = conf.value("PANEL_HSTS_PRELOAD")
     SESSION_COOKIE_NAME = "__Host-sessionid"
     CSRF_COOKIE_NAME = "__Host-csrftoken"
 
@@ -192,5 +194,5 @@ LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
     "handlers": {"console": {"class": "logging.StreamHandler"}},
-    "root": {"handlers": ["console"], "level": conf.env_str("PANEL_LOG_LEVEL", "INFO")},
+    "root": {"handlers": ["console"], "level": conf.value("PANEL_LOG_LEVEL")},
 }

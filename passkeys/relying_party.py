@@ -16,7 +16,7 @@ from django.conf import settings
 from django.core.exceptions import ImproperlyConfigured
 from django.http.request import split_domain_port
 
-from core.conf import env_list, env_str
+from core import conf
 
 
 class PasskeysUnavailable(Exception):
@@ -90,10 +90,11 @@ def configured():
     """PANEL_PASSKEY_RP_ID and PANEL_PASSKEY_ORIGINS, checked against each other; ("", []) when unset.
 
     Either may be given alone: the RP ID defaults to the first origin's host, the
-    origins to https://<RP ID>.
+    origins to https://<RP ID>. Both are listed in core.conf.CATALOGUE; they are checked
+    here because core imports no app.
     """
-    rp_id = env_str("PANEL_PASSKEY_RP_ID", "").strip().lower()
-    origins = [origin.rstrip("/").lower() for origin in env_list("PANEL_PASSKEY_ORIGINS", [])]
+    rp_id = conf.value("PANEL_PASSKEY_RP_ID").strip().lower()
+    origins = [origin.rstrip("/").lower() for origin in conf.value("PANEL_PASSKEY_ORIGINS")]
     if not rp_id and not origins:
         return "", []
     if not rp_id:

@@ -1,7 +1,10 @@
 """Configuration from the environment: safe defaults, and a clear refusal of bad values."""
 
 import ipaddress
+import re
+import runpy
 import stat
+from pathlib import Path
 
 import pytest
 from django.core.exceptions import ImproperlyConfigured
@@ -11,9 +14,12 @@ from core import conf
 VAR = "PANEL_TEST_SETTING"
 
 
+ROOT = Path(__file__).resolve().parents[2]
+
+
 @pytest.fixture(autouse=True)
 def _unset(monkeypatch):
-    for name in (VAR, "SECRET_KEY", "DATABASE_URL", "EMAIL_URL", "REDIS_URL", "PANEL_DB_CONN_MAX_AGE"):
+    for name in (VAR, *conf.CATALOGUE):
         monkeypatch.delenv(name, raising=False)
 
 
@@ -240,3 +246,322 @@ def test_email_refuses_other_schemes(monkeypatch, url):
     monkeypatch.setenv("EMAIL_URL", url)
     with pytest.raises(ImproperlyConfigured, match="EMAIL_URL must start with smtp://"):
         conf.email()
+
+
+# The catalogue: every variable, its default and its rules
+
+
+def _readme_rows():
+    """README.md's Configuration table as (variable, default, meaning) rows."""
+    text = (ROOT / "README.md").read_text(encoding="utf-8")
+    section = text.split("\n## Configuration\n", 1)[1].split("\n## ", 1)[0]
+    rows = [line for line in section.splitlines() if line.startswith("| ")]
+    assert rows[:2] == ["| variable | default | meaning |", "| --- | --- | --- |"]
+    parsed = []
+    for row in rows[2:]:
+        cells = [cell.strip() for cell in row.strip("|").split(" | ")]
+        assert len(cells) == 3, row
+        name = re.fullmatch(r"`([A-Z0-9_]+)`", cells[0])
+        assert name, f"one variable per row, in backticks: {row}"
+        parsed.append((name.group(1), cells[1], cells[2]))
+    return parsed
+
+
+def test_readme_lists_exactly_the_catalogues_variables_in_its_order():
+    assert [name for name, _, _ in _readme_rows()] == list(conf.CATALOGUE)
+
+
+def test_readme_shows_each_variables_default_and_meaning_as_the_catalogue_does():
+    assert _readme_rows() == [(v.name, v.shown, v.meaning) for v in conf.CATALOGUE.values()]
+
+
+def test_readme_table_is_what_readme_table_prints():
+    assert conf.readme_table() in (ROOT / "README.md").read_text(encoding="utf-8")
+
+
+def _as_shown(default):
+    if isinstance(default, bool):
+        return "true" if default else "false"
+    if isinstance(default, list):
+        return ",".join(default)
+    return str(default)
+
+
+@pytest.mark.parametrize("variable", conf.CATALOGUE.values(), ids=lambda variable: variable.name)
+def test_the_shown_default_is_the_real_default(variable):
+    if variable.default is conf.DERIVED or variable.default in ("", []):
+        assert not variable.shown.startswith(("`false`", "`true`")) and variable.shown  # described in words
+    else:
+        assert variable.shown.startswith(f"`{_as_shown(variable.default)}`")
+
+
+@pytest.mark.parametrize(
+    ("name", "default"),
+    [
+        ("SECRET_KEY", ""),
+        ("DATABASE_URL", ""),
+        ("REDIS_URL", ""),
+        ("ALLOWED_HOSTS", ["localhost", "127.0.0.1", "[::1]"]),
+        ("CSRF_TRUSTED_ORIGINS", []),
+        ("PANEL_DEBUG", False),
+        ("PANEL_HTTPS", False),
+        ("PANEL_SSL_REDIRECT", True),
+        ("PANEL_HSTS_SECONDS", 31536000),
+        ("PANEL_HSTS_PRELOAD", False),
+        ("PANEL_BEHIND_TLS_PROXY", False),
+        ("PANEL_TRUSTED_PROXIES", []),
+        ("PANEL_ENCRYPTION_KEYS", []),
+        ("PANEL_SESSION_AGE", 43200),
+        ("PANEL_SESSION_IDLE_TIMEOUT", 3600),
+        ("EMAIL_URL", ""),
+        ("DEFAULT_FROM_EMAIL", "panel@localhost"),
+        ("PANEL_NAME", "Panel"),
+        ("PANEL_REQUIRE_TWO_FACTOR", False),
+        ("PANEL_PASSKEY_RP_ID", ""),
+        ("PANEL_PASSKEY_ORIGINS", []),
+        ("PANEL_ADMIN_USERNAME", "admin"),
+        ("PANEL_ADMIN_PASSWORD", ""),
+        ("PANEL_DB_CONN_MAX_AGE", 300),
+        ("PANEL_MANIFEST_STATIC", False),
+        ("PANEL_LOG_LEVEL", "INFO"),
+    ],
+)
+def test_each_variable_unset_gives_its_default(name, default):
+    assert conf.value(name) == default
+
+
+@pytest.mark.parametrize("name", ["PANEL_TOTP_ISSUER", "PANEL_ADMIN_EMAIL", "PANEL_VAR_DIR"])
+def test_a_derived_default_is_given_by_the_reader(name):
+    assert conf.value(name, "from elsewhere") == "from elsewhere"
+    with pytest.raises(TypeError, match=name):
+        conf.value(name)
+
+
+def test_every_variable_has_a_default_or_is_derived_and_is_covered_above():
+    covered = {"PANEL_TOTP_ISSUER", "PANEL_ADMIN_EMAIL", "PANEL_VAR_DIR"}
+    params = test_each_variable_unset_gives_its_default.pytestmark[0].args[1]
+    covered |= {name for name, _ in params}
+    assert covered == set(conf.CATALOGUE)
+
+
+def test_a_catalogued_default_cannot_be_overridden_by_a_reader():
+    with pytest.raises(TypeError, match="PANEL_NAME"):
+        conf.value("PANEL_NAME", "Other")
+
+
+@pytest.mark.parametrize(
+    ("name", "raw", "value"),
+    [
+        ("PANEL_HSTS_SECONDS", "0", 0),
+        ("PANEL_DB_CONN_MAX_AGE", "0", 0),
+        ("PANEL_SESSION_AGE", "1", 1),
+        ("PANEL_SESSION_IDLE_TIMEOUT", "1", 1),
+        ("PANEL_LOG_LEVEL", "WARNING", "WARNING"),
+        ("PANEL_LOG_LEVEL", " debug ", "DEBUG"),
+        ("PANEL_LOG_LEVEL", "warn", "WARN"),
+        (
+            "PANEL_ENCRYPTION_KEYS",
+            "ZmDfcTF7_60GrrY167zsiPd67pEvs0aGOv2oasOM1Pg=",
+            ["ZmDfcTF7_60GrrY167zsiPd67pEvs0aGOv2oasOM1Pg="],
+        ),
+        ("EMAIL_URL", "smtp+tls://mail.example.com:587", "smtp+tls://mail.example.com:587"),
+        ("PANEL_TRUSTED_PROXIES", "0.0.0.0/0", [ipaddress.ip_network("0.0.0.0/0")]),  # allowed; a check warns
+    ],
+)
+def test_the_least_and_other_allowed_values_are_accepted(monkeypatch, name, raw, value):
+    monkeypatch.setenv(name, raw)
+    assert conf.value(name) == value
+
+
+@pytest.mark.parametrize(
+    ("name", "raw", "message"),
+    [
+        ("PANEL_SESSION_AGE", "0", "PANEL_SESSION_AGE must be a whole number of seconds, 1 or more, not 0."),
+        ("PANEL_SESSION_AGE", "-3600", "PANEL_SESSION_AGE must be a whole number of seconds, 1 or more, not -3600."),
+        ("PANEL_SESSION_AGE", "12h", "PANEL_SESSION_AGE must be a whole number, not '12h'."),
+        ("PANEL_SESSION_IDLE_TIMEOUT", "0", "PANEL_SESSION_IDLE_TIMEOUT must be a whole number of seconds, 1 or more"),
+        ("PANEL_SESSION_IDLE_TIMEOUT", "1.5", "PANEL_SESSION_IDLE_TIMEOUT must be a whole number"),
+        ("PANEL_HSTS_SECONDS", "-1", "PANEL_HSTS_SECONDS must be a whole number of seconds, 0 or more, not -1."),
+        ("PANEL_HSTS_SECONDS", "a year", "PANEL_HSTS_SECONDS must be a whole number"),
+        ("PANEL_DB_CONN_MAX_AGE", "-1", "PANEL_DB_CONN_MAX_AGE must be a whole number of seconds, 0 or more, not -1."),
+        ("PANEL_DB_CONN_MAX_AGE", "forever", "PANEL_DB_CONN_MAX_AGE must be a whole number"),
+        ("PANEL_LOG_LEVEL", "verbose", "PANEL_LOG_LEVEL must be one of CRITICAL, FATAL, ERROR, WARN, WARNING, INFO, "),
+        ("PANEL_LOG_LEVEL", "", "PANEL_LOG_LEVEL must be one of"),
+        ("PANEL_ENCRYPTION_KEYS", "not-a-key", "PANEL_ENCRYPTION_KEYS must hold Fernet keys"),
+        (
+            "PANEL_ENCRYPTION_KEYS",
+            "ZmDfcTF7_60GrrY167zsiPd67pEvs0aGOv2oasOM1Pg=,c2hvcnQ=",
+            "PANEL_ENCRYPTION_KEYS must hold",
+        ),
+        ("EMAIL_URL", "http://mail.example.com", "EMAIL_URL must start with smtp://, smtp+tls:// or smtp+ssl://."),
+        ("PANEL_TRUSTED_PROXIES", "proxy.example.com", "PANEL_TRUSTED_PROXIES: "),
+    ],
+)
+def test_each_rule_refuses_a_bad_value_naming_the_variable_and_what_is_allowed(monkeypatch, name, raw, message):
+    monkeypatch.setenv(name, raw)
+    with pytest.raises(ImproperlyConfigured) as refusal:
+        conf.value(name)
+    assert str(refusal.value).startswith(message)
+
+
+@pytest.mark.parametrize(
+    "name", [v.name for v in conf.CATALOGUE.values() if v.read is conf.env_bool], ids=lambda name: name
+)
+def test_each_switch_refuses_what_is_not_true_or_false(monkeypatch, name):
+    monkeypatch.setenv(name, "maybe")
+    with pytest.raises(ImproperlyConfigured, match=f"^{name} must be true or false, not 'maybe'."):
+        conf.value(name)
+
+
+@pytest.mark.parametrize(
+    "name", [v.name for v in conf.CATALOGUE.values() if v.read is conf.env_int], ids=lambda name: name
+)
+def test_each_number_refuses_what_is_not_a_whole_number(monkeypatch, name):
+    monkeypatch.setenv(name, "ten")
+    with pytest.raises(ImproperlyConfigured, match=f"^{name} must be a whole number, not 'ten'."):
+        conf.value(name)
+
+
+def test_a_refused_email_url_does_not_repeat_its_password(monkeypatch):
+    monkeypatch.setenv("EMAIL_URL", "smtps://panel:s3cret@mail.example.com")
+    with pytest.raises(ImproperlyConfigured) as refusal:
+        conf.value("EMAIL_URL")
+    assert "s3cret" not in str(refusal.value)
+
+
+def test_a_bad_value_stops_the_database_reader(monkeypatch, tmp_path):
+    monkeypatch.setenv("PANEL_DB_CONN_MAX_AGE", "-5")
+    with pytest.raises(ImproperlyConfigured, match="PANEL_DB_CONN_MAX_AGE"):
+        conf.database(tmp_path)
+
+
+# panel/settings.py reads the catalogue: the same settings as before for valid input
+
+
+def _settings(monkeypatch, tmp_path, **environ):
+    monkeypatch.setenv("PANEL_VAR_DIR", str(tmp_path / "var"))
+    for name, raw in environ.items():
+        monkeypatch.setenv(name, raw)
+    return runpy.run_path(str(ROOT / "panel" / "settings.py"))
+
+
+def test_settings_with_nothing_set_are_the_embedded_default(monkeypatch, tmp_path):
+    namespace = _settings(monkeypatch, tmp_path)
+    assert namespace["VAR_DIR"] == tmp_path / "var"
+    assert namespace["DEBUG"] is False
+    assert namespace["SECRET_KEY"] == (tmp_path / "var" / "secret_key").read_text(encoding="ascii").strip()
+    assert namespace["ALLOWED_HOSTS"] == ["localhost", "127.0.0.1", "[::1]"]
+    assert namespace["CSRF_TRUSTED_ORIGINS"] == []
+    assert namespace["PANEL_NAME"] == namespace["PANEL_TOTP_ISSUER"] == "Panel"
+    assert (namespace["PANEL_TRUSTED_PROXIES"], namespace["PANEL_ENCRYPTION_KEYS"]) == ([], [])
+    assert (namespace["SESSION_COOKIE_AGE"], namespace["PANEL_SESSION_IDLE_TIMEOUT"]) == (43200, 3600)
+    assert namespace["DATABASES"]["default"]["ENGINE"] == "django.db.backends.sqlite3"
+    assert namespace["DATABASES"]["default"]["CONN_MAX_AGE"] == 300
+    assert namespace["CACHES"]["default"]["BACKEND"] == "django.core.cache.backends.locmem.LocMemCache"
+    assert namespace["EMAIL_BACKEND"] == "django.core.mail.backends.console.EmailBackend"
+    assert namespace["DEFAULT_FROM_EMAIL"] == "panel@localhost"
+    assert namespace["PANEL_REQUIRE_TWO_FACTOR"] is False
+    assert (namespace["PANEL_PASSKEY_RP_ID"], namespace["PANEL_PASSKEY_ORIGINS"]) == ("", [])
+    assert namespace["STORAGES"]["staticfiles"]["BACKEND"] == "django.contrib.staticfiles.storage.StaticFilesStorage"
+    assert namespace["LOGGING"]["root"]["level"] == "INFO"
+    assert namespace["PANEL_HTTPS"] is False
+    for https_only in (
+        "SECURE_PROXY_SSL_HEADER",
+        "SESSION_COOKIE_SECURE",
+        "SECURE_SSL_REDIRECT",
+        "SECURE_HSTS_SECONDS",
+    ):
+        assert https_only not in namespace
+
+
+PRODUCTION = {
+    "SECRET_KEY": "a-production-secret-key-that-is-long-enough-0123456789",
+    "ALLOWED_HOSTS": "panel.example.com",
+    "PANEL_HTTPS": "true",
+    "PANEL_HSTS_PRELOAD": "true",
+    "PANEL_BEHIND_TLS_PROXY": "true",
+    "DATABASE_URL": "postgres://postgres@127.0.0.1:5432/postgres",
+    "REDIS_URL": "redis://127.0.0.1:6379/15",
+}
+
+
+def test_settings_for_production_from_the_readme(monkeypatch, tmp_path):
+    namespace = _settings(monkeypatch, tmp_path, **PRODUCTION)
+    assert namespace["SECRET_KEY"] == PRODUCTION["SECRET_KEY"]
+    assert namespace["ALLOWED_HOSTS"] == ["panel.example.com"]
+    assert namespace["PANEL_HTTPS"] is True
+    assert (namespace["SESSION_COOKIE_SECURE"], namespace["CSRF_COOKIE_SECURE"]) == (True, True)
+    assert namespace["SECURE_SSL_REDIRECT"] is True
+    assert namespace["SECURE_HSTS_SECONDS"] == 31536000
+    assert (namespace["SECURE_HSTS_INCLUDE_SUBDOMAINS"], namespace["SECURE_HSTS_PRELOAD"]) == (True, True)
+    assert namespace["SECURE_PROXY_SSL_HEADER"] == ("HTTP_X_FORWARDED_PROTO", "https")
+    assert (namespace["SESSION_COOKIE_NAME"], namespace["CSRF_COOKIE_NAME"]) == ("__Host-sessionid", "__Host-csrftoken")
+    assert namespace["DATABASES"]["default"]["ENGINE"] == "django.db.backends.postgresql"
+    assert namespace["CACHES"]["default"]["LOCATION"] == "redis://127.0.0.1:6379/15"
+
+
+def test_settings_read_every_variable_they_are_given(monkeypatch, tmp_path):
+    namespace = _settings(
+        monkeypatch,
+        tmp_path,
+        **PRODUCTION,
+        PANEL_DEBUG="false",
+        PANEL_SSL_REDIRECT="false",
+        PANEL_HSTS_SECONDS="0",
+        PANEL_SESSION_AGE="7200",
+        PANEL_SESSION_IDLE_TIMEOUT="600",
+        PANEL_NAME="Acme admin",
+        PANEL_TRUSTED_PROXIES="10.0.0.5",
+        CSRF_TRUSTED_ORIGINS="https://panel.example.com",
+        DEFAULT_FROM_EMAIL="panel@example.com",
+        PANEL_REQUIRE_TWO_FACTOR="yes",
+        PANEL_PASSKEY_RP_ID="panel.example.com",
+        PANEL_DB_CONN_MAX_AGE="0",
+        PANEL_MANIFEST_STATIC="true",
+        PANEL_LOG_LEVEL="warning",
+        EMAIL_URL="smtp+tls://mail.example.com:587",
+    )
+    assert (namespace["SECURE_SSL_REDIRECT"], namespace["SECURE_HSTS_SECONDS"]) == (False, 0)
+    assert (namespace["SESSION_COOKIE_AGE"], namespace["PANEL_SESSION_IDLE_TIMEOUT"]) == (7200, 600)
+    assert namespace["PANEL_NAME"] == namespace["PANEL_TOTP_ISSUER"] == "Acme admin"
+    assert namespace["PANEL_TRUSTED_PROXIES"] == [ipaddress.ip_network("10.0.0.5/32")]
+    assert namespace["CSRF_TRUSTED_ORIGINS"] == ["https://panel.example.com"]
+    assert namespace["DEFAULT_FROM_EMAIL"] == namespace["OTP_EMAIL_SENDER"] == "panel@example.com"
+    assert namespace["PANEL_REQUIRE_TWO_FACTOR"] is True
+    assert namespace["PANEL_PASSKEY_RP_ID"] == "panel.example.com"
+    assert namespace["PANEL_PASSKEY_ORIGINS"] == ["https://panel.example.com"]
+    assert namespace["DATABASES"]["default"]["CONN_MAX_AGE"] == 0
+    assert namespace["STORAGES"]["staticfiles"]["BACKEND"] == "whitenoise.storage.CompressedManifestStaticFilesStorage"
+    assert namespace["LOGGING"]["root"]["level"] == "WARNING"
+    assert namespace["EMAIL_BACKEND"] == "django.core.mail.backends.smtp.EmailBackend"
+    assert namespace["EMAIL_PORT"] == 587
+
+
+def test_every_catalogued_setting_is_a_django_setting(monkeypatch, tmp_path):
+    namespace = _settings(monkeypatch, tmp_path, **PRODUCTION)
+    for variable in conf.CATALOGUE.values():
+        if variable.setting:
+            assert variable.setting in namespace, variable.name
+        else:
+            assert variable.name.startswith("PANEL_ADMIN_")  # read by manage.py ensure_admin
+
+
+@pytest.mark.parametrize(
+    ("name", "raw"),
+    [
+        ("PANEL_SESSION_AGE", "0"),
+        ("PANEL_SESSION_IDLE_TIMEOUT", "-1"),
+        ("PANEL_LOG_LEVEL", "loud"),
+        ("PANEL_DB_CONN_MAX_AGE", "-1"),
+        ("PANEL_HTTPS", "maybe"),
+        ("PANEL_PASSKEY_RP_ID", "10.0.0.1"),
+    ],
+)
+def test_settings_refuse_to_load_with_a_bad_value(monkeypatch, tmp_path, name, raw):
+    with pytest.raises(ImproperlyConfigured, match=name):
+        _settings(monkeypatch, tmp_path, **{name: raw})
+
+
+def test_settings_refuse_a_negative_hsts_age_in_production(monkeypatch, tmp_path):
+    with pytest.raises(ImproperlyConfigured, match="PANEL_HSTS_SECONDS"):
+        _settings(monkeypatch, tmp_path, PANEL_HTTPS="true", PANEL_HSTS_SECONDS="-1")
