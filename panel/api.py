@@ -1,7 +1,11 @@
 """The JSON API root: authentication, the one error shape, and the routers of each app.
 
 Every error answers ``{"detail": "<sentence>", "errors": {"<field>": ["<message>", ...]}}``,
-``errors`` only where fields are at fault (422), built by core.errors.error_response.
+``errors`` only where fields are at fault (422), built by core.errors.error_response. The handlers
+below give the errors raised in the API's views their status and sentence; any other exception
+goes on to Django (ninja re-raises it with DEBUG off), whose handler500 answers 503 for a
+database or cache fault and 500 otherwise, and core.middleware.ApiErrorMiddleware turns the
+errors answered outside these views (404, 405, 400...) into the same shape.
 """
 
 from django.conf import settings
