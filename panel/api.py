@@ -1,11 +1,15 @@
 """The JSON API root: authentication, the one error shape, and the routers of each app.
 
 Every error answers ``{"detail": "<sentence>", "errors": {"<field>": ["<message>", ...]}}``,
-``errors`` only where fields are at fault (422).
+``errors`` only where fields are at fault (422), built by core.errors.error_response. The handlers
+below give the errors raised in the API's views their status and sentence; any other exception
+goes on to Django (ninja re-raises it with DEBUG off), whose handler500 answers 503 for a
+database or cache fault and 500 otherwise, and core.middleware.ApiErrorMiddleware turns the
+errors answered outside these views (404, 405, 400...) into the same shape.
 """
 
 from django.conf import settings
-from django.core.exceptions import PermissionDenied, ValidationError
+from django.core.exceptions import PermissionDenied, RequestDataTooBig, ValidationError
 from django.http import Http404
 from django.middleware.csrf import CsrfViewMiddleware
 from ninja import NinjaAPI, Schema
@@ -15,6 +19,7 @@ from ninja.security import APIKeyCookie
 
 from accounts.api import router as accounts_router
 from accounts.services import LastUserError
+from core.errors import CSRF_DETAIL, DETAILS, error_response
 from core.throttle import Throttled
 from mfa.api import router as mfa_router
 from passkeys.api import router as passkeys_router
@@ -34,7 +39,7 @@ class SessionCookieAuth(APIKeyCookie):
             return None  # not a browser session: no CSRF check, the request is simply unauthenticated
         reason = CsrfViewMiddleware(lambda _: None).process_view(request, None, (), {})
         if reason is not None:
-            raise PermissionDenied("CSRF check failed: send the X-CSRFToken header.")
+            raise PermissionDenied(CSRF_DETAIL)
         return request.COOKIES.get(self.param_name)
 
     def authenticate(self, request, key):
@@ -53,55 +58,43 @@ api = NinjaAPI(
 )
 
 
-def _error(request, status, detail, errors=None, headers=None):
-    response = api.create_response(request, {"detail": detail, "errors": errors}, status=status)
-    for name, value in (headers or {}).items():
-        response[name] = value
-    return response
-
-
 @api.exception_handler(TokenRefused)
 def _token_refused(request, exc):
     headers = {"Retry-After": str(exc.retry_after)} if exc.retry_after else {}
     if exc.status == 401:
         headers["WWW-Authenticate"] = 'Bearer realm="panel"'
-    return _error(request, exc.status, exc.message, headers=headers)
+    return error_response(exc.status, exc.message, headers=headers)
 
 
 @api.exception_handler(AuthenticationError)
 def _unauthenticated(request, exc):
-    return _error(
-        request,
-        401,
-        "Authentication required: send an access token.",
-        headers={"WWW-Authenticate": 'Bearer realm="panel"'},
-    )
+    return error_response(401, DETAILS[401], headers={"WWW-Authenticate": 'Bearer realm="panel"'})
 
 
 @api.exception_handler(PermissionDenied)
 def _forbidden(request, exc):
-    return _error(request, 403, str(exc) or "You do not have permission to do this.")
+    return error_response(403, str(exc) or DETAILS[403])
 
 
 @api.exception_handler(Http404)
 def _not_found(request, exc):
-    return _error(request, 404, "Not found.")
+    return error_response(404, DETAILS[404])
 
 
 @api.exception_handler(LastUserError)
 def _last_user(request, exc):
-    return _error(request, 409, str(exc))
+    return error_response(409, str(exc))
 
 
 @api.exception_handler(Throttled)
 def _throttled(request, exc):
-    return _error(request, 429, exc.messages[0], headers={"Retry-After": str(exc.wait)})
+    return error_response(429, exc.messages[0], headers={"Retry-After": str(exc.wait)})
 
 
 @api.exception_handler(ValidationError)
 def _rule_failed(request, exc):
     errors = exc.message_dict if hasattr(exc, "error_dict") else {"__all__": exc.messages}
-    return _error(request, 422, "The request is not valid.", errors=errors)
+    return error_response(422, "The request is not valid.", errors=errors)
 
 
 @api.exception_handler(SchemaValidationError)
@@ -112,12 +105,18 @@ def _schema_failed(request, exc):
         # ("body", "<parameter>", "field", ...) or ("query", "field"): keep what the client named.
         field = ".".join(location[2:] if location[:1] == ["body"] and len(location) > 2 else location[1:])
         errors.setdefault(field or "__all__", []).append(error.get("msg", "Invalid value."))
-    return _error(request, 422, "The request is not valid.", errors=errors)
+    return error_response(422, "The request is not valid.", errors=errors)
+
+
+@api.exception_handler(RequestDataTooBig)
+def _too_large(request, exc):
+    # The body is over DATA_UPLOAD_MAX_MEMORY_SIZE; Django would answer 400.
+    return error_response(413, DETAILS[413])
 
 
 @api.exception_handler(HttpError)
 def _http_error(request, exc):
-    return _error(request, exc.status_code, str(exc))
+    return error_response(exc.status_code, str(exc))
 
 
 class HealthOut(Schema):

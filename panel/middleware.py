@@ -2,9 +2,9 @@
 
 from django.conf import settings
 from django.contrib import messages
-from django.http import JsonResponse
 from django.shortcuts import redirect
 
+from core.errors import error_response
 from mfa import selectors as mfa_selectors
 from passkeys import selectors as passkey_selectors
 
@@ -41,6 +41,6 @@ class RequireTwoFactorMiddleware:
             return None
         message = "This panel requires two-factor authentication: set it up to continue."
         if match.namespace == "api":
-            return JsonResponse({"detail": message, "errors": None}, status=403)
+            return error_response(403, message)
         messages.info(request, message)
         return redirect("mfa:two_factor", user_id=request.user.pk)

@@ -23,6 +23,10 @@ def _public(urls):
     return patterns, app_name, namespace
 
 
+# JSON under /api/, Django's pages elsewhere; a database or cache fault answers 503 (core.errors).
+handler404 = "core.errors.page_not_found"
+handler500 = "core.errors.server_error"
+
 urlpatterns = [
     path("", views.home, name="home"),
     path("login/", views.PanelLoginView.as_view(), name="login"),

@@ -23,6 +23,7 @@ from django.views.decorators.http import require_http_methods, require_POST
 from core import throttle
 from core.audit import Origin
 from core.client_ip import get_client_ip
+from core.errors import error_response
 from core.throttle import FailureLimit
 from core.view_helpers import posted
 from passkeys import relying_party, selectors, services
@@ -33,7 +34,7 @@ LOGIN_STARTS_PER_IP = FailureLimit(name="passkey-login-start-ip", limit=60, wind
 
 
 def _error(detail, status, errors=None):
-    return JsonResponse({"detail": detail, "errors": errors}, status=status)
+    return error_response(status, detail, errors)
 
 
 def _options(options_json):

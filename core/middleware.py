@@ -1,0 +1,40 @@
+"""Under /api/, every error answers the one JSON shape, whoever made it."""
+
+from core.errors import DETAILS, error_response, is_api
+
+# Headers of the answer replaced that describe its old body; every other one (Allow, Retry-After,
+# WWW-Authenticate, Vary, the security headers...) is kept.
+_BODY_HEADERS = {"content-type", "content-length", "content-encoding", "content-disposition"}
+
+
+class ApiErrorMiddleware:
+    """First in MIDDLEWARE, so that it sees every answer, including those made of an exception.
+
+    Django turns an exception into an answer (an HTML page) inside each middleware layer, through
+    handler404, handler500, CSRF_FAILURE_VIEW and its own 400 and 403 pages; and some answers are
+    no exception at all (ninja's 405). Those that reach here as something other than JSON are
+    replaced by the shape, with their status and headers.
+    """
+
+    def __init__(self, get_response):
+        self.get_response = get_response
+
+    def __call__(self, request):
+        response = self.get_response(request)
+        if response.status_code < 400 or not is_api(request) or _is_json(response):
+            return response
+        return _as_api_error(response)
+
+
+def _is_json(response):
+    return response.get("Content-Type", "").split(";")[0].strip() == "application/json"
+
+
+def _as_api_error(response):
+    status = response.status_code
+    replacement = error_response(status, DETAILS.get(status) or f"{response.reason_phrase}.")
+    for name, value in response.items():
+        if name.lower() not in _BODY_HEADERS:
+            replacement[name] = value
+    replacement.cookies = response.cookies
+    return replacement
