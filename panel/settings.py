@@ -17,7 +17,7 @@ VAR_DIR = Path(conf.value("PANEL_VAR_DIR", str(BASE_DIR / "var")))
 DEBUG = conf.value("PANEL_DEBUG")
 SECRET_KEY = conf.secret_key(VAR_DIR)
 ALLOWED_HOSTS = conf.value("ALLOWED_HOSTS")
-CSRF_TRUSTED_ORIGINS = conf.env_list("CSRF_TRUSTED_ORIGINS", [])
+CSRF_TRUSTED_ORIGINS = conf.value("CSRF_TRUSTED_ORIGINS")
 
 PANEL_NAME = conf.value("PANEL_NAME")
 # Peers allowed to tell us the client address in X-Forwarded-For (IPs or CIDRs).

@@ -1,7 +1,5 @@
 """First run: create the first administrator when the panel has no user yet."""
 
-import os
-
 from django.core.exceptions import ValidationError
 from django.core.management.base import BaseCommand, CommandError
 from django.db import transaction
@@ -10,6 +8,7 @@ from accounts import selectors, services
 from accounts.management.errors import describe
 from accounts.models import User
 from accounts.passwords import generate_password
+from core import conf
 from core.audit import Origin
 
 
@@ -24,9 +23,9 @@ class Command(BaseCommand):
             if selectors.user_count():
                 self.stdout.write("Users exist already; no administrator created.")
                 return
-            username = os.environ.get("PANEL_ADMIN_USERNAME", "admin")
-            email = os.environ.get("PANEL_ADMIN_EMAIL", f"{username}@localhost")
-            given = os.environ.get("PANEL_ADMIN_PASSWORD")
+            username = conf.value("PANEL_ADMIN_USERNAME")
+            email = conf.value("PANEL_ADMIN_EMAIL", f"{username}@localhost")
+            given = conf.value("PANEL_ADMIN_PASSWORD")
             password = given or generate_password(user=User(username=username, email=email))
             try:
                 services.user_create(
