@@ -59,7 +59,7 @@ def totp_begin(*, origin, user):
     with transaction.atomic():
         AuthenticatorDevice.objects.filter(user=user, confirmed=False).delete()
         device = AuthenticatorDevice.objects.create(
-            user=user, name="Authenticator app", confirmed=False, encrypted_key=crypto.encrypt(key.hex())
+            user=user, name="Authenticator app", confirmed=False, hex_key=key.hex()
         )
         record(origin=origin, action="mfa.totp.enrol_start", target=user)
     return device
