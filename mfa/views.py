@@ -48,6 +48,7 @@ def login_verify(request):
     methods = selectors.login_methods(user)
     form = VerifyForm(posted(request) if request.POST.get("action") != "send" else None, methods=methods)
     origin = Origin.from_request(request)
+    status = None
     if request.method == "POST" and request.POST.get("action") == "send":
         try:
             services.email_code_send(origin=origin, user=user)
@@ -73,13 +74,20 @@ def login_verify(request):
                 services.verify_login_code(
                     origin=origin, user=user, method=form.cleaned_data["method"], code=form.cleaned_data["code"]
                 )
+            except services.FactorUnavailable as error:
+                # The server's fault, not a guess: it counts toward no lockout.
+                apply_service_errors(form, error)
+                status = 503
             except ValidationError as error:
                 throttle.record_failure(origin=origin, username=user.get_username(), ip=ip)
                 apply_service_errors(form, error)
             else:
                 return redirect(login_step.complete(request, user))
     context = {"form": form, "pending": user, "offers_email": "email" in methods}
-    return render(request, "mfa/login_verify.html", context, status=400 if form.errors else 200)
+    response = render(request, "mfa/login_verify.html", context, status=status or (400 if form.errors else 200))
+    if status == 503:
+        response["Retry-After"] = "300"
+    return response
 
 
 @login_not_required
