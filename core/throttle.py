@@ -134,13 +134,14 @@ class Throttled(ValidationError):
 
 
 @contextlib.contextmanager
-def guarded_attempt(*, origin, action, username, target=None, details=None, failures=(ValidationError,)):
+def guarded_attempt(*, origin, action, username, target=None, details=None, failures=(ValidationError,), spared=()):
     """Run one check of a password or a code under the login guard: every such check goes through here.
 
     Refused up front (Throttled, audited as ``action``) while the account named ``username`` or the
     client IP must wait, so a throttled guess costs no hash and learns nothing. An exception of
-    ``failures`` leaving the block counts one failure for both, then goes on up. ``username`` None
-    (a passkey names no account) guards the IP alone.
+    ``failures`` leaving the block counts one failure for both, then goes on up, unless it is one of
+    ``spared`` (the server could not check: no guess was made). ``username`` None (a passkey names no
+    account) guards the IP alone.
     """
     wait = wait_seconds(username=username, ip=origin.ip)
     if wait:
@@ -148,8 +149,9 @@ def guarded_attempt(*, origin, action, username, target=None, details=None, fail
         raise Throttled(wait)
     try:
         yield
-    except failures:
-        record_failure(origin=origin, username=username, ip=origin.ip)
+    except failures as failure:
+        if not isinstance(failure, spared):
+            record_failure(origin=origin, username=username, ip=origin.ip)
         raise
 
 

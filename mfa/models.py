@@ -15,7 +15,7 @@ from django_otp.models import Device, ThrottlingMixin, TimestampMixin
 from django_otp.oath import TOTP
 from django_otp.plugins.otp_email.models import EmailDevice
 
-from core import crypto
+from core.crypto import EncryptedTextField
 
 # What Google Authenticator, Microsoft Authenticator, Authy and 1Password all accept.
 TOTP_STEP = 30
@@ -60,7 +60,8 @@ class LockedVerificationMixin:
 class AuthenticatorDevice(LockedVerificationMixin, TimestampMixin, ThrottlingMixin, Device):
     """A TOTP authenticator app (SHA-1, 6 digits, 30-second steps)."""
 
-    encrypted_key = models.TextField()
+    # The key in hex; ``key`` gives its bytes.
+    encrypted_key = EncryptedTextField(plaintext="hex_key")
     # The time step of the last accepted code: a code is accepted once, and never an older one.
     last_t = models.BigIntegerField(default=-1)
 
@@ -69,7 +70,8 @@ class AuthenticatorDevice(LockedVerificationMixin, TimestampMixin, ThrottlingMix
 
     @property
     def key(self) -> bytes:
-        return bytes.fromhex(crypto.decrypt(self.encrypted_key))
+        """The TOTP key; raises core.crypto.SecretUnreadable when no configured key opens it."""
+        return bytes.fromhex(self.hex_key)
 
     @staticmethod
     def accept_code(device, token):

@@ -3,6 +3,7 @@
 Each takes an ``origin``, runs in one transaction and writes one audit event.
 """
 
+import logging
 import secrets
 
 from django.conf import settings
@@ -20,20 +21,44 @@ from mfa.models import AuthenticatorDevice, EmailCodeDevice, RecoveryCode, Recov
 RECOVERY_CODE_COUNT = 10
 _RECOVERY_ALPHABET = "abcdefghjkmnpqrstuvwxyz23456789"  # no 0/o, 1/l/i to misread
 INVALID_CODE = "That code is not valid. Check it and try again."
+FACTOR_UNAVAILABLE = (
+    "Your authenticator app cannot be checked right now because of a fault on the server. "
+    "Use a recovery code or another method, or ask an administrator."
+)
+logger = logging.getLogger(__name__)
 
 
 class CodeSendRefused(Exception):
     """An emailed code may not be sent now (cooldown); the message says when."""
 
 
+class FactorUnavailable(ValidationError):
+    """The server cannot check this factor now (no configured key opens its stored key): not the user's mistake.
+
+    A ValidationError({"code": ...}), so every caller shows it as a refused code; the login counts no failure for it.
+    """
+
+    def __init__(self):
+        super().__init__({"code": FACTOR_UNAVAILABLE})
+
+
 def check_code(device, code):
-    """Raise ValidationError({"code": ...}) unless ``code`` is right for ``device`` now."""
+    """Raise ValidationError({"code": ...}) unless ``code`` is right for ``device`` now.
+
+    FactorUnavailable (a ValidationError) when the device's stored key opens with no configured key.
+    """
     allowed, data = device.verify_is_allowed()
     if not allowed:
         locked_until = (data or {}).get("locked_until")
         wait = max(1, int((locked_until - timezone.now()).total_seconds() + 0.999)) if locked_until else 1
         raise ValidationError({"code": f"Too many wrong codes in a row. Wait {wait} s, then try again."})
-    if not device.verify_token(code or ""):
+    try:
+        verified = device.verify_token(code or "")
+    except crypto.SecretUnreadable as error:
+        # A key was dropped before reencrypt_secrets ran; the message names the row and the repair.
+        logger.error("%s", error)
+        raise FactorUnavailable() from None
+    if not verified:
         raise ValidationError({"code": INVALID_CODE})
 
 
@@ -59,7 +84,7 @@ def totp_begin(*, origin, user):
     with transaction.atomic():
         AuthenticatorDevice.objects.filter(user=user, confirmed=False).delete()
         device = AuthenticatorDevice.objects.create(
-            user=user, name="Authenticator app", confirmed=False, encrypted_key=crypto.encrypt(key.hex())
+            user=user, name="Authenticator app", confirmed=False, hex_key=key.hex()
         )
         record(origin=origin, action="mfa.totp.enrol_start", target=user)
     return device
@@ -180,7 +205,8 @@ def email_disable(*, origin, user):
 def verify_login_code(*, origin, user, method, code):
     """Check a second-factor code (at login, or to prove who you are); audits the outcome.
 
-    Raises ValidationError({"code": ...}) when the code is wrong or the factor must wait.
+    Raises ValidationError({"code": ...}) when the code is wrong or the factor must wait,
+    FactorUnavailable (a ValidationError) when the server cannot check it.
     """
     device = selectors.login_device(user, method)
     action = "mfa.recovery.use" if method == "recovery" else "mfa.verify"
@@ -188,9 +214,10 @@ def verify_login_code(*, origin, user, method, code):
         if device is None:
             raise ValidationError({"code": INVALID_CODE})
         check_code(device, code)
-    except ValidationError:
-        record(
-            origin=origin, action=action, target=user, outcome=AuditEvent.Outcome.FAILURE, details={"method": method}
-        )
+    except ValidationError as error:
+        details = {"method": method}
+        if isinstance(error, FactorUnavailable):
+            details["reason"] = "stored key unreadable with the configured keys (manage.py check_secrets)"
+        record(origin=origin, action=action, target=user, outcome=AuditEvent.Outcome.FAILURE, details=details)
         raise
     record(origin=origin, action=action, target=user, details={"method": method})

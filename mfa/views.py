@@ -48,15 +48,25 @@ def login_verify(request):
         return _send_login_code(request, user)
     methods = selectors.login_methods(user)
     form = VerifyForm(posted(request), methods=methods)
+    unavailable = False
     if request.method == "POST" and form.is_valid():
         try:
             _verify(request, user, **form.cleaned_data)
         except ValidationError as error:
             apply_service_errors(form, error)
+            unavailable = isinstance(error, services.FactorUnavailable)
         else:
             return redirect(login_step.complete(request, user))
     context = {"form": form, "pending": user, "offers_email": "email" in methods}
+    if unavailable:
+        return _unavailable(render(request, "mfa/login_verify.html", context, status=503))
     return render(request, "mfa/login_verify.html", context, status=400 if form.errors else 200)
+
+
+def _unavailable(response):
+    """The server cannot check this factor now (its key is unreadable): try again later, or another factor."""
+    response["Retry-After"] = "300"
+    return response
 
 
 def _send_login_code(request, user):
@@ -74,7 +84,12 @@ def _verify(request, user, *, method, code):
     origin = Origin.from_request(request)
     details = {"method": method}
     with throttle.guarded_attempt(
-        origin=origin, action="mfa.verify", username=user.get_username(), target=user, details=details
+        origin=origin,
+        action="mfa.verify",
+        username=user.get_username(),
+        target=user,
+        details=details,
+        spared=(services.FactorUnavailable,),  # the server's fault, not a guess: no lockout
     ):
         services.verify_login_code(origin=origin, user=user, method=method, code=code)
 

@@ -12,6 +12,7 @@ import hmac
 import logging
 import time
 
+from django.core.exceptions import ImproperlyConfigured
 from django.utils import timezone
 from ninja.security import APIKeyHeader, HttpBearer
 
@@ -39,6 +40,7 @@ class TokenRefused(Exception):
 
 
 INVALID_TOKEN = "invalid token"
+UNREADABLE_SECRET = "secret unreadable: no configured key opens it (manage.py check_secrets)"
 
 
 def unthrottled_ip(request):
@@ -63,14 +65,11 @@ def authenticate(request, *, ip, token_id, prove, timestamp=None):
     except AccessToken.DoesNotExist:
         token = None
     # An unknown ID costs the same work as a wrong secret, and gets the same answer.
-    secret = _DUMMY_SECRET
-    if token is not None:
-        try:
-            secret = crypto.decrypt(token.encrypted_secret)
-        except crypto.InvalidToken:
-            # A key was dropped before reencrypt_secrets ran: the operator must hear of it.
-            logger.error("Access token %s: no key in PANEL_ENCRYPTION_KEYS opens its secret.", token.pk)
-            token = None
+    secret = _readable_secret(token) if token is not None else _DUMMY_SECRET
+    if secret is None:
+        # The client cannot be told more than for a wrong secret: nothing it sent could be checked.
+        prove(_DUMMY_SECRET)
+        _refuse(request, ip, token_id, token, TokenRefused(401, INVALID_TOKEN, reason=UNREADABLE_SECRET))
     if not prove(secret) or token is None:
         _refuse(request, ip, token_id, None, TokenRefused(401, INVALID_TOKEN, reason="wrong secret or unknown token"))
     if token.is_expired:
@@ -87,6 +86,19 @@ def authenticate(request, *, ip, token_id, prove, timestamp=None):
     request.access_token = token
     request.user = token.user
     return token.user
+
+
+def _readable_secret(token):
+    """The token's secret, or None when no configured key opens it; 503 when the keys are malformed."""
+    try:
+        return token.secret
+    except crypto.SecretUnreadable as error:
+        # A key was dropped before reencrypt_secrets ran: the operator must hear of it (the message says how).
+        logger.error("%s", error)
+        return None
+    except ImproperlyConfigured:
+        logger.exception("Access tokens cannot be checked: PANEL_ENCRYPTION_KEYS is malformed.")
+        raise TokenRefused(503, "the panel cannot check access tokens right now", retry_after=300) from None
 
 
 def _refuse(request, ip, token_id, token, refusal):

@@ -2,18 +2,22 @@ from django.conf import settings
 from django.db import models
 from django.utils import timezone
 
+from core.crypto import EncryptedTextField
+
 
 class AccessToken(models.Model):
     """A credential a script uses to act as its owner.
 
     The integer primary key is the credential ID clients send; the secret is
     stored only encrypted (core.crypto) and shown once, when the token is made.
+    ``encrypted_secret`` is the stored Fernet token; ``secret`` the plaintext
+    (reading it raises core.crypto.SecretUnreadable when no configured key opens it).
     """
 
     id = models.BigAutoField(primary_key=True)
     user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="access_tokens")
     name = models.CharField(max_length=64, blank=True)
-    encrypted_secret = models.TextField()
+    encrypted_secret = EncryptedTextField(plaintext="secret")
     # Normalised addresses and CIDR blocks (tokens.validators); empty allows any address.
     ip_allowlist = models.JSONField(default=list, blank=True)
     expires_at = models.DateTimeField()

@@ -59,7 +59,7 @@ def token_create(*, origin, user, expires_at=None, long_term=False, name="", ip_
     )
     secret = credentials.new_secret()
     with transaction.atomic():
-        token = AccessToken.objects.create(user=user, encrypted_secret=crypto.encrypt(secret), created_at=now, **fields)
+        token = AccessToken.objects.create(user=user, secret=secret, created_at=now, **fields)
         record(origin=origin, action="token.create", target=token, details=_describe(token))
     return token, secret
 
@@ -113,14 +113,11 @@ def token_refused(*, origin, reason, token=None, credential=None):
 
 
 def reencrypt_secrets():
-    """Re-encrypt every token secret under the newest key (after a key rotation); returns how many."""
-    count = 0
-    with transaction.atomic():
-        for token in AccessToken.objects.select_for_update().only("pk", "encrypted_secret"):
-            token.encrypted_secret = crypto.reencrypt(token.encrypted_secret)
-            token.save(update_fields=["encrypted_secret"])
-            count += 1
-    return count
+    """Re-encrypt every token secret under the newest key, in batches; returns how many.
+
+    ``manage.py reencrypt_secrets`` does this for every encrypted field, tokens' included.
+    """
+    return crypto.reencrypt_field(field=AccessToken._meta.get_field("encrypted_secret"))
 
 
 def _jsonable(value):

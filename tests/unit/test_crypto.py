@@ -1,12 +1,21 @@
-"""Encryption at rest (core.crypto): Fernet keys from settings, rotation, and the key derived from SECRET_KEY."""
+"""Encryption at rest (core.crypto): Fernet keys from settings, rotation, the key derived from SECRET_KEY,
+the encrypted field and the registry of every such field."""
 
 import base64
+from datetime import timedelta
 
 import pytest
 from cryptography.fernet import Fernet
+from django.apps import apps
+from django.core import serializers
 from django.core.exceptions import ImproperlyConfigured
+from django.db import connection, transaction
+from django.forms import modelform_factory
+from django.utils import timezone
 
 from core import crypto
+from tests.factories import UserFactory
+from tokens.models import AccessToken
 
 OLD_KEY = Fernet.generate_key().decode()
 NEW_KEY = Fernet.generate_key().decode()
@@ -187,3 +196,189 @@ def test_reencrypt_moves_what_the_derived_key_encrypted_to_the_configured_key(se
     settings.SECRET_KEY = "second-secret-key-" + "y" * 40
 
     assert crypto.decrypt(rotated) == PLAINTEXT
+
+
+# EncryptedTextField: the stored Fernet token in its attribute, the plaintext through its property
+
+
+def _token_row(**fields):
+    return AccessToken.objects.create(user=UserFactory(), expires_at=timezone.now() + timedelta(days=1), **fields)
+
+
+def _stored_column(token):
+    """The column exactly as the database holds it, read without the ORM's field."""
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT encrypted_secret FROM tokens_accesstoken WHERE id = %s", [token.pk])
+        return cursor.fetchone()[0]
+
+
+def _secret_from_database(token):
+    return AccessToken.objects.get(pk=token.pk).secret
+
+
+@pytest.mark.django_db
+def test_encrypted_field_stores_a_fernet_token_under_the_newest_key(keys):
+    keys(NEW_KEY, OLD_KEY)
+
+    token = _token_row(secret=PLAINTEXT)
+
+    stored = _stored_column(token)
+    assert PLAINTEXT not in stored
+    assert Fernet(NEW_KEY).decrypt(stored.encode()).decode() == PLAINTEXT
+
+
+@pytest.mark.django_db
+def test_encrypted_field_attribute_holds_exactly_the_stored_token(keys):
+    keys(NEW_KEY)
+    token = _token_row(secret=PLAINTEXT)
+
+    assert AccessToken.objects.get(pk=token.pk).encrypted_secret == _stored_column(token)
+
+
+@pytest.mark.django_db
+def test_plaintext_property_reads_back_what_was_set(keys):
+    keys(NEW_KEY)
+    token = _token_row(secret=PLAINTEXT)
+
+    assert AccessToken.objects.get(pk=token.pk).secret == PLAINTEXT
+
+
+@pytest.mark.django_db
+def test_a_token_written_before_the_field_existed_reads_back(keys):
+    keys(OLD_KEY)
+    token = _token_row(secret="placeholder")
+    with connection.cursor() as cursor:  # as the plain TextField stored it: crypto.encrypt's output
+        cursor.execute(
+            "UPDATE tokens_accesstoken SET encrypted_secret = %s WHERE id = %s", [crypto.encrypt(PLAINTEXT), token.pk]
+        )
+
+    assert AccessToken.objects.get(pk=token.pk).secret == PLAINTEXT
+
+
+@pytest.mark.django_db
+def test_encrypted_field_refuses_to_store_plaintext(keys):
+    keys(NEW_KEY)
+    token = _token_row(secret=PLAINTEXT)
+    stored = _stored_column(token)
+    token.encrypted_secret = "a-plaintext-secret"
+
+    with pytest.raises(ValueError, match=r"tokens\.AccessToken\.encrypted_secret"), transaction.atomic():
+        token.save()
+
+    assert _stored_column(token) == stored
+
+
+@pytest.mark.django_db
+def test_unreadable_secret_raises_an_error_naming_model_field_row_and_commands(keys):
+    keys(OLD_KEY)
+    token = _token_row(secret=PLAINTEXT)
+    keys(NEW_KEY)  # the old key dropped before reencrypt_secrets
+
+    with pytest.raises(crypto.SecretUnreadable) as caught:
+        _secret_from_database(token)
+
+    message = str(caught.value)
+    assert f"tokens.AccessToken.encrypted_secret of row {token.pk}" in message
+    assert "check_secrets" in message and "reencrypt_secrets" in message
+    assert PLAINTEXT not in message and token.encrypted_secret not in message
+
+
+@pytest.mark.django_db
+def test_unreadable_secret_is_still_an_invalid_token(keys):
+    keys(OLD_KEY)
+    token = _token_row(secret=PLAINTEXT)
+    keys(NEW_KEY)
+
+    with pytest.raises(crypto.InvalidToken):
+        _secret_from_database(token)
+
+
+@pytest.mark.django_db
+def test_loading_and_serializing_a_row_never_needs_the_key(keys):
+    keys(OLD_KEY)
+    token = _token_row(secret=PLAINTEXT, name="deploy")
+    keys(NEW_KEY)
+
+    loaded = AccessToken.objects.get(pk=token.pk)
+    serialized = serializers.serialize("json", [loaded])
+
+    assert loaded.name == "deploy"
+    assert token.encrypted_secret in serialized
+    assert PLAINTEXT not in serialized
+
+
+def test_model_forms_never_offer_the_encrypted_field():
+    form_class = modelform_factory(AccessToken, fields="__all__")
+
+    assert "encrypted_secret" not in form_class.base_fields
+
+
+def test_encrypted_field_deconstructs_with_its_plaintext_name():
+    _, path, args, kwargs = AccessToken._meta.get_field("encrypted_secret").deconstruct()
+
+    assert (path, args, kwargs) == ("core.crypto.EncryptedTextField", [], {"plaintext": "secret"})
+
+
+# The registry of encrypted fields
+
+
+def test_registry_lists_every_secret_of_the_installed_apps():
+    labels = {crypto.field_label(field) for field in crypto.encrypted_fields()}
+
+    assert labels == {"tokens.AccessToken.encrypted_secret", "mfa.AuthenticatorDevice.encrypted_key"}
+
+
+def test_every_field_named_encrypted_is_an_encrypted_field():
+    named = {
+        f"{model._meta.label}.{field.name}"
+        for model in apps.get_models()
+        for field in model._meta.local_concrete_fields
+        if field.name.startswith("encrypted")
+    }
+
+    assert named == {crypto.field_label(field) for field in crypto.encrypted_fields()}
+
+
+# check_field and reencrypt_field
+
+
+def _secret_field():
+    return AccessToken._meta.get_field("encrypted_secret")
+
+
+@pytest.mark.django_db
+def test_check_field_counts_rows_under_an_older_key_and_names_those_no_key_opens(keys):
+    keys(OLD_KEY)
+    older = _token_row(secret=PLAINTEXT)
+    keys(NEW_KEY)
+    newest = _token_row(secret=PLAINTEXT)
+    keys(Fernet.generate_key().decode())
+    lost = _token_row(secret=PLAINTEXT)
+    keys(NEW_KEY, OLD_KEY)
+
+    check = crypto.check_field(field=_secret_field())
+
+    assert (check.rows, check.stale, check.unreadable) == (3, 1, [lost.pk])
+    assert newest.pk not in check.unreadable and older.pk not in check.unreadable
+
+
+@pytest.mark.django_db
+def test_reencrypt_field_moves_every_row_to_the_newest_key_in_batches(keys):
+    keys(OLD_KEY)
+    tokens = [_token_row(secret=f"{PLAINTEXT}-{n}") for n in range(5)]
+    keys(NEW_KEY, OLD_KEY)
+
+    assert crypto.reencrypt_field(field=_secret_field(), batch_size=2) == 5
+
+    keys(NEW_KEY)
+    assert [AccessToken.objects.get(pk=token.pk).secret for token in tokens] == [f"{PLAINTEXT}-{n}" for n in range(5)]
+
+
+@pytest.mark.django_db
+def test_reencrypt_field_names_the_row_no_key_opens(keys):
+    keys(OLD_KEY)
+    token = _token_row(secret=PLAINTEXT)
+    keys(NEW_KEY)
+
+    with pytest.raises(crypto.SecretUnreadable, match=f"row {token.pk} "):
+        crypto.reencrypt_field(field=_secret_field())
