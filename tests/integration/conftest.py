@@ -143,9 +143,8 @@ def wrong_code(code):
     return "000000" if code != "000000" else "111111"
 
 
-def turn_on_email(user, *, origin=None):
+def turn_on_email(user, *, origin=SETUP):
     """Turn on email codes for ``user`` through mfa.services, confirming with the code it sent."""
-    origin = origin or Origin.command("t")
     device = mfa_services.email_begin(origin=origin, user=user)
     device.refresh_from_db()
     mfa_services.email_confirm(origin=origin, user=user, device=device, code=device.token)
