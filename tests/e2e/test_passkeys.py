@@ -15,15 +15,14 @@ import base64
 import datetime
 import re
 
-import pyotp
 import pytest
 from playwright.sync_api import expect
 
 from core.audit import Origin
 from mfa import selectors as mfa_selectors
-from mfa import services as mfa_services
 from passkeys.models import Passkey
 from passkeys.services import NOT_ACCEPTED
+from tests.helpers import enable_totp, log_out
 
 pytestmark = pytest.mark.browser
 
@@ -55,20 +54,6 @@ class VirtualAuthenticator:
         self._cdp.send("WebAuthn.setAutomaticPresenceSimulation", {"authenticatorId": self.id, "enabled": enabled})
 
 
-def _enable_totp(user):
-    """Two-factor by authenticator app, turned on through the services: a password login would need a code."""
-    origin = Origin(actor=user, ip="127.0.0.1", user_agent="e2e-test")
-    device = mfa_services.totp_begin(origin=origin, user=user)
-    code = pyotp.TOTP(base64.b32encode(device.key).decode()).now()
-    mfa_services.totp_confirm(origin=origin, user=user, device=device, code=code)
-    assert mfa_selectors.has_second_factor(user)
-
-
-def _log_out(page):
-    page.get_by_role("button", name="Log out").click()
-    expect(page).to_have_url(re.compile(r"/login/$"))
-
-
 def _passkey_row(page, name):
     return page.locator("table.passkeys tbody tr", has=page.locator('td[data-label="Name"]', has_text=name))
 
@@ -93,7 +78,7 @@ def _register(page, user, name):
 def _log_out_with_autofill_waiting(page, authenticator):
     """Log out to the login page, whose background autofill request then waits, as for a user who ignores it."""
     authenticator.answer_at_once(False)
-    _log_out(page)
+    log_out(page)
     page.wait_for_load_state("networkidle")  # the autofill request has fetched its options and is waiting
     authenticator.answer_at_once(True)
     expect(page.locator("[data-passkey-status]")).to_be_hidden()
@@ -142,7 +127,8 @@ def test_passkey_is_registered_logs_in_without_password_or_code_and_is_deleted(
     screenshot("passkeys")
 
     # Two-factor on: the password alone would now lead to a code; the passkey must not.
-    _enable_totp(admin_user)
+    enable_totp(admin_user, origin=Origin(actor=admin_user, ip="127.0.0.1", user_agent="e2e-test"))
+    assert mfa_selectors.has_second_factor(admin_user)
     _log_out_with_autofill_waiting(page, authenticator)
     expect(page.get_by_label("Username")).to_be_empty()
     expect(page.get_by_label("Password")).to_be_empty()

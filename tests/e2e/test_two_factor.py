@@ -21,12 +21,12 @@ from playwright.sync_api import expect
 
 from tests.e2e.conftest import log_in
 from tests.factories import DEFAULT_PASSWORD, UserFactory
+from tests.helpers import EMAILED_CODE, log_out
 
 pytestmark = pytest.mark.browser
 
 STEP = 30
 _RECOVERY_CODE = re.compile(r"^[a-z2-9]{4}(-[a-z2-9]{4}){3}$")
-_EMAILED_CODE = re.compile(r"^\s+(\d{6})\s*$", re.MULTILINE)
 
 
 class Mailbox:
@@ -42,7 +42,7 @@ class Mailbox:
     def code_in_last(self):
         """The 6-digit code in the newest message (Django sends it before the page answers: no waiting)."""
         body = self.messages[-1].get_content()
-        return _EMAILED_CODE.search(body).group(1)
+        return EMAILED_CODE.search(body).group(1)
 
 
 def _free_port():
@@ -81,11 +81,6 @@ def _next_code(secret):
 
 def _two_factor_cell(page, user):
     return page.locator(f'tr#user-{user.pk} td[data-label="Two-Factor Auth"]')
-
-
-def _log_out(page):
-    page.get_by_role("button", name="Log out").click()
-    expect(page).to_have_url(re.compile(r"/login/$"))
 
 
 def _log_in_to(page, path, *, username):
@@ -145,7 +140,7 @@ def test_two_factor_from_the_user_list_to_login_with_codes_and_off_again(admin_p
     expect(page.get_by_text("10 of 10 left.")).to_be_visible()
 
     # Log out; the password alone now leads to the verification step.
-    _log_out(page)
+    log_out(page)
     log_in(page, username="admin")
     expect(page).to_have_url(re.compile(r"/login/verify/$"))
     expect(page.get_by_role("heading", name="Verify it's you")).to_be_visible()
@@ -158,7 +153,7 @@ def test_two_factor_from_the_user_list_to_login_with_codes_and_off_again(admin_p
     expect(_two_factor_cell(page, admin_user).get_by_role("link", name="On")).to_be_visible()
 
     # Log out; log in with a saved recovery code instead.
-    _log_out(page)
+    log_out(page)
     log_in(page, username="admin")
     page.get_by_label("Recovery code").check()
     page.get_by_label("Code", exact=True).fill(saved[0])
@@ -244,7 +239,7 @@ def test_email_codes_through_a_real_smtp_server(page, smtp_mailbox, screenshot):
     page.get_by_role("button", name="Confirm and turn on").click()
     expect(page.get_by_role("status")).to_have_text("Logins now need a code sent to your email address.")
     expect(page.get_by_role("heading", name="Email codes On")).to_be_visible()
-    _log_out(page)
+    log_out(page)
 
     # A minute later (one email per minute), the password leads to "Email me a code".
     with time_machine.travel(datetime.datetime.now(datetime.UTC) + datetime.timedelta(seconds=61), tick=True):

@@ -5,42 +5,37 @@ nothing sleeps. Every success is checked where it lands (the row, the audit even
 refusal by its message and by what it left unchanged.
 """
 
-import base64
 import datetime
-import html
-import json
 import re
-from importlib import import_module
 
-import pyotp
 import pytest
 import time_machine
-from django.conf import settings as django_settings
 from django.core.exceptions import ValidationError
 from django.test import Client
 
 from accounts import services
 from accounts.models import User
 from accounts.validators import validate_account_expiry
-from core.audit import Origin
 from core.models import AuditEvent
-from mfa import services as mfa_services
-from mfa.models import AuthenticatorDevice
-from passkeys import services as passkey_services
 from passkeys.models import Passkey
-from passkeys.relying_party import RelyingParty
 from tests.factories import DEFAULT_PASSWORD, UserFactory
+from tests.helpers import enable_totp
 from tests.integration.api_script import Script, assert_error
 from tests.integration.conftest import (
     NEW_PASSWORD,
     events,
+    field_errors,
     grant,
     logged_in_client,
+    messages_of,
+    page_text,
+    post_login,
+    register_passkey,
     session_exists,
     session_key_of,
+    session_user_id,
     user_session_keys,
 )
-from tests.soft_authenticator import SoftAuthenticator
 
 pytestmark = pytest.mark.django_db
 
@@ -53,22 +48,15 @@ LOGIN_FAILED = "Incorrect username or password."
 WRONG_PASSWORD = "Wrong-pass-99"
 PAST_MESSAGE = "Choose a moment in the future, or leave it empty for never."
 NAIVE_MESSAGE = "The expiry must include a time zone."
-SETUP = Origin(user_agent="test setup", via="command")
 
 # Passkeys need a secure context: the browsers send Host: localhost (see test_passkey_pages).
 HOST = "localhost"
-RP = RelyingParty("localhost", "Panel", ("http://localhost",))
 
 
 @pytest.fixture(autouse=True)
 def clock():
     with time_machine.travel(T0, tick=False) as traveller:
         yield traveller
-
-
-@pytest.fixture
-def carol(db):
-    return UserFactory(username="carol", email="carol@example.com")
 
 
 @pytest.fixture
@@ -88,27 +76,6 @@ def _stored_expiry(user):
     return User.objects.values_list("expires_at", flat=True).get(pk=user.pk)
 
 
-def _login(client, username, password=DEFAULT_PASSWORD, **extra):
-    return client.post("/login/", {"username": username, "password": password, **extra})
-
-
-def _text(response):
-    return html.unescape(response.content.decode())
-
-
-def _session_user_id(client):
-    """The user ID the browser's session is logged in as (read from the store), or None."""
-    key = session_key_of(client)
-    if not key:
-        return None
-    user_id = import_module(django_settings.SESSION_ENGINE).SessionStore(session_key=key).get("_auth_user_id")
-    return int(user_id) if user_id is not None else None
-
-
-def _messages(response):
-    return [str(message) for message in response.context["messages"]] if response.context else []
-
-
 def _expires_cell(response, user):
     """The Expires cell of ``user``'s row on the user list."""
     text = response.content.decode()
@@ -119,13 +86,9 @@ def _expires_cell(response, user):
 
 def _saved_message(response):
     """The one message after saving an expiry: it names the user and the new expiry."""
-    (message,) = _messages(response)
+    (message,) = messages_of(response)
     assert "carol" in message
     return message
-
-
-def _field_errors(response, name):
-    return [str(error) for error in response.context["form"].errors.get(name, [])]
 
 
 # the validator
@@ -283,34 +246,34 @@ def test_user_create_refuses_a_past_expiry_together_with_the_other_fields_errors
 def test_password_login_works_before_the_moment(client, expiring, clock):
     clock.move_to(EXPIRY - datetime.timedelta(seconds=1))
 
-    response = _login(client, "carol", next="/account/")
+    response = post_login(client, "carol", next="/account/")
 
     assert (response.status_code, response["Location"]) == (302, "/account/")
-    assert _session_user_id(client) == expiring.pk
+    assert session_user_id(client) == expiring.pk
 
 
 @pytest.mark.parametrize("moment", [EXPIRY, AFTER, EXPIRY + datetime.timedelta(days=400)])
 def test_password_login_after_the_moment_says_the_account_expired(client, expiring, clock, moment):
     clock.move_to(moment)
 
-    response = _login(client, "carol", next="/account/")
+    response = post_login(client, "carol", next="/account/")
 
     assert response.status_code == 200
-    assert _text(response).count(EXPIRED_MESSAGE) == 1
-    assert LOGIN_FAILED not in _text(response)
+    assert page_text(response).count(EXPIRED_MESSAGE) == 1
+    assert LOGIN_FAILED not in page_text(response)
     assert response.context["form"].errors == {"__all__": [EXPIRED_MESSAGE]}
-    assert _session_user_id(client) is None
+    assert session_user_id(client) is None
     assert user_session_keys(expiring) == set()
 
 
 def test_wrong_password_after_the_moment_says_only_incorrect(client, expiring, clock):
     clock.move_to(AFTER)
 
-    response = _login(client, "carol", WRONG_PASSWORD)
+    response = post_login(client, "carol", WRONG_PASSWORD)
 
-    assert LOGIN_FAILED in _text(response)
-    assert "expired" not in _text(response)
-    assert _session_user_id(client) is None
+    assert LOGIN_FAILED in page_text(response)
+    assert "expired" not in page_text(response)
+    assert session_user_id(client) is None
     # The usual failure: named by what was typed, no reason that would tell the account exists.
     (event,) = events("auth.login")
     assert (event.outcome, event.target_id, event.target_name) == (AuditEvent.Outcome.FAILURE, "", "carol")
@@ -320,7 +283,7 @@ def test_wrong_password_after_the_moment_says_only_incorrect(client, expiring, c
 def test_refused_login_is_audited_as_account_expired(client, expiring, clock):
     clock.move_to(AFTER)
 
-    _login(client, "carol")
+    post_login(client, "carol")
 
     (event,) = events("auth.login")
     assert event.outcome == AuditEvent.Outcome.FAILURE
@@ -332,12 +295,12 @@ def test_refused_login_is_audited_as_account_expired(client, expiring, clock):
 
 def test_extending_the_expiry_lets_the_user_log_in_again(client, origin, expiring, clock):
     clock.move_to(AFTER)
-    assert _login(client, "carol").status_code == 200
+    assert post_login(client, "carol").status_code == 200
 
     services.user_set_expiry(origin=origin, user=expiring, expires_at=AFTER + datetime.timedelta(days=30))
 
-    assert _login(client, "carol").status_code == 302
-    assert _session_user_id(client) == expiring.pk
+    assert post_login(client, "carol").status_code == 302
+    assert session_user_id(client) == expiring.pk
 
 
 # an open session
@@ -352,10 +315,10 @@ def test_open_session_ends_at_its_next_request_with_the_reason_on_the_login_page
     response = browser.get("/account/", follow=True)
 
     assert response.redirect_chain == [("/login/?next=/account/", 302)]
-    assert EXPIRED_MESSAGE in _messages(response)
-    assert EXPIRED_MESSAGE in _text(response)
+    assert EXPIRED_MESSAGE in messages_of(response)
+    assert EXPIRED_MESSAGE in page_text(response)
     assert not session_exists(key)
-    assert _session_user_id(browser) is None
+    assert session_user_id(browser) is None
 
 
 def test_open_session_ending_removes_its_recorded_session_and_audits_a_logout(expiring, clock):
@@ -377,7 +340,7 @@ def test_open_session_goes_on_before_the_moment(expiring, clock):
     clock.move_to(EXPIRY - datetime.timedelta(seconds=1))
 
     assert browser.get("/account/").status_code == 200
-    assert _session_user_id(browser) == expiring.pk
+    assert session_user_id(browser) == expiring.pk
 
 
 def test_open_session_cannot_act_after_the_moment(expiring, clock):
@@ -400,7 +363,7 @@ def test_the_message_is_shown_once(expiring, clock):
 
     again = browser.get("/login/")
 
-    assert EXPIRED_MESSAGE not in _text(again)
+    assert EXPIRED_MESSAGE not in page_text(again)
 
 
 def test_other_users_sessions_go_on(expiring, other_user, clock):
@@ -417,45 +380,38 @@ def test_other_users_sessions_go_on(expiring, other_user, clock):
 # the second step of a password login
 
 
-def _enable_totp(user):
-    device = mfa_services.totp_begin(origin=SETUP, user=user)
-    totp = pyotp.TOTP(base64.b32encode(AuthenticatorDevice.objects.get(pk=device.pk).key).decode())
-    mfa_services.totp_confirm(origin=SETUP, user=user, device=device, code=totp.now())
-    return totp
-
-
 def test_second_step_completes_before_the_moment(client, expiring, clock):
-    totp = _enable_totp(expiring)
+    totp = enable_totp(expiring)
     clock.move_to(EXPIRY - datetime.timedelta(seconds=61))
-    assert _login(client, "carol")["Location"] == "/login/verify/"
+    assert post_login(client, "carol")["Location"] == "/login/verify/"
 
     response = client.post("/login/verify/", {"action": "verify", "method": "totp", "code": totp.now()})
 
     assert response.status_code == 302
-    assert _session_user_id(client) == expiring.pk
+    assert session_user_id(client) == expiring.pk
 
 
 def test_second_step_refuses_a_user_who_expired_half_way(client, expiring, clock):
-    totp = _enable_totp(expiring)
+    totp = enable_totp(expiring)
     clock.move_to(EXPIRY - datetime.timedelta(seconds=61))
-    assert _login(client, "carol")["Location"] == "/login/verify/"
+    assert post_login(client, "carol")["Location"] == "/login/verify/"
     clock.move_to(EXPIRY + datetime.timedelta(seconds=1))  # well inside the 300 s of the second step
 
     response = client.post("/login/verify/", {"action": "verify", "method": "totp", "code": totp.now()}, follow=True)
 
     # pending_user() no longer names the user: the step answers as if it had timed out.
     assert response.redirect_chain[-1][0] == "/login/"
-    assert "Your login timed out. Enter your password again." in _messages(response)
-    assert _session_user_id(client) is None
+    assert "Your login timed out. Enter your password again." in messages_of(response)
+    assert session_user_id(client) is None
     assert user_session_keys(expiring) == set()
     assert events("auth.login", outcome=AuditEvent.Outcome.SUCCESS) == []
     assert events("mfa.verify") == []
 
 
 def test_second_step_page_is_not_shown_to_a_user_who_expired_half_way(client, expiring, clock):
-    _enable_totp(expiring)
+    enable_totp(expiring)
     clock.move_to(EXPIRY - datetime.timedelta(seconds=61))
-    _login(client, "carol")
+    post_login(client, "carol")
     clock.move_to(AFTER)
 
     response = client.get("/login/verify/")
@@ -466,15 +422,6 @@ def test_second_step_page_is_not_shown_to_a_user_who_expired_half_way(client, ex
 # passkeys
 
 
-def _passkey_of(user):
-    authenticator = SoftAuthenticator()
-    options = json.loads(passkey_services.registration_options(user=user, rp=RP, name="Laptop"))
-    passkey = passkey_services.passkey_register(
-        origin=SETUP, user=user, rp=RP, credential=authenticator.register(options)
-    )
-    return passkey, authenticator
-
-
 def _passkey_login(browser, authenticator):
     options = browser.post("/login/passkey/options/")
     assert options.status_code == 200, options.content
@@ -483,18 +430,18 @@ def _passkey_login(browser, authenticator):
 
 
 def test_passkey_login_works_before_the_moment(expiring, clock):
-    _, authenticator = _passkey_of(expiring)
+    _, authenticator = register_passkey(expiring)
     clock.move_to(EXPIRY - datetime.timedelta(seconds=1))
     browser = Client(HTTP_HOST=HOST)
 
     response = _passkey_login(browser, authenticator)
 
     assert response.status_code == 200, response.content
-    assert _session_user_id(browser) == expiring.pk
+    assert session_user_id(browser) == expiring.pk
 
 
 def test_passkey_login_after_the_moment_is_refused_with_the_reason(expiring, clock):
-    passkey, authenticator = _passkey_of(expiring)
+    passkey, authenticator = register_passkey(expiring)
     clock.move_to(AFTER)
     browser = Client(HTTP_HOST=HOST)
 
@@ -502,7 +449,7 @@ def test_passkey_login_after_the_moment_is_refused_with_the_reason(expiring, clo
 
     assert response.status_code == 400
     assert response.json() == {"detail": EXPIRED_MESSAGE, "errors": None}
-    assert _session_user_id(browser) is None
+    assert session_user_id(browser) is None
     assert user_session_keys(expiring) == set()
     passkey.refresh_from_db()
     assert passkey.last_used_at is None
@@ -539,7 +486,7 @@ def test_browser_session_calling_the_api_is_logged_out_after_the_moment(expiring
     response = browser.get("/api/user/info")
 
     assert_error(response, 401)
-    assert _session_user_id(browser) is None
+    assert session_user_id(browser) is None
     assert user_session_keys(expiring) == set()
 
 
@@ -564,7 +511,7 @@ def test_expiry_page_shows_the_form(admin_client, carol):
     response = admin_client.get(_expiry_url(carol))
 
     assert response.status_code == 200
-    text = _text(response)
+    text = page_text(response)
     assert "<h1>Account expiry of carol</h1>" in text
     assert "Now: never expires." in text
     assert re.search(r'<input type="datetime-local" name="expires_at"[^>]*id="id_expires_at"', text)
@@ -574,7 +521,7 @@ def test_expiry_page_shows_the_form(admin_client, carol):
 def test_expiry_page_shows_the_current_value(admin_client, origin, carol):
     services.user_set_expiry(origin=origin, user=carol, expires_at=datetime.datetime(2031, 5, 1, 10, 30, tzinfo=UTC))
 
-    text = _text(admin_client.get(_expiry_url(carol)))
+    text = page_text(admin_client.get(_expiry_url(carol)))
 
     assert 'value="2031-05-01T10:30"' in text
     assert "Now: expires 2031-05-01 10:30 UTC." in text
@@ -583,7 +530,7 @@ def test_expiry_page_shows_the_current_value(admin_client, origin, carol):
 def test_expiry_page_of_an_expired_user_says_expired_on(admin_client, expiring, clock):
     clock.move_to(AFTER)
 
-    text = _text(admin_client.get(_expiry_url(expiring)))
+    text = page_text(admin_client.get(_expiry_url(expiring)))
 
     assert "Now: expired on 2031-04-01 12:10 UTC." in text
 
@@ -611,9 +558,9 @@ def test_posting_a_past_moment_is_refused_with_the_message(admin_client, expirin
     response = admin_client.post(_expiry_url(expiring), {"expires_at": "2031-03-01T10:00"})
 
     assert response.status_code == 400
-    assert _field_errors(response, "expires_at") == [PAST_MESSAGE]
-    assert PAST_MESSAGE in _text(response)
-    assert 'value="2031-03-01T10:00"' in _text(response)  # what was typed stays in the field
+    assert field_errors(response, "expires_at") == [PAST_MESSAGE]
+    assert PAST_MESSAGE in page_text(response)
+    assert 'value="2031-03-01T10:00"' in page_text(response)  # what was typed stays in the field
     assert _stored_expiry(expiring) == EXPIRY
     assert events("user.expiry") == []
 
@@ -622,7 +569,7 @@ def test_posting_something_that_is_not_a_moment_is_refused(admin_client, expirin
     response = admin_client.post(_expiry_url(expiring), {"expires_at": "next tuesday"})
 
     assert response.status_code == 400
-    assert _field_errors(response, "expires_at") == ["Enter a valid date/time."]
+    assert field_errors(response, "expires_at") == ["Enter a valid date/time."]
     assert _stored_expiry(expiring) == EXPIRY
 
 
@@ -655,7 +602,7 @@ def test_saving_the_page_unchanged_in_the_last_minute_is_not_refused(admin_clien
 
     response = admin_client.post(_expiry_url(expiring), {"expires_at": shown})
 
-    assert response.status_code == 302, _field_errors(response, "expires_at")
+    assert response.status_code == 302, field_errors(response, "expires_at")
     assert _stored_expiry(expiring) == EXPIRY
 
 
@@ -741,7 +688,7 @@ def test_create_user_page_accepts_an_expiry(admin_client):
 
 
 def test_create_user_page_offers_the_expiry_field(admin_client):
-    text = _text(admin_client.get("/users/new/"))
+    text = page_text(admin_client.get("/users/new/"))
 
     assert "Account expires at (UTC)" in text
     assert re.search(r'<input type="datetime-local" name="expires_at"', text)
@@ -762,7 +709,7 @@ def test_create_user_page_refuses_a_past_expiry_next_to_the_field(admin_client):
     )
 
     assert response.status_code == 400
-    assert _field_errors(response, "expires_at") == [PAST_MESSAGE]
+    assert field_errors(response, "expires_at") == [PAST_MESSAGE]
     assert not User.objects.filter(username="dora").exists()
 
 

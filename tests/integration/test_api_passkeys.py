@@ -11,14 +11,14 @@ import json
 
 import pytest
 
-from core.audit import Origin
 from core.models import AuditEvent
 from passkeys import services
 from passkeys.models import Passkey
 from passkeys.relying_party import RelyingParty
 from tests.factories import UserFactory
+from tests.helpers import SETUP
 from tests.integration.api_script import NO_BODY, Script, assert_error
-from tests.integration.conftest import events, grant, logged_in_client
+from tests.integration.conftest import events, grant, logged_in_client, register_passkey
 from tests.soft_authenticator import SoftAuthenticator
 
 pytestmark = pytest.mark.django_db
@@ -26,16 +26,7 @@ pytestmark = pytest.mark.django_db
 MANAGE_OTHERS = "passkeys.manage_others_passkeys"
 PASSKEY_FIELDS = {"id", "name", "created_at", "last_used_at", "synced", "backed_up", "aaguid", "transports"}
 RP = RelyingParty("localhost", "Panel", ("http://localhost",))
-SETUP = Origin(user_agent="test setup", via="command")
 HUGE_IDS = [2**63 - 1, 2**63, 10**30]
-
-
-def make_passkey(user, name="Laptop", authenticator=None):
-    """(passkey, authenticator): registered through the service, as the pages would."""
-    authenticator = authenticator or SoftAuthenticator()
-    options = json.loads(services.registration_options(user=user, rp=RP, name=name))
-    passkey = services.passkey_register(origin=SETUP, user=user, rp=RP, credential=authenticator.register(options))
-    return passkey, authenticator
 
 
 def log_in_with(authenticator):
@@ -72,11 +63,6 @@ def assert_api_delete_event(script, passkey, owner):
 
 
 @pytest.fixture
-def carol(db):
-    return UserFactory(username="carol", email="carol@example.com")
-
-
-@pytest.fixture
 def me(carol):
     """A user with no permissions at all, managing their own passkeys."""
     return Script.of(carol)
@@ -95,12 +81,12 @@ def manager():
 
 @pytest.fixture
 def carols_passkey(carol):
-    return make_passkey(carol)[0]
+    return register_passkey(carol)[0]
 
 
 @pytest.fixture
 def bobs_passkey(other_user):
-    return make_passkey(other_user, name="Bob's phone")[0]
+    return register_passkey(other_user, name="Bob's phone")[0]
 
 
 def _url(user_id, passkey_id=None):
@@ -112,7 +98,7 @@ def _url(user_id, passkey_id=None):
 
 
 def test_list_own_passkeys_shows_each_newest_first(me, carol, carols_passkey):
-    synced, _ = make_passkey(
+    synced, _ = register_passkey(
         carol,
         name="Phone",
         authenticator=SoftAuthenticator(backup_eligible=True, backed_up=True, aaguid=bytes(range(16))),
@@ -139,7 +125,7 @@ def test_list_own_passkeys_shows_each_newest_first(me, carol, carols_passkey):
 
 
 def test_list_shows_when_a_passkey_last_logged_in(me, carol, carols_passkey):
-    _, authenticator = make_passkey(carol, name="Used")
+    _, authenticator = register_passkey(carol, name="Used")
     assert log_in_with(authenticator) == carol
 
     items = me.call("get", _url(carol.pk)).json()
@@ -185,7 +171,7 @@ def test_delete_own_passkey_removes_it_and_audits_it(me, carol, carols_passkey):
 
 
 def test_deleted_passkey_no_longer_logs_in(me, carol):
-    passkey, authenticator = make_passkey(carol)
+    passkey, authenticator = register_passkey(carol)
 
     me.call("delete", _url(carol.pk, passkey.pk))
 
@@ -194,7 +180,7 @@ def test_deleted_passkey_no_longer_logs_in(me, carol):
 
 
 def test_delete_leaves_the_users_other_passkeys(me, carol, carols_passkey):
-    spare, _ = make_passkey(carol, name="Spare")
+    spare, _ = register_passkey(carol, name="Spare")
 
     me.call("delete", _url(carol.pk, carols_passkey.pk))
 

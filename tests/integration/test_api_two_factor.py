@@ -6,9 +6,7 @@ script would, with a Bearer token from tokens.services.token_create.
 """
 
 import datetime
-from base64 import b32encode
 
-import pyotp
 import pytest
 import time_machine
 from django.test import Client
@@ -16,8 +14,9 @@ from django.test import Client
 from core.audit import Origin
 from mfa import services
 from tests.factories import AdminFactory, UserFactory
+from tests.helpers import turn_on_app
 from tests.integration.api_script import Script, assert_error
-from tests.integration.conftest import grant, logged_in_client
+from tests.integration.conftest import grant, logged_in_client, turn_on_email
 
 pytestmark = pytest.mark.django_db
 
@@ -31,11 +30,6 @@ UNKNOWN_ID = 999_999
 def clock():
     with time_machine.travel(T0, tick=False) as traveller:
         yield traveller
-
-
-@pytest.fixture
-def carol(db):
-    return UserFactory(username="carol", email="carol@example.com")
 
 
 @pytest.fixture
@@ -63,20 +57,6 @@ def _status(script, user_id):
     return script.call("get", _url(user_id))
 
 
-def _turn_on_app(user):
-    origin = Origin.command("t")
-    device = services.totp_begin(origin=origin, user=user)
-    secret = b32encode(device.key).decode()
-    return secret, services.totp_confirm(origin=origin, user=user, device=device, code=pyotp.TOTP(secret).now())
-
-
-def _turn_on_email(user):
-    origin = Origin.command("t")
-    device = services.email_begin(origin=origin, user=user)
-    device.refresh_from_db()
-    services.email_confirm(origin=origin, user=user, device=device, code=device.token)
-
-
 # own
 
 
@@ -88,7 +68,7 @@ def test_own_status_with_nothing_on(carol, carol_script):
 
 
 def test_own_status_with_an_app_and_recovery_codes(carol, carol_script):
-    _turn_on_app(carol)
+    turn_on_app(carol)
 
     response = _status(carol_script, carol.pk)
 
@@ -96,7 +76,7 @@ def test_own_status_with_an_app_and_recovery_codes(carol, carol_script):
 
 
 def test_own_status_with_email_codes(carol, carol_script, mailoutbox):
-    _turn_on_email(carol)
+    turn_on_email(carol)
 
     response = _status(carol_script, carol.pk)
 
@@ -104,7 +84,7 @@ def test_own_status_with_email_codes(carol, carol_script, mailoutbox):
 
 
 def test_own_status_counts_used_recovery_codes(carol, carol_script):
-    _, codes = _turn_on_app(carol)
+    _, codes = turn_on_app(carol)
     services.verify_login_code(origin=Origin.command("t"), user=carol, method="recovery", code=codes[0])
 
     response = _status(carol_script, carol.pk)
@@ -113,7 +93,8 @@ def test_own_status_counts_used_recovery_codes(carol, carol_script):
 
 
 def test_status_never_carries_the_key_or_the_codes(carol, carol_script):
-    secret, codes = _turn_on_app(carol)
+    totp, codes = turn_on_app(carol)
+    secret = totp.secret
 
     response = _status(carol_script, carol.pk)
 
@@ -154,7 +135,7 @@ def test_without_the_permission_unknown_and_existing_users_read_the_same(carol, 
 
 
 def test_other_users_status_with_the_permission(carol, helpdesk_script):
-    _turn_on_app(carol)
+    turn_on_app(carol)
 
     response = _status(helpdesk_script, carol.pk)
 

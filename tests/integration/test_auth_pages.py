@@ -9,23 +9,13 @@ from django.test import Client
 from accounts.models import User
 from core.models import AuditEvent
 from tests.factories import DEFAULT_PASSWORD, UserFactory
-from tests.integration.conftest import (
-    events,
-    logged_in_client,
-    session_exists,
-    session_key_of,
-    strip_csrf,
-)
+from tests.integration.conftest import events, logged_in_client, post_login, session_exists, session_key_of, strip_csrf
 from usersessions.models import UserSession
 
 pytestmark = pytest.mark.django_db
 
 LOGIN_FAILED = "Incorrect username or password."
 T0 = datetime.datetime(2025, 3, 1, 9, 0, tzinfo=datetime.UTC)
-
-
-def _login(client, username, password=DEFAULT_PASSWORD):
-    return client.post("/login/", {"username": username, "password": password})
 
 
 def _anonymous_session_key(client):
@@ -40,7 +30,7 @@ def _anonymous_session_key(client):
 
 
 def test_login_with_the_right_password_redirects_to_the_first_module_the_user_may_open(client, admin_user):
-    response = _login(client, "admin")
+    response = post_login(client, "admin")
 
     assert response.status_code == 302
     assert response["Location"] == "/"
@@ -51,7 +41,7 @@ def test_login_with_the_right_password_redirects_to_the_first_module_the_user_ma
 def test_login_issues_a_new_session_key(client, admin_user):
     before = _anonymous_session_key(client)
 
-    _login(client, "admin")
+    post_login(client, "admin")
 
     after = session_key_of(client)
     assert after and after != before
@@ -60,7 +50,7 @@ def test_login_issues_a_new_session_key(client, admin_user):
 
 
 def test_login_records_the_session_for_its_user(client, admin_user):
-    _login(client, "admin", DEFAULT_PASSWORD)
+    post_login(client, "admin", DEFAULT_PASSWORD)
 
     recorded = UserSession.objects.get(session_key=session_key_of(client))
     assert recorded.user == admin_user
@@ -68,14 +58,14 @@ def test_login_records_the_session_for_its_user(client, admin_user):
 
 
 def test_login_ignores_the_case_of_the_username(client, admin_user):
-    response = _login(client, "ADMIN")
+    response = post_login(client, "ADMIN")
 
     assert response.status_code == 302
     assert client.get("/account/").context["account"] == admin_user
 
 
 def test_login_with_a_wrong_password_is_refused_with_the_generic_message(client, admin_user):
-    response = _login(client, "admin", "Wrong-pass-99")
+    response = post_login(client, "admin", "Wrong-pass-99")
 
     assert response.status_code == 200
     assert LOGIN_FAILED in response.content.decode()
@@ -84,8 +74,8 @@ def test_login_with_a_wrong_password_is_refused_with_the_generic_message(client,
 
 def test_login_failure_reads_the_same_for_an_unknown_username_and_a_wrong_password(admin_user):
     # Same length names so that only the echoed value differs, and it is blanked out below.
-    unknown = _login(Client(), "ghost", "Wrong-pass-99")
-    wrong_password = _login(Client(), "admin", "Wrong-pass-99")
+    unknown = post_login(Client(), "ghost", "Wrong-pass-99")
+    wrong_password = post_login(Client(), "admin", "Wrong-pass-99")
 
     assert unknown.status_code == wrong_password.status_code == 200
     assert LOGIN_FAILED in unknown.content.decode()
@@ -99,16 +89,16 @@ def test_login_failure_reads_the_same_for_an_unknown_username_and_a_wrong_passwo
 def test_login_of_an_inactive_user_is_refused_with_the_generic_message(client):
     UserFactory(username="dormant", is_active=False)
 
-    response = _login(client, "dormant")
+    response = post_login(client, "dormant")
 
     assert response.status_code == 200
     assert LOGIN_FAILED in response.content.decode()
 
 
 def test_login_success_and_failure_are_audited(client, admin_user):
-    _login(client, "ghost", "Wrong-pass-99")
-    _login(client, "admin", "Wrong-pass-99")
-    _login(client, "admin")
+    post_login(client, "ghost", "Wrong-pass-99")
+    post_login(client, "admin", "Wrong-pass-99")
+    post_login(client, "admin")
 
     failure_ghost, failure_admin, success = events("auth.login")
     assert (failure_ghost.outcome, failure_ghost.target_name) == (AuditEvent.Outcome.FAILURE, "ghost")
@@ -120,7 +110,7 @@ def test_login_success_and_failure_are_audited(client, admin_user):
 
 
 def test_failed_login_never_writes_the_typed_password_to_the_audit_log(client, admin_user):
-    _login(client, "admin", "Typed-secret-31")
+    post_login(client, "admin", "Typed-secret-31")
 
     assert events("auth.login")
     assert "Typed-secret-31" not in str(list(AuditEvent.objects.values()))
@@ -266,7 +256,7 @@ def test_delete_without_csrf_token_is_refused(admin_user, other_user):
 def test_login_without_csrf_token_is_refused(admin_user):
     browser = Client(enforce_csrf_checks=True)
 
-    response = _login(browser, "admin")
+    response = post_login(browser, "admin")
 
     assert response.status_code == 403
     assert session_key_of(browser) is None
@@ -379,7 +369,7 @@ def test_security_headers_are_on_every_response(admin_client, path):
 
 
 def test_session_cookie_is_httponly_and_samesite(client, admin_user):
-    _login(client, "admin")
+    post_login(client, "admin")
 
     cookie = client.cookies["sessionid"]
     assert cookie["httponly"]
@@ -403,7 +393,7 @@ def test_healthz_accepts_only_get(client):
 
 def test_session_unused_since_login_ends_after_the_idle_timeout(client, admin_user, idle_timeout):
     with time_machine.travel(T0, tick=False) as traveller:
-        _login(client, "admin")  # the redirect is not followed: no request after the login itself
+        post_login(client, "admin")  # the redirect is not followed: no request after the login itself
         traveller.shift(idle_timeout + 1)
 
         response = client.get("/users/")

@@ -5,7 +5,6 @@ belongs to East and holds every user permission, so each refusal below is the
 scope at work (404, as for a user that does not exist), not a missing permission.
 """
 
-import re
 from types import SimpleNamespace
 
 import pytest
@@ -24,9 +23,12 @@ from tests.factories import AdminFactory, UserFactory
 from tests.integration.api_script import Script, assert_error
 from tests.integration.conftest import (
     NEW_PASSWORD,
+    audit_details,
     events,
+    field_block,
     grant,
     logged_in_client,
+    nav_labels,
     session_exists,
     session_key_of,
 )
@@ -49,25 +51,6 @@ COMPANY_ADMIN_PERMISSIONS = (
     "organisation.change_company",
     "organisation.delete_company",
 )
-_FIELD_BLOCK = re.compile(r'<div class="field[^"]*">(.*?)</div>', re.DOTALL)
-_NAV = re.compile(r'<nav class="modules" aria-label="Modules">(.*?)</nav>', re.DOTALL)
-
-
-def _field_block(response, name):
-    for match in _FIELD_BLOCK.finditer(response.content.decode()):
-        if f'name="{name}"' in match.group(1):
-            return match.group(0)
-    raise AssertionError(f"no field {name!r} on the page")
-
-
-def _nav_labels(response):
-    (nav,) = _NAV.findall(response.content.decode())
-    return re.findall(r">([^<]+)</a>", nav)
-
-
-def _details(event):
-    """An audit event's details without the channel ("via") every event carries."""
-    return {key: value for key, value in event.details.items() if key != "via"}
 
 
 def _usernames(page):
@@ -331,7 +314,7 @@ def test_create_user_in_a_subsidiary_works(org, east_browser):
     assert response.status_code == 302
     assert User.objects.get(username="newbie").company == org.east_sub
     (event,) = events("user.create")
-    assert _details(event)["company"] == "East-Sub"
+    assert audit_details(event)["company"] == "East-Sub"
 
 
 @pytest.mark.parametrize("company", ["west", "root"])
@@ -341,7 +324,7 @@ def test_create_user_in_a_company_out_of_scope_is_a_form_error(org, east_browser
     response = east_browser.post("/users/new/", {**form, "company": getattr(org, company).pk})
 
     assert response.status_code == 400
-    assert "has-error" in _field_block(response, "company")
+    assert "has-error" in field_block(response, "company")
     assert not User.objects.filter(username="spy").exists()
 
 
@@ -351,12 +334,12 @@ def test_create_user_without_a_company_is_a_form_error_for_a_company_admin(org, 
     )
 
     assert response.status_code == 400
-    assert "has-error" in _field_block(response, "company")
+    assert "has-error" in field_block(response, "company")
     assert not User.objects.filter(username="spy").exists()
 
 
 def test_create_user_form_offers_only_companies_in_scope(org, east_browser):
-    block = _field_block(east_browser.get("/users/new/"), "company")
+    block = field_block(east_browser.get("/users/new/"), "company")
 
     assert "East-Sub" in block
     assert "West" not in block
@@ -454,11 +437,11 @@ def test_move_a_user_with_its_sub_users_within_scope(org, east_browser):
     assert User.objects.get(pk=sub.pk).company == org.east_sub
     (event,) = events("user.move")
     assert (event.actor, event.target_name) == (org.east_admin, "ed")
-    assert _details(event) == {"from": "East", "to": "East-Sub", "sub_users_moved": 1}
+    assert audit_details(event) == {"from": "East", "to": "East-Sub", "sub_users_moved": 1}
 
 
 def test_move_form_offers_only_companies_in_scope(org, east_browser):
-    block = _field_block(east_browser.get(f"/users/{org.east_user.pk}/company/"), "company")
+    block = field_block(east_browser.get(f"/users/{org.east_user.pk}/company/"), "company")
 
     assert ">East<" in block and ">East-Sub<" in block
     assert "West" not in block and "Root" not in block and "No company" not in block
@@ -472,7 +455,7 @@ def test_moving_a_user_out_of_scope_is_a_form_error(org, east_browser, company):
     response = east_browser.post(f"/users/{org.east_user.pk}/company/", {"company": company_pk})
 
     assert response.status_code == 400
-    assert "has-error" in _field_block(response, "company")
+    assert "has-error" in field_block(response, "company")
     assert User.objects.get(pk=org.east_user.pk).company == org.east
     assert User.objects.get(pk=sub.pk).company == org.east
     assert not events("user.move")
@@ -574,7 +557,7 @@ def test_create_a_subsidiary_within_scope(org, east_browser):
     created = Company.objects.get(name="East-Two")
     assert created.parent == org.east
     (event,) = events("company.create")
-    assert (event.actor, event.target_name, _details(event)) == (org.east_admin, "East-Two", {"parent": "East"})
+    assert (event.actor, event.target_name, audit_details(event)) == (org.east_admin, "East-Two", {"parent": "East"})
 
 
 def test_add_subsidiary_link_preselects_the_parent(org, east_browser):
@@ -596,7 +579,7 @@ def test_create_a_company_out_of_scope_is_a_form_error(org, east_browser, parent
     response = east_browser.post("/companies/new/", {"name": "Rogue", "parent": parent_pk})
 
     assert response.status_code == 400
-    assert "has-error" in _field_block(response, "parent")
+    assert "has-error" in field_block(response, "parent")
     assert not Company.objects.filter(name="Rogue").exists()
     assert not events("company.create")
 
@@ -622,7 +605,7 @@ def test_company_names_are_unique_among_siblings_ignoring_case(org, east_browser
     response = east_browser.post("/companies/new/", {"name": "east-sub", "parent": org.east.pk})
 
     assert response.status_code == 400
-    assert "already exists under East" in _field_block(response, "name")
+    assert "already exists under East" in field_block(response, "name")
 
 
 def test_rename_a_company_in_scope(org, east_browser):
@@ -633,7 +616,7 @@ def test_rename_a_company_in_scope(org, east_browser):
     assert response.status_code == 302
     assert Company.objects.get(pk=org.east_sub.pk).name == "East-Subsidiary"
     (event,) = events("company.update")
-    assert _details(event) == {"changes": {"name": {"from": "East-Sub", "to": "East-Subsidiary"}}}
+    assert audit_details(event) == {"changes": {"name": {"from": "East-Sub", "to": "East-Subsidiary"}}}
 
 
 def test_move_a_company_within_scope(org, east_browser):
@@ -644,7 +627,7 @@ def test_move_a_company_within_scope(org, east_browser):
     assert response.status_code == 302
     assert Company.objects.get(pk=org.east_sub.pk).parent == east_two
     (event,) = events("company.update")
-    assert _details(event) == {"changes": {"parent": {"from": "East", "to": "East-Two"}}}
+    assert audit_details(event) == {"changes": {"parent": {"from": "East", "to": "East-Two"}}}
 
 
 @pytest.mark.parametrize("parent", ["west", "root", None])
@@ -654,7 +637,7 @@ def test_moving_a_company_out_of_scope_is_a_form_error(org, east_browser, parent
     response = east_browser.post(f"/companies/{org.east_sub.pk}/edit/", {"name": "East-Sub", "parent": parent_pk})
 
     assert response.status_code == 400
-    assert "has-error" in _field_block(response, "parent")
+    assert "has-error" in field_block(response, "parent")
     assert Company.objects.get(pk=org.east_sub.pk).parent == org.east
     assert not events("company.update")
 
@@ -676,13 +659,13 @@ def test_moving_a_company_into_its_own_subtree_is_a_form_error(org, admin_client
     response = admin_client.post(f"/companies/{org.east.pk}/edit/", {"name": "East", "parent": target.pk})
 
     assert response.status_code == 400
-    assert "has-error" in _field_block(response, "parent")
+    assert "has-error" in field_block(response, "parent")
     assert Company.objects.get(pk=org.east.pk).parent == org.root
     assert not events("company.update")
 
 
 def test_move_form_does_not_offer_the_company_or_its_subtree(org, admin_client):
-    block = _field_block(admin_client.get(f"/companies/{org.east.pk}/edit/"), "parent")
+    block = field_block(admin_client.get(f"/companies/{org.east.pk}/edit/"), "parent")
 
     assert ">West<" in block and ">Root<" in block
     assert ">East<" not in block and ">East-Sub<" not in block
@@ -772,7 +755,7 @@ def test_delete_an_empty_company(org, admin_client, admin_user):
     assert not Company.objects.filter(pk=empty.pk).exists()
     (event,) = events("company.delete")
     assert (event.actor, event.target_name, event.outcome) == (admin_user, "Empty", AuditEvent.Outcome.SUCCESS)
-    assert _details(event) == {"subsidiaries_deleted": 0, "users_deleted": 0, "sessions_ended": 0}
+    assert audit_details(event) == {"subsidiaries_deleted": 0, "users_deleted": 0, "sessions_ended": 0}
 
 
 def test_cascade_deletes_the_subtree_and_its_users_and_ends_their_sessions(org, admin_client):
@@ -791,7 +774,7 @@ def test_cascade_deletes_the_subtree_and_its_users_and_ends_their_sessions(org, 
     assert all(browser.get("/account/")["Location"].startswith("/login/") for browser in browsers)
     assert west_browser.get("/account/").status_code == 200
     (event,) = events("company.delete")
-    assert _details(event) == {"subsidiaries_deleted": 1, "users_deleted": 3, "sessions_ended": 3}
+    assert audit_details(event) == {"subsidiaries_deleted": 1, "users_deleted": 3, "sessions_ended": 3}
 
 
 def test_company_admin_cascades_a_subsidiary(org, east_browser):
@@ -836,7 +819,7 @@ def test_cascade_that_would_remove_the_last_user_manager_is_refused(org):
     assert _snapshot() == before
     (event,) = events("company.delete")
     assert event.outcome == AuditEvent.Outcome.FAILURE
-    assert _details(event) == {"reason": "no manager"}
+    assert audit_details(event) == {"reason": "no manager"}
 
 
 def test_cascade_is_allowed_when_a_manager_remains_elsewhere(org):
@@ -879,8 +862,8 @@ def test_navigation_shows_companies_only_with_view_company(org):
     with_it = logged_in_client(grant(UserFactory(company=org.east), "organisation.view_company"))
     without = logged_in_client(grant(UserFactory(company=org.east), "accounts.view_user"))
 
-    assert "Companies" in _nav_labels(with_it.get("/account/"))
-    assert "Companies" not in _nav_labels(without.get("/account/"))
+    assert "Companies" in nav_labels(with_it.get("/account/"))
+    assert "Companies" not in nav_labels(without.get("/account/"))
     assert without.get("/companies/").status_code == 403
     assert with_it.get("/companies/").status_code == 200
 

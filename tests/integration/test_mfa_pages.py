@@ -5,7 +5,6 @@ still with time-machine so that every code belongs to a known 30-second step.
 """
 
 import datetime
-import html
 import re
 from base64 import b32encode
 from urllib.parse import parse_qs, unquote, urlsplit
@@ -20,7 +19,8 @@ from core.models import AuditEvent
 from mfa import services
 from mfa.models import AuthenticatorDevice, EmailCodeDevice, RecoveryCode, RecoveryCodeDevice
 from tests.factories import DEFAULT_PASSWORD, UserFactory
-from tests.integration.conftest import events, grant, logged_in_client
+from tests.helpers import EMAILED_CODE
+from tests.integration.conftest import OTPAUTH, events, grant, is_logged_in, logged_in_client, messages_of, page_text
 
 pytestmark = pytest.mark.django_db
 
@@ -31,9 +31,7 @@ HTMX = {"HTTP_HX_REQUEST": "true"}
 RESET = "mfa.reset_two_factor"
 INVALID_CODE = "That code is not valid. Check it and try again."
 ENROLMENT_CLOSED = "This enrolment is no longer open. Start again."
-_OTPAUTH = re.compile(r"otpauth://totp/[^\s<\"]+")
 _RECOVERY = re.compile(r"<li><code>([a-z2-9]{4}-[a-z2-9]{4}-[a-z2-9]{4}-[a-z2-9]{4})</code></li>")
-_EMAILED_CODE = re.compile(r"^\s+(\d{6})\s*$", re.MULTILINE)
 
 # Every kind of wrong code a person or a fuzzer might type.
 BAD_CODES = {
@@ -63,11 +61,6 @@ def clock():
     """Every test runs at T0, clock stopped (logins made by fixtures included)."""
     with time_machine.travel(T0, tick=False) as traveller:
         yield traveller
-
-
-@pytest.fixture
-def carol(db):
-    return UserFactory(username="carol", email="carol@example.com")
 
 
 @pytest.fixture
@@ -104,13 +97,9 @@ def _url(user, action=""):
     return f"/users/{user.pk}/two-factor/{action}"
 
 
-def _text(response):
-    return html.unescape(response.content.decode())
-
-
 def _secret_from(response):
     """The TOTP secret from the otpauth:// URL the enrolment shows, as an app that cannot scan would read it."""
-    url = _OTPAUTH.search(_text(response)).group(0)
+    url = OTPAUTH.search(page_text(response)).group(0)
     return parse_qs(urlsplit(url).query)["secret"][0]
 
 
@@ -133,7 +122,7 @@ def _enrol(client, user):
     """Enable and confirm through the pages; returns (secret, recovery codes)."""
     _, secret, device_id = _start(client, user)
     response = client.post(_url(user, "app/confirm/"), {"device": device_id, "code": _code(secret)})
-    assert response.status_code == 200, _text(response)
+    assert response.status_code == 200, page_text(response)
     return secret, _RECOVERY.findall(response.content.decode())
 
 
@@ -159,18 +148,10 @@ def _factor_rows():
     )
 
 
-def _messages(response):
-    return [str(message) for message in response.context["messages"]] if response.context else []
-
-
 def _log_in_with_password(client, user):
     response = client.post("/login/", {"username": user.username, "password": DEFAULT_PASSWORD})
     assert response.status_code == 302
     return response
-
-
-def _is_logged_in(client, user):
-    return client.session.get("_auth_user_id") == str(user.pk)
 
 
 # the two-factor page
@@ -180,7 +161,7 @@ def test_two_factor_page_shows_every_factor_off_for_a_new_user(carol, carol_clie
     response = carol_client.get(_url(carol))
 
     assert response.status_code == 200
-    text = _text(response)
+    text = page_text(response)
     assert "Set up an authenticator app" in text
     assert "Turn on email codes" in text
     assert "Recovery codes" not in text
@@ -192,7 +173,7 @@ def test_two_factor_page_shows_recovery_codes_left(carol, carol_client, clock):
     code = services.recovery_codes_regenerate(origin=Origin.command("test"), user=carol)[0]
     services.verify_login_code(origin=Origin.command("test"), user=carol, method="recovery", code=code)
 
-    text = _text(carol_client.get(_url(carol)))
+    text = page_text(carol_client.get(_url(carol)))
 
     assert "9 of 10 left" in text
     assert "Make new recovery codes" in text
@@ -206,9 +187,9 @@ def test_enable_shows_the_qr_code_the_otpauth_url_and_the_code_field(carol, caro
     response = carol_client.post(_url(carol, "app/enable/"))
 
     assert response.status_code == 200
-    text = _text(response)
+    text = page_text(response)
     assert "<svg" in text
-    url = urlsplit(_OTPAUTH.search(text).group(0))
+    url = urlsplit(OTPAUTH.search(text).group(0))
     query = parse_qs(url.query)
     assert unquote(url.path) == "/Panel:carol"
     assert query["issuer"] == ["Panel"]
@@ -272,7 +253,7 @@ def test_recovery_codes_offer_copy_and_a_download_holding_every_code(carol, caro
 
     response = carol_client.post(_url(carol, "app/confirm/"), {"device": device_id, "code": _code(secret)})
 
-    text = _text(response)
+    text = page_text(response)
     codes = _RECOVERY.findall(response.content.decode())
     download = re.search(r'<a class="button" download="([^"]+)" href="([^"]+)">Download</a>', text)
     assert download.group(1) == "panel-carol-recovery-codes.txt"
@@ -303,8 +284,8 @@ def test_wrong_confirmation_code_keeps_the_enrolment_open_and_says_so(carol, car
     response = carol_client.post(_url(carol, "app/confirm/"), {"device": device_id, "code": wrong})
 
     assert response.status_code == 400
-    assert INVALID_CODE in _text(response)
-    assert _OTPAUTH.search(_text(response))  # the QR step again, same device
+    assert INVALID_CODE in page_text(response)
+    assert OTPAUTH.search(page_text(response))  # the QR step again, same device
     assert AuthenticatorDevice.objects.get(pk=device_id).confirmed is False
     assert not RecoveryCodeDevice.objects.filter(user=carol).exists()
     assert events("mfa.totp.enable")[0].outcome == AuditEvent.Outcome.FAILURE
@@ -317,7 +298,7 @@ def test_wrong_confirmation_code_over_htmx_answers_200_with_the_message(carol, c
     response = carol_client.post(_url(carol, "app/confirm/"), {"device": device_id, "code": wrong}, **HTMX)
 
     assert response.status_code == 200
-    assert INVALID_CODE in _text(response)
+    assert INVALID_CODE in page_text(response)
     assert not _has_app(carol)
 
 
@@ -340,10 +321,10 @@ def test_bad_confirmation_code_is_a_clear_message_and_keeps_the_enrolment(carol,
     response = carol_client.post(_url(carol, "app/confirm/"), {"device": device_id, "code": code}, **extra)
 
     assert response.status_code == (200 if htmx else 400)
-    text = _text(response)
+    text = page_text(response)
     assert re.search(r'class="errors"|class="alert error"', text), text
     assert any(message in text for message in CODE_MESSAGES)
-    assert _OTPAUTH.search(text), "the enrolment step (QR code and field) is shown again"
+    assert OTPAUTH.search(text), "the enrolment step (QR code and field) is shown again"
     assert _factor_rows() == before
 
 
@@ -375,7 +356,7 @@ def test_bad_device_id_says_the_enrolment_is_no_longer_open(carol, carol_client,
     response = carol_client.post(_url(carol, "app/confirm/"), data, **extra)
 
     assert response.status_code == (200 if htmx else 400)
-    assert ENROLMENT_CLOSED in _text(response)
+    assert ENROLMENT_CLOSED in page_text(response)
     assert _factor_rows() == before
 
 
@@ -387,7 +368,7 @@ def test_another_users_pending_device_cannot_be_confirmed(carol, carol_client, c
     response = carol_client.post(_url(carol, "app/confirm/"), {"device": bob_device, "code": _code(bob_secret)})
 
     assert response.status_code == 400
-    assert ENROLMENT_CLOSED in _text(response)
+    assert ENROLMENT_CLOSED in page_text(response)
     assert _factor_rows() == before
 
 
@@ -400,7 +381,7 @@ def test_an_already_confirmed_device_cannot_be_confirmed_again(carol, carol_clie
     response = carol_client.post(_url(carol, "app/confirm/"), {"device": device_id, "code": _code(secret)})
 
     assert response.status_code == 400
-    assert ENROLMENT_CLOSED in _text(response)
+    assert ENROLMENT_CLOSED in page_text(response)
     assert _factor_rows() == before
 
 
@@ -428,8 +409,8 @@ def test_regenerate_shows_ten_new_codes_and_the_old_stop_working(carol, carol_cl
     new_codes = _RECOVERY.findall(response.content.decode())
     assert len(new_codes) == 10
     assert not set(old_codes) & set(new_codes)
-    assert "The previous codes no longer work." in _text(response)
-    assert "Download" in _text(response)
+    assert "The previous codes no longer work." in page_text(response)
+    assert "Download" in page_text(response)
     assert "no-store" in response["Cache-Control"]
     assert len(events("mfa.recovery.regenerate")) == 1
     with pytest.raises(Exception, match="not valid"):
@@ -439,7 +420,7 @@ def test_regenerate_shows_ten_new_codes_and_the_old_stop_working(carol, carol_cl
 def test_regenerate_without_two_factor_says_to_turn_it_on_first(carol, carol_client):
     response = carol_client.post(_url(carol, "recovery-codes/"), follow=True)
 
-    assert "Turn on two-factor authentication first." in _messages(response)
+    assert "Turn on two-factor authentication first." in messages_of(response)
     assert not RecoveryCodeDevice.objects.exists()
 
 
@@ -463,7 +444,7 @@ def test_disable_own_with_a_current_code(carol, carol_client, clock):
 
     response = carol_client.post(_url(carol, "disable/"), {"code": _code(secret)}, follow=True)
 
-    assert f"Two-factor authentication is off for {carol.username}." in _messages(response)
+    assert f"Two-factor authentication is off for {carol.username}." in messages_of(response)
     assert _factor_rows() == ([], [], [])
     (event,) = events("mfa.disable")
     assert (event.actor, event.target_id, event.details["reason"]) == (carol, str(carol.pk), "by the user")
@@ -519,7 +500,7 @@ def test_disable_own_with_a_wrong_proof_is_refused_and_changes_nothing(carol, ca
     response = carol_client.post(_url(carol, "disable/"), data)
 
     assert response.status_code == 400
-    assert message in _text(response)
+    assert message in page_text(response)
     assert _factor_rows() == before
     assert len(events("mfa.disable")) == disabled_before
 
@@ -537,14 +518,14 @@ def test_disable_own_with_the_code_used_at_enrolment_is_refused(carol, carol_cli
 
 
 def _emailed_code(mail):
-    return _EMAILED_CODE.search(mail.body).group(1)
+    return EMAILED_CODE.search(mail.body).group(1)
 
 
 def test_email_enable_sends_a_code_and_confirming_it_turns_email_codes_on(carol, carol_client, mailoutbox):
     response = carol_client.post(_url(carol, "email/enable/"))
 
     assert response.status_code == 200
-    assert "carol@example.com" in _text(response)
+    assert "carol@example.com" in page_text(response)
     (mail,) = mailoutbox
     assert mail.to == ["carol@example.com"]
     assert mail.subject == "Panel login code"
@@ -556,7 +537,7 @@ def test_email_enable_sends_a_code_and_confirming_it_turns_email_codes_on(carol,
     assert response.status_code == 302
     assert EmailCodeDevice.objects.get(pk=device_id).confirmed
     assert [e.outcome for e in events("mfa.email.enable")] == [AuditEvent.Outcome.SUCCESS]
-    text = _text(carol_client.get(_url(carol)))
+    text = page_text(carol_client.get(_url(carol)))
     assert 'Email codes <span class="badge success">On</span>' in text
 
 
@@ -566,7 +547,7 @@ def test_email_enable_twice_within_a_minute_sends_one_email(carol, carol_client,
     response = carol_client.post(_url(carol, "email/enable/"), follow=True)
 
     assert len(mailoutbox) == 1
-    assert any("less than a minute ago" in message for message in _messages(response))
+    assert any("less than a minute ago" in message for message in messages_of(response))
 
 
 @pytest.mark.parametrize("htmx", [False, True], ids=["plain", "htmx"])
@@ -584,7 +565,7 @@ def test_bad_email_confirmation_code_is_a_clear_message_and_keeps_the_enrolment(
     response = carol_client.post(_url(carol, "email/confirm/"), {"device": device_id, "code": code}, **extra)
 
     assert response.status_code == (200 if htmx else 400)
-    text = _text(response)
+    text = page_text(response)
     assert any(message in text for message in CODE_MESSAGES)
     assert ENROLMENT_CLOSED not in text
     assert 'name="code"' in text, "the code field is shown again"
@@ -600,7 +581,7 @@ def test_bad_email_device_id_says_the_enrolment_is_no_longer_open(carol, carol_c
     response = carol_client.post(_url(carol, "email/confirm/"), data)
 
     assert response.status_code == 400
-    assert ENROLMENT_CLOSED in _text(response)
+    assert ENROLMENT_CLOSED in page_text(response)
     assert _factor_rows() == before
 
 
@@ -621,7 +602,7 @@ def test_another_users_pending_email_device_cannot_be_confirmed(carol, carol_cli
     response = carol_client.post(_url(carol, "email/confirm/"), {"device": bob_device.pk, "code": bob_device.token})
 
     assert response.status_code == 400
-    assert ENROLMENT_CLOSED in _text(response)
+    assert ENROLMENT_CLOSED in page_text(response)
     assert _factor_rows() == before
 
 
@@ -635,10 +616,10 @@ def test_password_login_with_two_factor_goes_to_the_verification_step_not_in(car
     response = _log_in_with_password(client, carol)
 
     assert response["Location"] == "/login/verify/"
-    assert not _is_logged_in(client, carol)
+    assert not is_logged_in(client, carol)
     page = client.get("/login/verify/")
     assert page.status_code == 200
-    assert "Logging in as carol" in _text(page)
+    assert "Logging in as carol" in page_text(page)
     assert client.get("/users/").status_code == 302
 
 
@@ -650,7 +631,7 @@ def test_login_with_the_next_app_code(carol, clock):
     response = client.post("/login/verify/", {"method": "totp", "code": _code(secret, steps_ahead=1)})
 
     assert response.status_code == 302
-    assert _is_logged_in(client, carol)
+    assert is_logged_in(client, carol)
     assert events("mfa.verify")[-1].outcome == AuditEvent.Outcome.SUCCESS
 
 
@@ -662,8 +643,8 @@ def test_login_refuses_the_code_already_used_at_enrolment(carol, clock):
     response = client.post("/login/verify/", {"method": "totp", "code": _code(secret)})
 
     assert response.status_code == 400
-    assert INVALID_CODE in _text(response)
-    assert not _is_logged_in(client, carol)
+    assert INVALID_CODE in page_text(response)
+    assert not is_logged_in(client, carol)
 
 
 def test_login_with_a_recovery_code_uses_it_up(carol, clock):
@@ -674,7 +655,7 @@ def test_login_with_a_recovery_code_uses_it_up(carol, clock):
     response = client.post("/login/verify/", {"method": "recovery", "code": codes[0].upper()})
 
     assert response.status_code == 302
-    assert _is_logged_in(client, carol)
+    assert is_logged_in(client, carol)
     assert RecoveryCode.objects.filter(device__user=carol).count() == 9
     again = Client()
     _log_in_with_password(again, carol)
@@ -690,15 +671,15 @@ def test_login_with_an_emailed_code(carol, carol_client, clock, mailoutbox):
     client = Client()
     _log_in_with_password(client, carol)
     page = client.get("/login/verify/")
-    assert "Email me a code" in _text(page)
+    assert "Email me a code" in page_text(page)
 
     sent = client.post("/login/verify/", {"action": "send"}, follow=True)
 
-    assert any("A code was sent" in message for message in _messages(sent))
+    assert any("A code was sent" in message for message in messages_of(sent))
     assert len(mailoutbox) == 2
     response = client.post("/login/verify/", {"method": "email", "code": _emailed_code(mailoutbox[1])})
     assert response.status_code == 302
-    assert _is_logged_in(client, carol)
+    assert is_logged_in(client, carol)
 
 
 def test_email_me_a_code_twice_within_a_minute_sends_one(carol, carol_client, clock, mailoutbox):
@@ -714,20 +695,20 @@ def test_email_me_a_code_twice_within_a_minute_sends_one(carol, carol_client, cl
     again = client.post("/login/verify/", {"action": "send"}, follow=True)
 
     assert len(mailoutbox) == 2
-    assert any("less than a minute ago" in message for message in _messages(again))
+    assert any("less than a minute ago" in message for message in messages_of(again))
 
 
 def test_email_me_a_code_without_email_codes_sends_nothing_and_does_not_fail(carol, mailoutbox):
     _turn_on(carol)  # an app only
     client = Client(raise_request_exception=False)
     _log_in_with_password(client, carol)
-    assert "Email me a code" not in _text(client.get("/login/verify/"))
+    assert "Email me a code" not in page_text(client.get("/login/verify/"))
 
     response = client.post("/login/verify/", {"action": "send"}, follow=True)
 
     assert response.status_code == 200
     assert not mailoutbox
-    assert not _is_logged_in(client, carol)
+    assert not is_logged_in(client, carol)
 
 
 @pytest.mark.parametrize("code", BAD_CODES.values(), ids=BAD_CODES.keys())
@@ -739,9 +720,9 @@ def test_bad_login_code_is_a_clear_message(carol, clock, code):
     response = client.post("/login/verify/", {"method": "totp", "code": code})
 
     assert response.status_code == 400
-    text = _text(response)
+    text = page_text(response)
     assert any(message in text for message in CODE_MESSAGES)
-    assert not _is_logged_in(client, carol)
+    assert not is_logged_in(client, carol)
 
 
 @pytest.mark.parametrize("method", ["", "sms", "email", "x" * 10_000, None])
@@ -755,14 +736,14 @@ def test_bad_login_method_is_a_clear_message(carol, clock, method):
 
     assert response.status_code == 400
     assert "errors" in response.content.decode()
-    assert not _is_logged_in(client, carol)
+    assert not is_logged_in(client, carol)
 
 
 def test_verify_without_a_pending_login_sends_back_to_the_password(client):
     response = client.get("/login/verify/", follow=True)
 
     assert response.redirect_chain[-1][0] == "/login/"
-    assert "Your login timed out. Enter your password again." in _messages(response)
+    assert "Your login timed out. Enter your password again." in messages_of(response)
 
 
 # another user's two-factor: permissions
@@ -809,7 +790,7 @@ def test_with_the_permission_a_non_existent_user_is_not_found(resetter_client):
 
 def test_admin_with_the_permission_enrols_another_user_audited_as_the_admin(carol, resetter, resetter_client, clock):
     response, secret, device_id = _start(resetter_client, carol, **HTMX)
-    assert "Turn on two-factor authentication for carol" in _text(response)
+    assert "Turn on two-factor authentication for carol" in page_text(response)
 
     response = resetter_client.post(_url(carol, "app/confirm/"), {"device": device_id, "code": _code(secret)}, **HTMX)
 
@@ -828,7 +809,7 @@ def test_admin_with_the_permission_sees_another_users_two_factor_page(carol, res
     response = resetter_client.get(_url(carol))
 
     assert response.status_code == 200
-    text = _text(response)
+    text = page_text(response)
     assert "Two-factor authentication of carol" in text
     assert "10 of 10 left" in text
     assert "Turn on email codes" not in text
@@ -842,7 +823,7 @@ def test_admin_turns_off_another_users_two_factor_without_their_code_audited(car
 
     response = resetter_client.post(_url(carol, "disable/"), follow=True)
 
-    assert "Two-factor authentication is off for carol." in _messages(response)
+    assert "Two-factor authentication is off for carol." in messages_of(response)
     assert not _has_app(carol)
     assert not RecoveryCodeDevice.objects.filter(user=carol).exists()
     (event,) = events("mfa.disable")
@@ -914,7 +895,7 @@ def test_login_verify_needs_the_csrf_token(carol, clock):
     response = client.post("/login/verify/", {"method": "totp", "code": _code(secret, steps_ahead=1)})
 
     assert response.status_code == 403
-    assert not _is_logged_in(client, carol)
+    assert not is_logged_in(client, carol)
 
 
 # the user list's 2FA column

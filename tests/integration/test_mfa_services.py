@@ -5,7 +5,6 @@ import datetime
 import io
 import re
 
-import pyotp
 import pytest
 import time_machine
 from django.core import mail, serializers
@@ -18,7 +17,8 @@ from core.models import AuditEvent
 from mfa import selectors, services
 from mfa.models import AuthenticatorDevice, EmailCodeDevice, RecoveryCode, RecoveryCodeDevice
 from tests.factories import DEFAULT_PASSWORD, UserFactory
-from tests.integration.conftest import audit_dump, events
+from tests.helpers import totp_of
+from tests.integration.conftest import audit_dump, events, mailed_code, wrong_code
 
 pytestmark = pytest.mark.django_db
 
@@ -38,29 +38,16 @@ def user(db):
     return UserFactory(username="carol", email="carol@example.com")
 
 
-def _totp(device):
-    return pyotp.TOTP(base64.b32encode(device.key).decode())
-
-
-def _wrong(code):
-    return "000000" if code != "000000" else "111111"
-
-
 def _enable_totp(origin, user):
     """Turn the authenticator on; returns (device, recovery codes)."""
     device = services.totp_begin(origin=origin, user=user)
-    codes = services.totp_confirm(origin=origin, user=user, device=device, code=_totp(device).now())
+    codes = services.totp_confirm(origin=origin, user=user, device=device, code=totp_of(device).now())
     return AuthenticatorDevice.objects.get(pk=device.pk), codes
-
-
-def _mailed_code(message=None):
-    message = message or mail.outbox[-1]
-    return re.search(r"\b(\d{6})\b", message.body).group(1)
 
 
 def _enable_email(origin, user):
     device = services.email_begin(origin=origin, user=user)
-    services.email_confirm(origin=origin, user=user, device=device, code=_mailed_code())
+    services.email_confirm(origin=origin, user=user, device=device, code=mailed_code())
     return EmailCodeDevice.objects.get(pk=device.pk)
 
 
@@ -96,7 +83,7 @@ def test_confirming_with_a_wrong_code_is_refused(origin, user):
     device = services.totp_begin(origin=origin, user=user)
 
     with pytest.raises(ValidationError) as raised:
-        services.totp_confirm(origin=origin, user=user, device=device, code=_wrong(_totp(device).now()))
+        services.totp_confirm(origin=origin, user=user, device=device, code=wrong_code(totp_of(device).now()))
 
     assert "code" in raised.value.message_dict
 
@@ -105,7 +92,7 @@ def test_confirming_with_a_wrong_code_leaves_two_factor_off(origin, user):
     device = services.totp_begin(origin=origin, user=user)
 
     with pytest.raises(ValidationError):
-        services.totp_confirm(origin=origin, user=user, device=device, code=_wrong(_totp(device).now()))
+        services.totp_confirm(origin=origin, user=user, device=device, code=wrong_code(totp_of(device).now()))
 
     assert not AuthenticatorDevice.objects.get(pk=device.pk).confirmed
     assert not selectors.has_second_factor(user)
@@ -116,7 +103,7 @@ def test_confirming_with_a_wrong_code_is_audited_as_a_failure(origin, user):
     device = services.totp_begin(origin=origin, user=user)
 
     with pytest.raises(ValidationError):
-        services.totp_confirm(origin=origin, user=user, device=device, code=_wrong(_totp(device).now()))
+        services.totp_confirm(origin=origin, user=user, device=device, code=wrong_code(totp_of(device).now()))
 
     (event,) = events("mfa.totp.enable")
     assert event.outcome == AuditEvent.Outcome.FAILURE
@@ -276,7 +263,7 @@ def test_regenerating_without_two_factor_is_refused(origin, user):
 
 def test_totp_code_is_verified_and_audited(origin, user):
     device, _ = _enable_totp(origin, user)
-    next_step = _totp(device).at(T0 + datetime.timedelta(seconds=30))
+    next_step = totp_of(device).at(T0 + datetime.timedelta(seconds=30))
 
     _use(origin, user, "totp", next_step)
 
@@ -286,7 +273,7 @@ def test_totp_code_is_verified_and_audited(origin, user):
 
 def test_confirmation_code_cannot_be_replayed_at_login(origin, user):
     device = services.totp_begin(origin=origin, user=user)
-    code = _totp(device).now()
+    code = totp_of(device).now()
     services.totp_confirm(origin=origin, user=user, device=device, code=code)
 
     with pytest.raises(ValidationError):
@@ -297,7 +284,7 @@ def test_wrong_totp_code_is_refused_and_audited(origin, user):
     device, _ = _enable_totp(origin, user)
 
     with pytest.raises(ValidationError) as raised:
-        _use(origin, user, "totp", _wrong(_totp(device).at(T0 + datetime.timedelta(seconds=30))))
+        _use(origin, user, "totp", wrong_code(totp_of(device).at(T0 + datetime.timedelta(seconds=30))))
 
     assert raised.value.message_dict["code"] == [services.INVALID_CODE]
     (event,) = events("mfa.verify")
@@ -313,9 +300,9 @@ def test_code_for_a_factor_the_user_does_not_have_is_refused(origin, user):
 
 def test_throttled_device_says_how_long_to_wait(origin, user):
     device, _ = _enable_totp(origin, user)
-    later = _totp(device).at(T0 + datetime.timedelta(seconds=30))
+    later = totp_of(device).at(T0 + datetime.timedelta(seconds=30))
     with pytest.raises(ValidationError):
-        _use(origin, user, "totp", _wrong(later))
+        _use(origin, user, "totp", wrong_code(later))
 
     with pytest.raises(ValidationError) as raised:
         _use(origin, user, "totp", later)
@@ -408,7 +395,7 @@ def test_email_begin_sends_one_email_with_a_six_digit_code(origin, user):
 
     (message,) = mail.outbox
     assert message.to == ["carol@example.com"]
-    assert re.fullmatch(r"\d{6}", _mailed_code(message))
+    assert re.fullmatch(r"\d{6}", mailed_code(message))
 
 
 def test_email_code_is_not_stored_in_the_audit_log(origin, user):
@@ -416,7 +403,7 @@ def test_email_code_is_not_stored_in_the_audit_log(origin, user):
 
     (event,) = events("mfa.email.code_sent")
     assert event.target_id == str(user.pk)
-    assert _mailed_code() not in audit_dump()
+    assert mailed_code() not in audit_dump()
 
 
 def test_email_begin_leaves_email_codes_off_until_confirmed(origin, user):
@@ -438,7 +425,7 @@ def test_email_confirm_with_a_wrong_code_is_refused_and_audited(origin, user):
     device = services.email_begin(origin=origin, user=user)
 
     with pytest.raises(ValidationError):
-        services.email_confirm(origin=origin, user=user, device=device, code=_wrong(_mailed_code()))
+        services.email_confirm(origin=origin, user=user, device=device, code=wrong_code(mailed_code()))
 
     assert not selectors.has_second_factor(user)
     (event,) = events("mfa.email.enable")
@@ -470,7 +457,7 @@ def test_new_email_code_replaces_the_previous_one(origin, user, _frozen):
     device = _enable_email(origin, user)
     _frozen.shift(61)
     services.email_code_send(origin=origin, user=user)
-    old, new = _mailed_code(mail.outbox[0]), _mailed_code(mail.outbox[1])
+    old, new = mailed_code(mail.outbox[0]), mailed_code(mail.outbox[1])
     if old == new:
         pytest.skip("the two random codes happened to be equal")
 
@@ -487,7 +474,7 @@ def test_email_code_works_within_five_minutes(origin, user, _frozen):
     services.email_code_send(origin=origin, user=user)
     _frozen.shift(299)
 
-    _use(origin, user, "email", _mailed_code())
+    _use(origin, user, "email", mailed_code())
 
     (event,) = events("mfa.verify")
     assert (event.outcome, event.details["method"]) == (AuditEvent.Outcome.SUCCESS, "email")
@@ -500,14 +487,14 @@ def test_email_code_expires_after_five_minutes(origin, user, _frozen):
     _frozen.shift(301)
 
     with pytest.raises(ValidationError):
-        _use(origin, user, "email", _mailed_code())
+        _use(origin, user, "email", mailed_code())
 
 
 def test_email_code_works_only_once(origin, user, _frozen):
     _enable_email(origin, user)
     _frozen.shift(61)
     services.email_code_send(origin=origin, user=user)
-    code = _mailed_code()
+    code = mailed_code()
     _use(origin, user, "email", code)
 
     with pytest.raises(ValidationError):
@@ -516,7 +503,7 @@ def test_email_code_works_only_once(origin, user, _frozen):
 
 def test_confirmation_email_code_cannot_be_reused_at_login(origin, user):
     device = services.email_begin(origin=origin, user=user)
-    code = _mailed_code()
+    code = mailed_code()
     services.email_confirm(origin=origin, user=user, device=device, code=code)
 
     with pytest.raises(ValidationError):
@@ -527,11 +514,11 @@ def test_failure_on_a_stale_copy_does_not_reopen_a_used_email_code(origin, user,
     _enable_email(origin, user)
     _frozen.shift(61)
     services.email_code_send(origin=origin, user=user)
-    code = _mailed_code()
+    code = mailed_code()
     # Two login requests load the device at once; one uses the code, the other sends a wrong one.
     stale = EmailCodeDevice.objects.get(user=user)
     _use(origin, user, "email", code)
-    assert not stale.verify_token(_wrong(code))
+    assert not stale.verify_token(wrong_code(code))
     _frozen.shift(2)
 
     with pytest.raises(ValidationError):
@@ -544,16 +531,16 @@ def test_failure_on_a_stale_copy_does_not_reopen_a_used_email_code(origin, user,
 def test_every_step_writes_its_audit_event_without_a_secret(origin, user, _frozen):
     device = services.totp_begin(origin=origin, user=user)
     key = device.key
-    codes = services.totp_confirm(origin=origin, user=user, device=device, code=_totp(device).now())
+    codes = services.totp_confirm(origin=origin, user=user, device=device, code=totp_of(device).now())
     _frozen.shift(30)
-    totp_code = _totp(device).now()
+    totp_code = totp_of(device).now()
     _use(origin, user, "totp", totp_code)
     _use(origin, user, "recovery", codes[0])
     new_codes = services.recovery_codes_regenerate(origin=origin, user=user)
     _enable_email(origin, user)
     _frozen.shift(61)
     services.email_code_send(origin=origin, user=user)
-    _use(origin, user, "email", _mailed_code())
+    _use(origin, user, "email", mailed_code())
     services.two_factor_disable(origin=origin, user=user, reason="by the user")
 
     assert [e.action for e in events()] == [
@@ -571,5 +558,5 @@ def test_every_step_writes_its_audit_event_without_a_secret(origin, user, _froze
     dump = audit_dump()
     b32 = base64.b32encode(key).decode()
     secrets = [key.hex(), b32.rstrip("="), totp_code, *codes, *new_codes]
-    secrets += [_mailed_code(message) for message in mail.outbox]
+    secrets += [mailed_code(message) for message in mail.outbox]
     assert not [secret for secret in secrets if secret in dump]

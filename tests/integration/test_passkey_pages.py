@@ -7,37 +7,34 @@ authenticator reports the origin ``http://localhost``; the HTTPS tests use anoth
 host behind a TLS-terminating proxy.
 """
 
-import base64
 import datetime
-import html
 import json
 import os
-from importlib import import_module
 from unittest import mock
 from urllib.parse import quote
 
-import pyotp
 import pytest
 import time_machine
-from django.conf import settings as django_settings
 from django.test import Client
 
 from accounts import services as account_services
 from core import throttle
-from core.audit import Origin
 from core.models import AuditEvent
-from mfa import services as mfa_services
 from passkeys import services
 from passkeys import views as passkey_views
 from passkeys.models import CREDENTIAL_ID_MAX_BYTES, Passkey, UserHandle
-from passkeys.relying_party import NEEDS_HTTPS, RelyingParty
+from passkeys.relying_party import NEEDS_HTTPS
 from tests.factories import DEFAULT_PASSWORD, UserFactory
+from tests.helpers import SETUP, enable_totp
 from tests.integration.conftest import (
     events,
     grant,
     logged_in_client,
+    page_text,
+    register_passkey,
     session_exists,
     session_key_of,
+    session_user_id,
     user_session_keys,
 )
 from tests.soft_authenticator import SoftAuthenticator, b64url, from_b64url
@@ -46,8 +43,6 @@ pytestmark = pytest.mark.django_db
 
 HOST = "localhost"
 ORIGIN = "http://localhost"
-RP = RelyingParty("localhost", "Panel", (ORIGIN,))
-SETUP = Origin(user_agent="test setup", via="command")
 MANAGE_OTHERS = "passkeys.manage_others_passkeys"
 
 REGISTER_OPTIONS = "/passkeys/register/options/"
@@ -73,14 +68,6 @@ def _browser(user=None, **kwargs):
     return logged_in_client(user, **kwargs) if user is not None else Client(**kwargs)
 
 
-def _make_passkey(user, authenticator=None, name="Laptop"):
-    """(passkey, authenticator): a passkey registered through the service, as the endpoints would."""
-    authenticator = authenticator or SoftAuthenticator()
-    options = json.loads(services.registration_options(user=user, rp=RP, name=name))
-    passkey = services.passkey_register(origin=SETUP, user=user, rp=RP, credential=authenticator.register(options))
-    return passkey, authenticator
-
-
 def _register(client, authenticator, name="Laptop", **answer):
     """The whole registration ceremony through the endpoints; returns the finishing response."""
     options = client.post(REGISTER_OPTIONS, {"name": name})
@@ -102,16 +89,6 @@ def _login(client, authenticator, next_url=None, **answer):
     return client.post(url, {"credential": credential}, content_type="application/json")
 
 
-def _session_user_id(client):
-    """The user ID the browser's session is logged in as (read from the store, creating no session), or None."""
-    key = session_key_of(client)
-    if not key:
-        return None
-    store = import_module(django_settings.SESSION_ENGINE).SessionStore(session_key=key)
-    user_id = store.get("_auth_user_id")
-    return int(user_id) if user_id is not None else None
-
-
 def _assert_json_error(response, status):
     """The passkey endpoints' error shape; returns the detail."""
     assert response.status_code == status, response.content
@@ -126,16 +103,6 @@ def _row_of(response, passkey):
     text = response.content.decode()
     start = text.index(f'<tr id="passkey-{passkey.pk}">')
     return text[start : text.index("</tr>", start)]
-
-
-def _text(response):
-    return html.unescape(response.content.decode())
-
-
-def _enable_totp(user):
-    device = mfa_services.totp_begin(origin=SETUP, user=user)
-    code = pyotp.TOTP(base64.b32encode(device.key).decode()).now()
-    mfa_services.totp_confirm(origin=SETUP, user=user, device=device, code=code)
 
 
 def _tampered_client_data(credential, **changes):
@@ -162,11 +129,6 @@ def _passkey_state():
 
 
 @pytest.fixture
-def carol(db):
-    return UserFactory(username="carol", email="carol@example.com")
-
-
-@pytest.fixture
 def carol_browser(carol):
     return _browser(carol)
 
@@ -174,12 +136,12 @@ def carol_browser(carol):
 @pytest.fixture
 def carols_passkey(carol):
     """(passkey, authenticator)."""
-    return _make_passkey(carol)
+    return register_passkey(carol)
 
 
 @pytest.fixture
 def bobs_passkey(other_user):
-    return _make_passkey(other_user, name="Bob's phone")
+    return register_passkey(other_user, name="Bob's phone")
 
 
 @pytest.fixture
@@ -222,7 +184,7 @@ def test_registering_through_the_endpoints_stores_the_passkey_and_lists_it(carol
     assert (passkey.backup_eligible, passkey.backed_up) == (False, False)
     page = carol_browser.get(_list_url(carol))
     assert page.status_code == 200
-    text = _text(page)
+    text = page_text(page)
     assert '<th scope="col">Name</th>' in text
     assert '<th scope="col">Creation Time (UTC)</th>' in text
     assert "Passkey “Work laptop” was registered. You can now log in with it." in text
@@ -266,7 +228,7 @@ def test_logging_in_with_the_passkey_after_logging_out(carol, carol_browser):
     authenticator = SoftAuthenticator()
     assert _register(carol_browser, authenticator).status_code == 201
     carol_browser.post("/logout/")
-    assert _session_user_id(carol_browser) is None
+    assert session_user_id(carol_browser) is None
     before = session_key_of(carol_browser)
 
     response = _login(carol_browser, authenticator)
@@ -276,7 +238,7 @@ def test_logging_in_with_the_passkey_after_logging_out(carol, carol_browser):
     assert "no-store" in response["Cache-Control"]
     key = session_key_of(carol_browser)
     assert key and key != before and session_exists(key)
-    assert _session_user_id(carol_browser) == carol.pk
+    assert session_user_id(carol_browser) == carol.pk
     assert key in user_session_keys(carol)
     assert carol_browser.get("/account/").status_code == 200
 
@@ -295,7 +257,7 @@ def test_login_issues_a_new_session_key_for_an_existing_anonymous_session(carol,
     after = session_key_of(browser)
     assert after != before
     assert not session_exists(before)
-    assert _session_user_id(browser) == carol.pk
+    assert session_user_id(browser) == carol.pk
 
 
 def test_login_options_start_no_session(carols_passkey):
@@ -342,7 +304,7 @@ def test_login_fills_in_last_used_on_the_list(carol, carols_passkey):
 
 def test_passkey_login_skips_the_totp_step_of_a_user_who_has_one(carol, carols_passkey):
     _, authenticator = carols_passkey
-    _enable_totp(carol)
+    enable_totp(carol)
     # A password login of the same user does stop at the second step.
     password_login = Client().post("/login/", {"username": "carol", "password": DEFAULT_PASSWORD})
     assert password_login["Location"] == "/login/verify/"
@@ -352,13 +314,13 @@ def test_passkey_login_skips_the_totp_step_of_a_user_who_has_one(carol, carols_p
 
     assert response.status_code == 200
     assert response.json() == {"redirect": "/"}
-    assert _session_user_id(browser) == carol.pk
+    assert session_user_id(browser) == carol.pk
     assert browser.get("/account/").status_code == 200
 
 
 def test_passkey_login_abandons_a_half_done_password_login(carol, carols_passkey):
     _, authenticator = carols_passkey
-    _enable_totp(carol)
+    enable_totp(carol)
     browser = _browser()
     assert browser.post("/login/", {"username": "carol", "password": DEFAULT_PASSWORD})["Location"] == "/login/verify/"
     pending = session_key_of(browser)
@@ -367,7 +329,7 @@ def test_passkey_login_abandons_a_half_done_password_login(carol, carols_passkey
 
     assert session_key_of(browser) != pending
     assert not session_exists(pending)
-    assert _session_user_id(browser) == carol.pk
+    assert session_user_id(browser) == carol.pk
     assert "panel_mfa_pending" not in browser.session
 
 
@@ -381,11 +343,11 @@ def test_each_login_needs_a_fresh_challenge(carol, carols_passkey):
     response = replay.post(LOGIN_FINISH, {"credential": authenticator.login(options)}, "application/json")
 
     assert _assert_json_error(response, 400)["detail"] == services.EXPIRED
-    assert _session_user_id(replay) is None
+    assert session_user_id(replay) is None
 
 
 def test_authenticator_without_a_counter_logs_in_again_and_again(carol):
-    _, authenticator = _make_passkey(carol, SoftAuthenticator(counts_signatures=False))
+    _, authenticator = register_passkey(carol, authenticator=SoftAuthenticator(counts_signatures=False))
 
     for _ in range(3):
         assert _login(_browser(), authenticator).status_code == 200
@@ -399,7 +361,7 @@ def test_counter_going_backwards_is_refused_as_a_suspected_clone(carol, carols_p
     response = _login(browser, authenticator, sign_count=1)
 
     assert _assert_json_error(response, 400)["detail"] == services.CLONE_SUSPECTED
-    assert _session_user_id(browser) is None
+    assert session_user_id(browser) is None
     (event,) = events("passkey.clone_suspected")
     assert event.outcome == AuditEvent.Outcome.FAILURE
     assert (event.details["stored_count"], event.details["received_count"]) == (1, 1)
@@ -435,7 +397,7 @@ def test_login_ignores_a_next_that_leaves_the_site(carols_passkey, next_url):
 
     assert response.status_code == 200
     assert response.json() == {"redirect": "/"}
-    assert _session_user_id(browser) is not None
+    assert session_user_id(browser) is not None
 
 
 def test_login_page_hands_its_next_to_the_passkey_login():
@@ -468,12 +430,12 @@ def test_deleting_the_last_passkey_sends_a_passkey_user_to_enrolment(carol, caro
     response = browser.get(_list_url(carol))
     assert response.status_code == 302
     assert response["Location"] == f"/users/{carol.pk}/two-factor/"
-    assert REQUIRED_MESSAGE in _text(browser.get(response["Location"]))
+    assert REQUIRED_MESSAGE in page_text(browser.get(response["Location"]))
 
 
 def test_deleting_one_of_two_passkeys_keeps_a_passkey_user_in(carol, carols_passkey, required):
     passkey, authenticator = carols_passkey
-    _make_passkey(carol, name="Spare key")
+    register_passkey(carol, name="Spare key")
     browser = _browser()
     _login(browser, authenticator)
 
@@ -489,7 +451,7 @@ def test_password_login_of_a_user_with_only_a_passkey_goes_straight_in_when_not_
 
     assert response.status_code == 302
     assert response["Location"] != "/login/verify/"
-    assert _session_user_id(browser) == carol.pk
+    assert session_user_id(browser) == carol.pk
     assert browser.get("/account/").status_code == 200
 
 
@@ -509,7 +471,7 @@ def test_password_login_of_a_user_with_only_a_passkey_is_sent_to_enrolment_when_
 
 
 def test_own_list_opens_with_the_register_button(carol, carol_browser, carols_passkey):
-    text = _text(carol_browser.get(_list_url(carol)))
+    text = page_text(carol_browser.get(_list_url(carol)))
 
     assert "Passkeys of carol" in text
     assert "Register Passkey</a>" in text
@@ -518,7 +480,7 @@ def test_own_list_opens_with_the_register_button(carol, carol_browser, carols_pa
 
 
 def test_list_holds_only_the_owners_passkeys(carol, carol_browser, carols_passkey, bobs_passkey):
-    text = _text(carol_browser.get(_list_url(carol)))
+    text = page_text(carol_browser.get(_list_url(carol)))
 
     assert "Laptop" in text
     assert "Bob's phone" not in text
@@ -546,7 +508,7 @@ def test_manager_sees_another_users_passkeys_without_a_register_button(manager, 
     response = _browser(manager).get(_list_url(other_user))
 
     assert response.status_code == 200
-    text = _text(response)
+    text = page_text(response)
     assert "Passkeys of bob" in text
     assert "Bob's phone" in text
     assert "Only bob can register a passkey for their account, from their own browser." in text
@@ -561,8 +523,8 @@ def test_manager_deletes_another_users_passkey_and_it_is_audited(manager, other_
 
     confirm = browser.get(url)
     assert confirm.status_code == 200
-    assert "Delete passkey “Bob's phone”?" in _text(confirm)
-    assert "bob removes it there" in _text(confirm)
+    assert "Delete passkey “Bob's phone”?" in page_text(confirm)
+    assert "bob removes it there" in page_text(confirm)
     assert Passkey.objects.filter(pk=passkey.pk).exists()
 
     response = browser.post(url)
@@ -584,7 +546,7 @@ def test_owner_deletes_their_own_passkey(carol, carol_browser, carols_passkey):
 
     response = carol_browser.post(f"{_list_url(carol)}{passkey.pk}/delete/", follow=True)
 
-    assert "Passkey “Laptop” was deleted. It can no longer log in." in _text(response)
+    assert "Passkey “Laptop” was deleted. It can no longer log in." in page_text(response)
     assert not Passkey.objects.exists()
     (event,) = events("passkey.delete")
     assert event.actor == carol
@@ -651,7 +613,7 @@ def test_plain_post_of_the_register_form_says_it_needs_javascript(carol):
     response = _browser(carol, raise_request_exception=False).post(f"{_list_url(carol)}new/", {"name": "No script"})
 
     assert response.status_code == 400
-    assert "Registering a passkey needs JavaScript: turn it on for this site and try again." in _text(response)
+    assert "Registering a passkey needs JavaScript: turn it on for this site and try again." in page_text(response)
     assert 'value="No script"' in response.content.decode()
     assert not Passkey.objects.exists()
 
@@ -757,7 +719,7 @@ def test_plain_http_on_another_host_explains_and_offers_no_register_button(carol
     response = browser.get(_list_url(carol))
 
     assert response.status_code == 200
-    text = _text(response)
+    text = page_text(response)
     assert 'id="passkeys-unavailable"' in text
     assert "trusted HTTPS" in text
     assert NEEDS_HTTPS in text
@@ -793,8 +755,8 @@ def test_https_behind_a_trusted_proxy_offers_passkeys(carol, proxy_host, setting
     assert options.status_code == 200
     assert options.json()["rp"]["id"] == PROXY_HOST
     page = browser.get(_list_url(carol), secure=secure, HTTP_X_FORWARDED_PROTO="https")
-    assert "Register Passkey</a>" in _text(page)
-    assert 'id="passkeys-unavailable"' not in _text(page)
+    assert "Register Passkey</a>" in page_text(page)
+    assert 'id="passkeys-unavailable"' not in page_text(page)
 
 
 def test_whole_journey_over_https_behind_a_proxy(carol, proxy_host, settings):
@@ -816,7 +778,7 @@ def test_whole_journey_over_https_behind_a_proxy(carol, proxy_host, settings):
     )
 
     assert response.json() == {"redirect": f"https://{PROXY_HOST}/users/"}
-    assert _session_user_id(anonymous) == carol.pk
+    assert session_user_id(anonymous) == carol.pk
 
 
 def test_passkey_made_on_one_host_does_not_log_in_on_another(carol, carols_passkey, proxy_host, settings):
@@ -831,7 +793,7 @@ def test_passkey_made_on_one_host_does_not_log_in_on_another(carol, carols_passk
     )
 
     assert _assert_json_error(response, 400)["detail"] == services.NOT_ACCEPTED
-    assert _session_user_id(browser) is None
+    assert session_user_id(browser) is None
 
 
 def test_https_on_an_ip_address_is_refused(carol, settings):
@@ -898,7 +860,7 @@ def test_login_endpoints_need_the_csrf_token(carols_passkey, url):
     response = browser.post(url, {})
 
     assert response.status_code == 403
-    assert _session_user_id(browser) is None
+    assert session_user_id(browser) is None
 
 
 def test_ceremonies_with_the_csrf_token_from_the_page_succeed(carol):
@@ -921,7 +883,7 @@ def test_ceremonies_with_the_csrf_token_from_the_page_succeed(carol):
     )
 
     assert response.status_code == 200
-    assert _session_user_id(anonymous) == carol.pk
+    assert session_user_id(anonymous) == carol.pk
 
 
 NAME_TOO_LONG = "Ensure this value has at most 64 characters (it has 65)."
@@ -1026,7 +988,7 @@ def test_unreadable_login_is_400_and_logs_nobody_in(carols_passkey, body):
     response = browser.post(LOGIN_FINISH, body, content_type="application/json")
 
     _assert_json_error(response, 400)
-    assert _session_user_id(browser) is None
+    assert session_user_id(browser) is None
     assert _passkey_state() == before
 
 
@@ -1191,7 +1153,7 @@ def test_tampered_login_is_400_and_logs_nobody_in(carol, carols_passkey, tamper)
     response = browser.post(LOGIN_FINISH, {"credential": credential}, content_type="application/json")
 
     _assert_json_error(response, 400)
-    assert _session_user_id(browser) is None
+    assert session_user_id(browser) is None
     assert _passkey_state() == before
     assert not events("passkey.login", outcome=AuditEvent.Outcome.SUCCESS)
 
@@ -1203,7 +1165,7 @@ def test_login_with_another_users_passkey_under_your_handle_is_refused(carol, ca
     response = _login(browser, bobs_passkey[1], user_handle=carols_handle)
 
     assert _assert_json_error(response, 400)["detail"] == services.NOT_ACCEPTED
-    assert _session_user_id(browser) is None
+    assert session_user_id(browser) is None
     (event,) = events("passkey.login")
     assert event.details["reason"] == "user handle does not match"
 
@@ -1216,7 +1178,7 @@ def test_passkey_of_an_inactive_user_is_refused(carol, carols_passkey):
     response = _login(browser, carols_passkey[1])
 
     assert _assert_json_error(response, 400)["detail"] == "This account is disabled."
-    assert _session_user_id(browser) is None
+    assert session_user_id(browser) is None
     assert Passkey.objects.get().last_used_at is None
     (event,) = events("passkey.login")
     assert (event.outcome, event.details["reason"]) == (AuditEvent.Outcome.FAILURE, "account may not log in")
@@ -1238,7 +1200,7 @@ def test_failed_logins_throttle_the_address_with_retry_after(carols_passkey, clo
     body = _assert_json_error(response, 429)
     assert body["detail"] == throttle.locked_out_message(1)
     assert response["Retry-After"] == "1"
-    assert _session_user_id(browser) is None
+    assert session_user_id(browser) is None
     (refusal,) = events("passkey.login", outcome=AuditEvent.Outcome.FAILURE)
     assert refusal.details["reason"] == "throttled"
     assert Passkey.objects.get().last_used_at is None
@@ -1268,7 +1230,7 @@ def test_locked_address_waits_the_lock_time(carols_passkey, clock):
 
     _assert_json_error(response, 429)
     assert response["Retry-After"] == str(throttle.IP_GUARD.lock_seconds)
-    assert _session_user_id(browser) is None
+    assert session_user_id(browser) is None
 
 
 def test_failed_passkey_logins_count_against_no_account(carol, carols_passkey):

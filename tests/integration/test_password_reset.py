@@ -8,7 +8,6 @@ still with time-machine and moved by hand past each limit.
 """
 
 import datetime
-import html
 import re
 from base64 import b32encode
 
@@ -26,7 +25,15 @@ from core.models import AuditEvent
 from mfa import selectors as mfa_selectors
 from mfa import services as mfa_services
 from tests.factories import DEFAULT_PASSWORD, UserFactory
-from tests.integration.conftest import NEW_PASSWORD, audit_dump, events, logged_in_client, session_key_of
+from tests.integration.conftest import (
+    NEW_PASSWORD,
+    audit_dump,
+    events,
+    is_logged_in,
+    logged_in_client,
+    page_text,
+    session_key_of,
+)
 
 pytestmark = pytest.mark.django_db
 
@@ -55,16 +62,7 @@ def clock():
         yield traveller
 
 
-@pytest.fixture
-def carol(db):
-    return UserFactory(username="carol", email="carol@example.com")
-
-
 # helpers
-
-
-def _text(response):
-    return html.unescape(response.content.decode())
 
 
 def _ask(address, *, ip="192.0.2.1", client=None):
@@ -80,7 +78,7 @@ def _link(message):
 def _open_form(client, link):
     """Open the emailed link: Django moves the token into the session and redirects to the form."""
     response = client.get(link)
-    assert response.status_code == 302, _text(response)
+    assert response.status_code == 302, page_text(response)
     return response["Location"]
 
 
@@ -95,7 +93,7 @@ def _reset_by_email(user, mailoutbox, password=NEW_PASSWORD):
     assert _ask(user.email).status_code == 302
     assert len(mailoutbox) == before + 1
     response = _reset(Client(), _link(mailoutbox[-1]), password)
-    assert response.status_code == 302 and response["Location"] == DONE_URL, _text(response)
+    assert response.status_code == 302 and response["Location"] == DONE_URL, page_text(response)
     return response
 
 
@@ -103,14 +101,10 @@ def _log_in(client, username, password, *, ip="192.0.2.50"):
     return client.post("/login/", {"username": username, "password": password}, REMOTE_ADDR=ip)
 
 
-def _is_logged_in(client, user):
-    return client.session.get("_auth_user_id") == str(user.pk)
-
-
 def _answer(response):
     """What a visitor can see of an answer: status, where it sends them, and the page they land on."""
     landing = Client().get(response["Location"]) if response.status_code == 302 else response
-    return response.status_code, response.get("Location"), _text(landing)
+    return response.status_code, response.get("Location"), page_text(landing)
 
 
 def _field_errors(response, field):
@@ -127,7 +121,7 @@ def test_reset_request_answers_with_the_check_your_email_page(carol, mailoutbox)
     assert response["Location"] == SENT_URL
     page = client.get(SENT_URL)
     assert page.status_code == 200
-    assert CHECK_YOUR_EMAIL in _text(page)
+    assert CHECK_YOUR_EMAIL in page_text(page)
 
 
 def test_reset_email_goes_to_the_address_with_one_link(carol, mailoutbox):
@@ -162,8 +156,8 @@ def test_emailed_link_opens_the_new_password_form(carol, mailoutbox):
     page = client.get(_open_form(client, _link(mailoutbox[0])))
 
     assert page.status_code == 200
-    assert "Choose a new password" in _text(page)
-    assert NO_LONGER_WORKS not in _text(page)
+    assert "Choose a new password" in page_text(page)
+    assert NO_LONGER_WORKS not in page_text(page)
 
 
 def test_new_password_from_the_link_replaces_the_old_one(carol, mailoutbox):
@@ -186,7 +180,7 @@ def test_done_page_says_the_password_changed(carol, mailoutbox):
     page = client.get(DONE_URL)
 
     assert page.status_code == 200
-    assert "Your password was changed" in _text(page)
+    assert "Your password was changed" in page_text(page)
 
 
 def test_user_logs_in_with_the_new_password_after_a_reset(carol, mailoutbox):
@@ -196,7 +190,7 @@ def test_user_logs_in_with_the_new_password_after_a_reset(carol, mailoutbox):
     response = _log_in(client, "carol", NEW_PASSWORD)
 
     assert response.status_code == 302
-    assert _is_logged_in(client, carol)
+    assert is_logged_in(client, carol)
 
 
 def test_old_password_no_longer_logs_in_after_a_reset(carol, mailoutbox):
@@ -206,7 +200,7 @@ def test_old_password_no_longer_logs_in_after_a_reset(carol, mailoutbox):
     response = _log_in(client, "carol", DEFAULT_PASSWORD)
 
     assert response.status_code == 200
-    assert not _is_logged_in(client, carol)
+    assert not is_logged_in(client, carol)
 
 
 def test_emailed_link_works_only_once(carol, mailoutbox):
@@ -217,7 +211,7 @@ def test_emailed_link_works_only_once(carol, mailoutbox):
     again = Client().get(link)
 
     assert again.status_code == 200
-    assert NO_LONGER_WORKS in _text(again)
+    assert NO_LONGER_WORKS in page_text(again)
 
 
 def test_emailed_link_cannot_set_a_second_password(carol, mailoutbox):
@@ -230,7 +224,7 @@ def test_emailed_link_cannot_set_a_second_password(carol, mailoutbox):
     response = client.post(form_url, {"new_password1": "Other-lake-55", "new_password2": "Other-lake-55"})
 
     assert response.status_code == 200
-    assert NO_LONGER_WORKS in _text(response)
+    assert NO_LONGER_WORKS in page_text(response)
     carol.refresh_from_db()
     assert carol.check_password(NEW_PASSWORD)
 
@@ -242,7 +236,7 @@ def test_emailed_link_expires_after_an_hour(carol, mailoutbox, clock):
     response = Client().get(_link(mailoutbox[0]))
 
     assert response.status_code == 200
-    assert NO_LONGER_WORKS in _text(response)
+    assert NO_LONGER_WORKS in page_text(response)
 
 
 def test_emailed_link_still_works_just_under_an_hour(carol, mailoutbox, clock):
@@ -260,7 +254,7 @@ def test_a_password_change_kills_an_earlier_link(carol, mailoutbox, origin):
 
     response = Client().get(_link(mailoutbox[0]))
 
-    assert NO_LONGER_WORKS in _text(response)
+    assert NO_LONGER_WORKS in page_text(response)
 
 
 # the new password's rules
@@ -285,7 +279,7 @@ def test_new_password_breaking_a_rule_is_refused_with_its_message(carol, mailout
 
     assert response.status_code == 200
     assert message in _field_errors(response, "new_password1") + _field_errors(response, "new_password2")
-    assert message in _text(response)
+    assert message in page_text(response)
     carol.refresh_from_db()
     assert carol.check_password(DEFAULT_PASSWORD)
 
@@ -347,7 +341,7 @@ def test_broken_link_shows_the_no_longer_works_page(carol, label):
     response = Client().get(_broken_link(label, carol))
 
     assert response.status_code == 200
-    assert NO_LONGER_WORKS in _text(response)
+    assert NO_LONGER_WORKS in page_text(response)
 
 
 @pytest.mark.parametrize("label", BROKEN_LINKS)
@@ -357,7 +351,7 @@ def test_posting_to_a_broken_link_changes_nothing(carol, label):
     response = Client().post(_broken_link(label, carol), data)
 
     assert response.status_code == 200
-    assert NO_LONGER_WORKS in _text(response)
+    assert NO_LONGER_WORKS in page_text(response)
     carol.refresh_from_db()
     assert carol.check_password(DEFAULT_PASSWORD)
     assert not events("user.password_reset")
@@ -370,7 +364,7 @@ def test_link_of_another_user_does_not_open_for_this_one(carol, mailoutbox):
 
     response = Client().get(f"/password-reset/{_uid(bob.pk)}/{token}/")
 
-    assert NO_LONGER_WORKS in _text(response)
+    assert NO_LONGER_WORKS in page_text(response)
 
 
 # the same answer for every address
@@ -422,7 +416,7 @@ def test_malformed_address_gets_a_clear_message_and_no_email(carol, mailoutbox, 
 
     assert response.status_code == 200
     assert _field_errors(response, "email")
-    assert "Reset your password" in _text(response)
+    assert "Reset your password" in page_text(response)
     assert mailoutbox == []
 
 
@@ -596,7 +590,7 @@ def test_reset_ends_every_existing_session(carol, mailoutbox):
 
     for browser in browsers:
         assert browser.get("/account/")["Location"].startswith("/login/")
-    assert not any(_is_logged_in(browser, carol) for browser in browsers)
+    assert not any(is_logged_in(browser, carol) for browser in browsers)
     assert events("user.password_reset")[-1].details["sessions_ended"] == len(keys)
 
 
@@ -606,14 +600,14 @@ def test_reset_does_not_log_the_resetting_browser_in(carol, mailoutbox):
 
     _reset(client, _link(mailoutbox[0]))
 
-    assert not _is_logged_in(client, carol)
+    assert not is_logged_in(client, carol)
 
 
 def _lock_out(clock, username, *, ip="192.0.2.50"):
     """Ten wrong passwords through the login page, each after the previous one's delay."""
     for _ in range(10):
         response = _log_in(Client(), username, "Wrong-pass-1", ip=ip)
-        assert LOCKED_OUT not in _text(response)
+        assert LOCKED_OUT not in page_text(response)
         clock.shift(PAST_ANY_DELAY)
 
 
@@ -623,8 +617,8 @@ def test_ten_wrong_passwords_lock_the_account_out(carol, clock):
 
     response = _log_in(client, "carol", DEFAULT_PASSWORD)
 
-    assert LOCKED_OUT in _text(response)
-    assert not _is_logged_in(client, carol)
+    assert LOCKED_OUT in page_text(response)
+    assert not is_logged_in(client, carol)
 
 
 def test_locked_out_account_logs_in_right_after_a_reset(carol, mailoutbox, clock):
@@ -635,7 +629,7 @@ def test_locked_out_account_logs_in_right_after_a_reset(carol, mailoutbox, clock
     response = _log_in(client, "carol", NEW_PASSWORD)
 
     assert response.status_code == 302
-    assert _is_logged_in(client, carol)
+    assert is_logged_in(client, carol)
 
 
 def test_locked_out_account_can_ask_for_a_reset(carol, mailoutbox, clock):
@@ -664,7 +658,7 @@ def test_user_with_an_authenticator_still_gets_the_second_step_after_a_reset(car
 
     assert response.status_code == 302
     assert response["Location"] == "/login/verify/"
-    assert not _is_logged_in(client, carol)
+    assert not is_logged_in(client, carol)
 
 
 def test_reset_keeps_the_authenticator(carol, mailoutbox):
@@ -685,7 +679,7 @@ def test_second_step_after_a_reset_takes_the_next_app_code(carol, mailoutbox, cl
     response = client.post("/login/verify/", {"method": "totp", "code": pyotp.TOTP(secret).now()})
 
     assert response.status_code == 302
-    assert _is_logged_in(client, carol)
+    assert is_logged_in(client, carol)
 
 
 # the audit log

@@ -6,7 +6,6 @@ is off by default. Codes come from pyotp; the clock is held still.
 """
 
 import datetime
-import html
 import re
 from urllib.parse import parse_qs, urlsplit
 
@@ -18,16 +17,15 @@ from django.test import Client
 from accounts.models import User
 from mfa import selectors
 from tests.factories import DEFAULT_PASSWORD, AdminFactory, UserFactory
+from tests.helpers import EMAILED_CODE
 from tests.integration.api_script import Script, assert_error
-from tests.integration.conftest import logged_in_client, session_exists, session_key_of
+from tests.integration.conftest import OTPAUTH, logged_in_client, messages_of, page_text, session_exists, session_key_of
 from tokens.models import AccessToken
 
 pytestmark = pytest.mark.django_db
 
 T0 = datetime.datetime(2031, 6, 1, 12, 0, 0, tzinfo=datetime.UTC)
 REQUIRED_MESSAGE = "This panel requires two-factor authentication: set it up to continue."
-_OTPAUTH = re.compile(r"otpauth://totp/[^\s<\"]+")
-_EMAILED_CODE = re.compile(r"^\s+(\d{6})\s*$", re.MULTILINE)
 
 
 @pytest.fixture(autouse=True)
@@ -72,18 +70,10 @@ def _pages(user):
 PAGE_LABELS = ["home", "user list", "create user", "set password", "tokens", "account", "audit log"]
 
 
-def _text(response):
-    return html.unescape(response.content.decode())
-
-
-def _messages(response):
-    return [str(message) for message in response.context["messages"]] if response.context else []
-
-
 def _start_app(client, user):
     response = client.post(_two_factor_url(user, "app/enable/"))
-    assert response.status_code == 200, _text(response)
-    secret = parse_qs(urlsplit(_OTPAUTH.search(_text(response)).group(0)).query)["secret"][0]
+    assert response.status_code == 200, page_text(response)
+    secret = parse_qs(urlsplit(OTPAUTH.search(page_text(response)).group(0)).query)["secret"][0]
     device_id = int(re.search(r'name="device" value="(\d+)"', response.content.decode()).group(1))
     return secret, device_id
 
@@ -93,7 +83,7 @@ def _enrol_app(client, user):
     response = client.post(
         _two_factor_url(user, "app/confirm/"), {"device": device_id, "code": pyotp.TOTP(secret).now()}
     )
-    assert response.status_code == 200, _text(response)
+    assert response.status_code == 200, page_text(response)
     return secret
 
 
@@ -107,7 +97,7 @@ def test_login_of_a_user_without_a_factor_lands_on_their_two_factor_page(dana, r
 
     assert response.redirect_chain[-1][0] == _two_factor_url(dana)
     assert response.status_code == 200
-    assert REQUIRED_MESSAGE in _messages(response)
+    assert REQUIRED_MESSAGE in messages_of(response)
 
 
 @pytest.mark.parametrize("index", range(len(PAGE_LABELS)), ids=PAGE_LABELS)
@@ -121,8 +111,8 @@ def test_every_page_redirects_a_user_without_a_factor_to_their_two_factor_page(d
 def test_redirect_explains_itself_with_a_message(dana, dana_client, required):
     response = dana_client.get("/users/", follow=True)
 
-    assert REQUIRED_MESSAGE in _messages(response)
-    assert REQUIRED_MESSAGE in _text(response)
+    assert REQUIRED_MESSAGE in messages_of(response)
+    assert REQUIRED_MESSAGE in page_text(response)
 
 
 def test_user_without_permissions_is_sent_to_their_own_two_factor_page(plain_user, required):
@@ -150,14 +140,14 @@ def test_own_two_factor_page_opens(dana, dana_client, required):
     response = dana_client.get(_two_factor_url(dana))
 
     assert response.status_code == 200
-    assert "Set up an authenticator app" in _text(response)
+    assert "Set up an authenticator app" in page_text(response)
 
 
 def test_enrolment_of_an_app_opens(dana, dana_client, required):
     response = dana_client.post(_two_factor_url(dana, "app/enable/"))
 
     assert response.status_code == 200
-    assert _OTPAUTH.search(_text(response))
+    assert OTPAUTH.search(page_text(response))
 
 
 def test_enrolment_of_an_app_can_be_confirmed(dana, dana_client, required):
@@ -197,7 +187,7 @@ def test_pages_open_once_an_app_is_enrolled(dana, dana_client, required):
 def test_pages_open_once_email_codes_are_on(dana, dana_client, required, mailoutbox):
     response = dana_client.post(_two_factor_url(dana, "email/enable/"))
     device_id = int(re.search(r'name="device" value="(\d+)"', response.content.decode()).group(1))
-    code = _EMAILED_CODE.search(mailoutbox[0].body).group(1)
+    code = EMAILED_CODE.search(mailoutbox[0].body).group(1)
     dana_client.post(_two_factor_url(dana, "email/confirm/"), {"device": device_id, "code": code})
 
     response = dana_client.get("/users/")

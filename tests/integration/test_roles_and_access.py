@@ -21,7 +21,7 @@ from organisation import services as organisation_services
 from organisation.models import Company, Role
 from tests.factories import UserFactory
 from tests.integration.api_script import Script, assert_error
-from tests.integration.conftest import events, grant, logged_in_client
+from tests.integration.conftest import audit_details, events, grant, logged_in_client, nav_labels
 from tokens.credentials import bearer_string
 from tokens.services import token_create
 
@@ -36,7 +36,6 @@ LIMITED_ADMIN_PERMISSIONS = (
     "auth.change_group",
     "auth.delete_group",
 )
-_NAV = re.compile(r'<nav class="modules" aria-label="Modules">(.*?)</nav>', re.DOTALL)
 MODULES = {
     "Users": ("accounts.view_user", "/users/"),
     "Companies": ("organisation.view_company", "/companies/"),
@@ -61,15 +60,6 @@ def perms_of(user):
 
 def role_perms(role):
     return organisation_selectors.permission_names(Group.objects.get(pk=role.pk).permissions.all())
-
-
-def _details(event):
-    return {key: value for key, value in event.details.items() if key != "via"}
-
-
-def _nav_labels(response):
-    (nav,) = _NAV.findall(response.content.decode())
-    return re.findall(r">([^<]+)</a>", nav)
 
 
 def _errors_of(response, field):
@@ -160,7 +150,7 @@ def test_deleting_a_role_takes_effect_on_the_next_request(admin_client, admin_us
     assert not Group.objects.filter(pk=viewers.pk).exists()
     assert browser.get("/users/").status_code == 403
     (event,) = events("role.delete")
-    assert (event.actor, event.target_name, _details(event)) == (admin_user, "Viewers", {"members": 1})
+    assert (event.actor, event.target_name, audit_details(event)) == (admin_user, "Viewers", {"members": 1})
 
 
 def test_removing_a_permission_from_a_role_takes_effect_on_the_next_request(admin_client, db):
@@ -195,7 +185,7 @@ def test_a_direct_permission_still_counts_once_the_role_is_gone(admin_client, db
 def test_navigation_hides_every_module_from_a_user_without_permissions(plain_user):
     browser = logged_in_client(plain_user)
 
-    assert _nav_labels(browser.get("/account/")) == []
+    assert nav_labels(browser.get("/account/")) == []
     for _perm, path in MODULES.values():
         assert browser.get(path).status_code == 403, path
 
@@ -207,7 +197,7 @@ def test_navigation_shows_a_module_only_to_its_holders_through_a_role(db, module
     member.groups.add(make_role("Only", perm))
     browser = logged_in_client(member)
 
-    assert _nav_labels(browser.get("/account/")) == [module]
+    assert nav_labels(browser.get("/account/")) == [module]
     assert browser.get(path).status_code == 200
     for other, (_perm, other_path) in MODULES.items():
         if other != module:
@@ -218,7 +208,7 @@ def test_navigation_shows_every_module_in_order_to_a_full_role(db):
     member = UserFactory()
     member.groups.add(make_role("All", *(perm for perm, _path in MODULES.values())))
 
-    labels = _nav_labels(logged_in_client(member).get("/account/"))
+    labels = nav_labels(logged_in_client(member).get("/account/"))
 
     assert labels == ["Users", "Companies", "Roles", "Audit log"]
 
@@ -303,7 +293,7 @@ def test_limited_admin_grants_what_they_hold(org, limited_browser):
     assert perms_of(org.target) == {"accounts.view_user"}
     (event,) = events("user.access")
     assert event.actor == org.limited
-    assert _details(event) == {
+    assert audit_details(event) == {
         "roles_added": [],
         "roles_removed": [],
         "permissions_added": ["accounts.view_user"],
@@ -329,7 +319,7 @@ def test_limited_admin_assigns_a_role_within_their_reach(org, limited_browser):
     assert response.status_code == 302
     assert list(fresh(org.target).groups.all()) == [viewers]
     (event,) = events("user.access")
-    assert _details(event)["roles_added"] == ["Viewers"]
+    assert audit_details(event)["roles_added"] == ["Viewers"]
 
 
 def test_direct_permissions_beyond_the_admins_reach_stay_after_their_edit(org, limited_browser):
@@ -340,8 +330,8 @@ def test_direct_permissions_beyond_the_admins_reach_stay_after_their_edit(org, l
     assert response.status_code == 302
     assert perms_of(target) == {"auth.view_group", "core.view_auditevent", "accounts.delete_user"}
     (event,) = events("user.access")
-    assert _details(event)["permissions_removed"] == ["accounts.view_user"]
-    assert _details(event)["permissions_added"] == ["auth.view_group"]
+    assert audit_details(event)["permissions_removed"] == ["accounts.view_user"]
+    assert audit_details(event)["permissions_added"] == ["auth.view_group"]
 
 
 def test_roles_of_another_companys_scope_stay_after_the_edit(org, limited_browser):
@@ -380,7 +370,7 @@ def test_role_update_keeps_the_permissions_beyond_the_editors_reach(org, limited
     assert role_perms(mixed) == {"auth.view_group", "core.view_auditevent"}
     (event,) = events("role.update")
     assert event.actor == org.limited
-    assert _details(event) == {"name": "Mixed", "added": ["auth.view_group"], "removed": ["accounts.view_user"]}
+    assert audit_details(event) == {"name": "Mixed", "added": ["auth.view_group"], "removed": ["accounts.view_user"]}
 
 
 def test_limited_admin_cannot_create_a_role_with_a_permission_they_lack(org, limited_browser):
@@ -492,7 +482,7 @@ def test_a_company_admin_creates_a_role_of_their_company(org, limited_browser):
     assert role_perms(role) == {"accounts.view_user"}
     (event,) = events("role.create")
     assert (event.actor, event.target_name) == (org.limited, "East ops")
-    assert _details(event) == {"company": "East", "permissions": ["accounts.view_user"]}
+    assert audit_details(event) == {"company": "East", "permissions": ["accounts.view_user"]}
 
 
 def test_a_company_admin_cannot_delete_a_panel_wide_role_held_outside_their_scope(org, limited_browser):
@@ -616,7 +606,7 @@ def test_access_change_is_audited_with_roles_and_permissions(admin_client, admin
 
     (event,) = events("user.access")
     assert (event.actor, event.target_name) == (admin_user, "tara")
-    assert _details(event) == {
+    assert audit_details(event) == {
         "roles_added": ["New"],
         "roles_removed": ["Old"],
         "permissions_added": ["auth.view_group"],
@@ -645,9 +635,9 @@ def test_role_create_and_update_and_delete_are_audited(admin_client, admin_user,
         (admin_user, "Operators"),
         (admin_user, "Operators"),
     ]
-    assert _details(created[0]) == {"company": None, "permissions": ["accounts.view_user"]}
-    assert _details(updated[0]) == {"name": "Operators", "added": [], "removed": ["accounts.view_user"]}
-    assert _details(deleted[0]) == {"members": 0}
+    assert audit_details(created[0]) == {"company": None, "permissions": ["accounts.view_user"]}
+    assert audit_details(updated[0]) == {"name": "Operators", "added": [], "removed": ["accounts.view_user"]}
+    assert audit_details(deleted[0]) == {"members": 0}
 
 
 def test_role_list_counts_members_and_permissions(admin_client, db):

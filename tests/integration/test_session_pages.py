@@ -10,25 +10,24 @@ import re
 import pytest
 import time_machine
 from django.contrib.sessions.models import Session
-from django.core import mail
 from django.test import Client
 from django.urls import reverse
 from django.utils import timezone
 
 from core.audit import Origin
 from core.models import AuditEvent
-from mfa import services as mfa_services
-from passkeys.models import Passkey
-from tests.factories import DEFAULT_PASSWORD, UserFactory
+from tests.factories import DEFAULT_PASSWORD, AccessTokenFactory, PasskeyFactory, UserFactory
+from tests.helpers import SETUP
 from tests.integration.conftest import (
     events,
     grant,
     logged_in_client,
+    opens_account_page,
     session_exists,
     session_key_of,
+    turn_on_email,
     user_session_keys,
 )
-from tokens import services as token_services
 from usersessions import devices
 from usersessions import services as session_services
 from usersessions.models import UserSession
@@ -48,7 +47,6 @@ ANDROID_CHROME = (
 CURL = "curl/8.5.0"
 
 HOME_IP, OFFICE_IP, PHONE_IP = "203.0.113.5", "198.51.100.7", "192.0.2.44"
-SETUP = Origin(user_agent="test setup", via="command")
 T0 = datetime.datetime(2025, 3, 1, 9, 0, tzinfo=datetime.UTC)
 
 
@@ -88,10 +86,6 @@ def _session_rows(response):
 
 def _messages(response):
     return [_text(item) for item in re.findall(r'<li class="message[^"]*">(.*?)</li>', response.content.decode())]
-
-
-def _is_logged_in(browser):
-    return browser.get("/account/").status_code == 200
 
 
 def _is_sent_to_log_in(browser):
@@ -212,7 +206,7 @@ def test_list_shows_login_and_last_seen_times_most_recently_seen_first(alice):
         clock.shift(60)
         _login("alice", ip=OFFICE_IP, agent=WINDOWS_FIREFOX)  # logs in at 09:01, never seen again
         clock.shift(4 * 60)
-        assert _is_logged_in(early)  # 09:05: seen again, more than a minute after its last touch
+        assert opens_account_page(early)  # 09:05: seen again, more than a minute after its last touch
         clock.shift(30)
 
         response = early.get(_sessions_url(alice))
@@ -245,7 +239,7 @@ def test_ending_another_of_your_sessions_logs_that_browser_out_at_its_next_reque
     assert not session_exists(office_key)
     assert not UserSession.objects.filter(pk=office_session.pk).exists()
     assert _is_sent_to_log_in(office)
-    assert _is_logged_in(home)
+    assert opens_account_page(home)
     assert list(_session_rows(home.get(_sessions_url(alice)))) == [_record(home).pk]
 
 
@@ -287,7 +281,7 @@ def test_ending_your_current_session_logs_you_out(alice):
     assert response["Location"] == "/login/"
     assert not session_exists(home_key)
     assert _is_sent_to_log_in(home)
-    assert _is_logged_in(office)
+    assert opens_account_page(office)
     assert user_session_keys(alice) == {session_key_of(office)}
     assert len(events("session.end")) == 1
 
@@ -318,7 +312,7 @@ def test_end_all_keeps_this_session_and_ends_every_other(alice):
     assert not any(session_exists(key) for key in other_keys)
     assert user_session_keys(alice) == {session_key_of(home)}
     assert all(_is_sent_to_log_in(browser) for browser in others)
-    assert _is_logged_in(home)
+    assert opens_account_page(home)
     (event,) = events("session.end_all")
     assert (event.actor_id, event.target_id, event.details) == (
         alice.pk,
@@ -336,7 +330,7 @@ def test_end_all_message_counts_the_sessions_ended(alice, others, message):
     response = home.post(_end_all_url(alice), follow=True)
 
     assert _messages(response) == [message]
-    assert _is_logged_in(home)
+    assert opens_account_page(home)
 
 
 def test_end_all_counts_only_the_sessions_the_page_listed(alice):
@@ -389,8 +383,8 @@ def test_user_admin_ends_one_of_another_users_sessions(helpdesk, bob):
     assert response.status_code == 302
     assert response["Location"] == _sessions_url(bob)
     assert _is_sent_to_log_in(bob_phone)
-    assert _is_logged_in(bob_home)
-    assert _is_logged_in(admin)
+    assert opens_account_page(bob_home)
+    assert opens_account_page(admin)
     (event,) = events("session.end")
     assert (event.actor_id, event.target_id, event.details["ip"]) == (helpdesk.pk, str(bob.pk), PHONE_IP)
 
@@ -407,7 +401,7 @@ def test_user_admin_end_all_ends_every_session_of_the_user_and_none_of_their_own
     assert user_session_keys(bob) == set()
     assert all(_is_sent_to_log_in(browser) for browser in bobs)
     assert user_session_keys(helpdesk) == {session_key_of(admin), session_key_of(admin_elsewhere)}
-    assert _is_logged_in(admin) and _is_logged_in(admin_elsewhere)
+    assert opens_account_page(admin) and opens_account_page(admin_elsewhere)
     (event,) = events("session.end_all")
     assert (event.actor_id, event.target_id, event.details["sessions_ended"]) == (helpdesk.pk, str(bob.pk), 2)
 
@@ -445,7 +439,7 @@ def test_another_users_sessions_are_forbidden_without_change_user(alice, bob, me
 
     assert response.status_code == 403
     assert (user_session_keys(bob), AuditEvent.objects.count()) == before
-    assert _is_logged_in(bob_browser)
+    assert opens_account_page(bob_browser)
 
 
 def test_another_users_session_under_your_own_id_is_404(alice, bob):
@@ -455,7 +449,7 @@ def test_another_users_session_under_your_own_id_is_404(alice, bob):
     response = browser.post(_end_url(alice, _record(bob_browser)))
 
     assert response.status_code == 404
-    assert _is_logged_in(bob_browser)
+    assert opens_account_page(bob_browser)
     assert events("session.end") == []
 
 
@@ -467,7 +461,7 @@ def test_user_admin_gets_404_for_a_session_under_the_wrong_owner(helpdesk, alice
     assert admin.post(_end_url(alice, _record(bob_browser))).status_code == 404
     assert admin.post(_end_url(bob, _record(admin))).status_code == 404
     assert admin.post(_end_url(alice, _record(admin))).status_code == 404
-    assert all(_is_logged_in(browser) for browser in (admin, alice_browser, bob_browser))
+    assert all(opens_account_page(browser) for browser in (admin, alice_browser, bob_browser))
     assert events("session.end") == []
 
 
@@ -501,7 +495,7 @@ def test_end_and_end_all_answer_405_to_anything_but_post(alice, which, method):
 
     assert response.status_code == 405
     assert response["Allow"] == "POST"
-    assert _is_logged_in(office)
+    assert opens_account_page(office)
     assert user_session_keys(alice) == {session_key_of(home), session_key_of(office)}
 
 
@@ -520,7 +514,7 @@ def test_posts_need_the_csrf_token(alice, which):
 
     assert response.status_code == 403
     assert user_session_keys(alice) == {session_key_of(browser), session_key_of(office)}
-    assert _is_logged_in(office) and _is_logged_in(browser)
+    assert opens_account_page(office) and opens_account_page(browser)
     assert events("session.end") == events("session.end_all") == []
 
 
@@ -556,7 +550,7 @@ def test_a_malformed_id_in_the_path_is_404(alice, path):
     response = browser.post(path.format(me=alice.pk, mine=_record(browser).pk))
 
     assert response.status_code == 404
-    assert _is_logged_in(browser)
+    assert opens_account_page(browser)
     assert events("session.end") == events("session.end_all") == []
 
 
@@ -599,15 +593,11 @@ def test_account_page_shows_the_security_overview_of_a_new_account(alice):
 
 
 def test_account_page_counts_what_the_user_has(alice, bob):
-    device = mfa_services.email_begin(origin=SETUP, user=alice)
-    code = re.search(r"\b(\d{6})\b", mail.outbox[-1].body).group(1)
-    mfa_services.email_confirm(origin=SETUP, user=alice, device=device, code=code)
-    for number, name in enumerate(["Laptop", "Phone"]):
-        Passkey.objects.create(user=alice, name=name, credential_id=bytes([number]) * 16, public_key=b"cose")
-    Passkey.objects.create(user=bob, name="Bob's key", credential_id=b"b" * 16, public_key=b"cose")
-    for _ in range(3):
-        token_services.token_create(origin=SETUP, user=alice, long_term=True)
-    token_services.token_create(origin=SETUP, user=bob, long_term=True)
+    turn_on_email(alice)
+    PasskeyFactory.create_batch(2, user=alice)
+    PasskeyFactory(user=bob)
+    AccessTokenFactory.create_batch(3, user=alice)
+    AccessTokenFactory(user=bob)
     browser = logged_in_client(alice)  # alice now has a second factor: skip the login step
     logged_in_client(alice)
     _expire(logged_in_client(alice))  # not counted

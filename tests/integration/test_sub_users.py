@@ -24,7 +24,9 @@ from tests.factories import AdminFactory, UserFactory
 from tests.integration.api_script import Script, assert_error
 from tests.integration.conftest import (
     NEW_PASSWORD,
+    audit_details,
     events,
+    field_block,
     grant,
     logged_in_client,
     session_exists,
@@ -35,18 +37,6 @@ from usersessions.models import UserSession
 pytestmark = pytest.mark.django_db
 
 COMMAND = Origin.command("pytest")
-_FIELD_BLOCK = re.compile(r'<div class="field[^"]*">(.*?)</div>', re.DOTALL)
-
-
-def _field_block(response, name):
-    for match in _FIELD_BLOCK.finditer(response.content.decode()):
-        if f'name="{name}"' in match.group(1):
-            return match.group(0)
-    raise AssertionError(f"no field {name!r} on the page")
-
-
-def _details(event):
-    return {key: value for key, value in event.details.items() if key != "via"}
 
 
 def _moment(days):
@@ -139,7 +129,7 @@ def test_add_sub_user_creates_it_under_the_parent_in_the_parents_company(admin_c
     assert (sub.parent, sub.company, sub.expires_at) == (parent, acme, None)
     (event,) = events("user.create")
     assert event.actor == admin_user
-    assert _details(event) == {"superuser": False, "expires_at": None, "company": "Acme", "parent": "parent"}
+    assert audit_details(event) == {"superuser": False, "expires_at": None, "company": "Acme", "parent": "parent"}
 
 
 def test_add_sub_user_of_a_company_less_user(admin_client):
@@ -209,7 +199,7 @@ def test_sub_user_expiry_later_than_the_parents_is_a_form_error(admin_client, ac
     response = admin_client.post(f"/users/new/?parent={parent.pk}", _sub_user_form(parent, expires_at=later))
 
     assert response.status_code == 400
-    assert "A sub-user cannot expire later than its parent parent" in _field_block(response, "expires_at")
+    assert "A sub-user cannot expire later than its parent parent" in field_block(response, "expires_at")
     assert not User.objects.filter(username="newsub").exists()
 
 
@@ -220,7 +210,7 @@ def test_sub_user_expiry_blank_is_refused_when_the_parent_expires(admin_client, 
     response = admin_client.post(f"/users/new/?parent={parent.pk}", _sub_user_form(parent, expires_at=""))
 
     assert response.status_code == 400
-    assert "A sub-user cannot expire later than its parent" in _field_block(response, "expires_at")
+    assert "A sub-user cannot expire later than its parent" in field_block(response, "expires_at")
     assert not User.objects.filter(username="newsub").exists()
 
 
@@ -228,7 +218,7 @@ def test_add_sub_user_page_starts_with_the_parents_expiry(admin_client, acme):
     parent_expiry, typed = _moment(10)
     parent = UserFactory(username="parent", company=acme, expires_at=parent_expiry)
 
-    block = _field_block(admin_client.get("/users/new/", {"parent": parent.pk}), "expires_at")
+    block = field_block(admin_client.get("/users/new/", {"parent": parent.pk}), "expires_at")
 
     assert f'value="{typed}"' in block
 
@@ -263,7 +253,7 @@ def test_expiry_page_refuses_a_sub_user_expiry_later_than_the_parents(admin_clie
     response = admin_client.post(f"/users/{family.child.pk}/expiry/", {"expires_at": later})
 
     assert response.status_code == 400
-    assert "cannot expire later than its parent" in _field_block(response, "expires_at")
+    assert "cannot expire later than its parent" in field_block(response, "expires_at")
     assert _expiry(family.child) == parent_expiry
 
 
@@ -298,8 +288,8 @@ def test_setting_the_parents_expiry_earlier_brings_every_descendant_forward(admi
     for user in (family.parent, family.child, family.grandchild, family.sibling):
         assert _expiry(user) == early, user.username
     (event,) = events("user.expiry")
-    assert _details(event)["sub_users_brought_forward"] == 3
-    assert _details(event)["accounts_changed"] == 1
+    assert audit_details(event)["sub_users_brought_forward"] == 3
+    assert audit_details(event)["accounts_changed"] == 1
 
 
 def test_descendants_that_already_expire_sooner_keep_their_expiry(family):
@@ -351,7 +341,7 @@ def companies(acme, family):
 
 
 def test_expiry_page_offers_the_whole_company_with_its_size(admin_client, family, companies):
-    block = _field_block(admin_client.get(f"/users/{family.child.pk}/expiry/"), "whole_company")
+    block = field_block(admin_client.get(f"/users/{family.child.pk}/expiry/"), "whole_company")
 
     assert "Apply to all 6 accounts of Acme" in block
 
@@ -388,8 +378,8 @@ def test_whole_company_confirmed_sets_every_user_of_the_company_but_not_subsidia
     assert _expiry(companies.subsidiary_user) is None
     assert _expiry(companies.other_user) is None
     (event,) = events("user.expiry")
-    assert _details(event)["accounts_changed"] == 6
-    assert _details(event)["company"] == "Acme"
+    assert audit_details(event)["accounts_changed"] == 6
+    assert audit_details(event)["company"] == "Acme"
     messages = [str(message) for message in admin_client.get("/users/").context["messages"]]
     assert any("6 accounts of Acme" in message for message in messages)
 
@@ -483,7 +473,7 @@ def test_deleting_a_user_deletes_its_sub_users_recursively_and_ends_their_sessio
     assert stranger_browser.get("/account/").status_code == 200
     (event,) = events("user.delete")
     assert (event.actor, event.target_name, event.outcome) == (admin_user, "parent", AuditEvent.Outcome.SUCCESS)
-    assert _details(event) == {"sessions_ended": 4, "sub_users_deleted": 3}
+    assert audit_details(event) == {"sessions_ended": 4, "sub_users_deleted": 3}
     messages = [str(message) for message in admin_client.get("/users/").context["messages"]]
     assert "User parent was deleted with 3 sub-users." in messages
 
@@ -494,7 +484,7 @@ def test_deleting_a_sub_user_leaves_its_parent_and_siblings(admin_client, family
     assert response.status_code == 302
     assert set(User.objects.values_list("username", flat=True)) == {"admin", "parent", "sibling"}
     (event,) = events("user.delete")
-    assert _details(event)["sub_users_deleted"] == 1
+    assert audit_details(event)["sub_users_deleted"] == 1
 
 
 def test_service_returns_how_many_sub_users_went(origin, family):
@@ -547,7 +537,7 @@ def test_deleting_a_user_whose_sub_users_include_the_last_other_manager_is_refus
     assert _snapshot() == before
     assert all(browser.get("/account/").status_code == 200 for browser in browsers)
     (event,) = events("user.delete")
-    assert (event.outcome, _details(event)) == (AuditEvent.Outcome.FAILURE, {"reason": "no manager"})
+    assert (event.outcome, audit_details(event)) == (AuditEvent.Outcome.FAILURE, {"reason": "no manager"})
 
 
 def test_service_refuses_a_cascade_that_removes_the_last_manager_deep_down(family, acme):
@@ -616,7 +606,7 @@ def test_deleting_a_user_whose_sub_users_are_all_the_others_is_refused_as_the_la
     assert str(refused.value) == services.LastUserError.messages["last user"]
     assert _snapshot() == before
     (event,) = events("user.delete")
-    assert _details(event) == {"reason": "last user"}
+    assert audit_details(event) == {"reason": "last user"}
 
 
 def test_with_no_managers_to_begin_with_only_the_last_user_rule_applies(family, acme):

@@ -3,9 +3,7 @@ for a user who lost their device. Reaches mfa.services like the pages do."""
 
 import datetime
 import io
-from base64 import b32encode
 
-import pyotp
 import pytest
 import time_machine
 from django.core.management import call_command
@@ -17,7 +15,8 @@ from core.models import AuditEvent
 from mfa import selectors, services
 from mfa.models import AuthenticatorDevice, EmailCodeDevice, RecoveryCodeDevice
 from tests.factories import DEFAULT_PASSWORD, UserFactory
-from tests.integration.conftest import audit_dump, events
+from tests.helpers import turn_on_app
+from tests.integration.conftest import audit_dump, events, turn_on_email
 
 pytestmark = pytest.mark.django_db
 
@@ -30,31 +29,10 @@ def clock():
         yield traveller
 
 
-@pytest.fixture
-def carol(db):
-    return UserFactory(username="carol", email="carol@example.com")
-
-
 def run(*args):
     out = io.StringIO()
     call_command("two_factor", *args, stdout=out)
     return out.getvalue()
-
-
-def _turn_on_app(user):
-    """A confirmed authenticator app (code from pyotp); returns (secret, recovery codes)."""
-    origin = Origin.command("t")
-    device = services.totp_begin(origin=origin, user=user)
-    secret = b32encode(device.key).decode()
-    codes = services.totp_confirm(origin=origin, user=user, device=device, code=pyotp.TOTP(secret).now())
-    return secret, codes
-
-
-def _turn_on_email(user):
-    origin = Origin.command("t")
-    device = services.email_begin(origin=origin, user=user)
-    device.refresh_from_db()
-    services.email_confirm(origin=origin, user=user, device=device, code=device.token)
 
 
 # status
@@ -67,7 +45,7 @@ def test_status_of_a_user_without_factors_says_everything_is_off(carol):
 
 
 def test_status_of_a_user_with_an_app_shows_it_and_the_recovery_codes(carol):
-    _turn_on_app(carol)
+    turn_on_app(carol)
 
     output = run("status", "carol")
 
@@ -75,7 +53,7 @@ def test_status_of_a_user_with_an_app_shows_it_and_the_recovery_codes(carol):
 
 
 def test_status_of_a_user_with_email_codes_shows_them(carol, mailoutbox):
-    _turn_on_email(carol)
+    turn_on_email(carol)
 
     output = run("status", "carol")
 
@@ -83,7 +61,7 @@ def test_status_of_a_user_with_email_codes_shows_them(carol, mailoutbox):
 
 
 def test_status_counts_used_recovery_codes(carol):
-    _, codes = _turn_on_app(carol)
+    _, codes = turn_on_app(carol)
     services.verify_login_code(origin=Origin.command("t"), user=carol, method="recovery", code=codes[0])
 
     output = run("status", "carol")
@@ -98,7 +76,8 @@ def test_status_finds_the_user_ignoring_case(carol):
 
 
 def test_status_never_prints_the_key_or_a_recovery_code(carol):
-    secret, codes = _turn_on_app(carol)
+    totp, codes = turn_on_app(carol)
+    secret = totp.secret
 
     output = run("status", "carol")
 
@@ -107,7 +86,7 @@ def test_status_never_prints_the_key_or_a_recovery_code(carol):
 
 
 def test_status_changes_nothing_and_writes_no_audit_event(carol):
-    _turn_on_app(carol)
+    turn_on_app(carol)
     before = audit_dump()
 
     run("status", "carol")
@@ -143,8 +122,8 @@ def test_missing_username_is_a_command_error():
 
 
 def test_disable_turns_every_factor_off(carol, mailoutbox):
-    _turn_on_app(carol)
-    _turn_on_email(carol)
+    turn_on_app(carol)
+    turn_on_email(carol)
 
     output = run("disable", "carol")
 
@@ -155,7 +134,7 @@ def test_disable_turns_every_factor_off(carol, mailoutbox):
 
 
 def test_disable_is_audited_with_the_operator_as_actor(carol):
-    _turn_on_app(carol)
+    turn_on_app(carol)
 
     run("disable", "carol")
 
@@ -170,9 +149,9 @@ def test_disable_is_audited_with_the_operator_as_actor(carol):
 
 
 def test_disable_leaves_other_users_factors_alone(carol):
-    _turn_on_app(carol)
+    turn_on_app(carol)
     bob = UserFactory(username="bob")
-    _turn_on_app(bob)
+    turn_on_app(bob)
 
     run("disable", "carol")
 
@@ -187,7 +166,7 @@ def test_disable_when_already_off_says_so_and_writes_nothing(carol):
 
 
 def test_disable_twice_says_already_off_the_second_time(carol):
-    _turn_on_app(carol)
+    turn_on_app(carol)
     run("disable", "carol")
 
     output = run("disable", "carol")
@@ -197,7 +176,7 @@ def test_disable_twice_says_already_off_the_second_time(carol):
 
 
 def test_after_disable_a_password_login_needs_no_second_step(carol):
-    _turn_on_app(carol)
+    turn_on_app(carol)
     run("disable", "carol")
     client = Client()
 

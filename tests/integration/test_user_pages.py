@@ -1,7 +1,6 @@
 """The user pages through django.test.Client: permissions, forms, htmx inline edits, passwords, deletion."""
 
 import datetime
-import re
 
 import pytest
 import time_machine
@@ -13,6 +12,7 @@ from tests.factories import DEFAULT_PASSWORD, AdminFactory, UserFactory
 from tests.integration.conftest import (
     NEW_PASSWORD,
     events,
+    field_block,
     grant,
     logged_in_client,
     session_exists,
@@ -23,15 +23,6 @@ from usersessions.models import UserSession
 pytestmark = pytest.mark.django_db
 
 HTMX = {"HTTP_HX_REQUEST": "true"}
-_FIELD_BLOCK = re.compile(r'<div class="field[^"]*">(.*?)</div>', re.DOTALL)  # _field.html has no nested div
-
-
-def _field_block(response, name):
-    """The rendered block (label, input, help, errors) of the form field called ``name``."""
-    for match in _FIELD_BLOCK.finditer(response.content.decode()):
-        if f'name="{name}"' in match.group(1):
-            return match.group(0)
-    raise AssertionError(f"no field {name!r} on the page")
 
 
 def _row(user):
@@ -190,7 +181,7 @@ def test_create_user_page_shows_the_form(admin_client):
 
     assert response.status_code == 200
     for name in ("username", "email", "password"):
-        _field_block(response, name)
+        field_block(response, name)
 
 
 def test_create_user_success_redirects_to_the_list(admin_client):
@@ -232,7 +223,7 @@ def test_create_user_shows_each_refused_rule_next_to_its_field(admin_client, dat
     response = admin_client.post("/users/new/", form)
 
     assert response.status_code == 400
-    block = _field_block(response, field)
+    block = field_block(response, field)
     assert "has-error" in block
     assert message in block
     assert User.objects.count() == users_before
@@ -258,7 +249,7 @@ def test_create_user_with_an_empty_post_is_400_with_the_required_fields(admin_cl
     response = admin_client.post("/users/new/", {})
 
     assert response.status_code == 400
-    assert "Username is required." in _field_block(response, "username")
+    assert "Username is required." in field_block(response, "username")
 
 
 # inline edit
@@ -371,7 +362,7 @@ def test_change_own_password_needs_the_current_password(admin_client, admin_user
     response = admin_client.post(f"/users/{admin_user.pk}/password/", {"password": NEW_PASSWORD})
 
     assert response.status_code == 400
-    assert "Your current password is required." in _field_block(response, "current_password")
+    assert "Your current password is required." in field_block(response, "current_password")
     assert User.objects.get(pk=admin_user.pk).check_password(DEFAULT_PASSWORD)
 
 
@@ -381,7 +372,7 @@ def test_change_own_password_with_a_wrong_current_password_is_refused_and_audite
     )
 
     assert response.status_code == 400
-    assert "Your current password is not correct." in _field_block(response, "current_password")
+    assert "Your current password is not correct." in field_block(response, "current_password")
     assert User.objects.get(pk=admin_user.pk).check_password(DEFAULT_PASSWORD)
     (event,) = events("user.password_change")
     assert event.outcome == AuditEvent.Outcome.FAILURE
@@ -393,7 +384,7 @@ def test_change_own_password_refuses_a_weak_new_password(admin_client, admin_use
     )
 
     assert response.status_code == 400
-    assert "at least two of" in _field_block(response, "password")
+    assert "at least two of" in field_block(response, "password")
     assert User.objects.get(pk=admin_user.pk).check_password(DEFAULT_PASSWORD)
 
 
