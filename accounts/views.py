@@ -131,7 +131,7 @@ def user_field_edit(request, pk, field):
 @require_http_methods(["GET", "POST"])
 def user_expiry(request, pk):
     """Set or clear the moment a user's account expires, or that of every account of their company."""
-    user = scope.user_get(actor=request.user, pk=pk)
+    user = scope.user_get(actor=request.user, pk=pk, action="expiry")
     company_size = organisation_selectors.company_user_count(user.company) if user.company_id else 0
     form = ExpiryForm(posted(request), initial={"expires_at": user.expires_at}, user=user, company_size=company_size)
     if request.method == "POST" and form.is_valid():

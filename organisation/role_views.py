@@ -102,7 +102,7 @@ def role_delete(request, pk):
 @require_http_methods(["GET", "POST"])
 def user_access(request, pk):
     """A user's roles and direct permissions, and the permissions they add up to."""
-    user = scope.user_get(actor=request.user, pk=pk)
+    user = scope.user_get(actor=request.user, pk=pk, action="access")
     access = selectors.access_of(user)
     initial = {"roles": access["roles"], "permissions": sorted(access["direct"])}
     form = AccessForm(posted(request), initial=initial, actor=request.user)

@@ -1,17 +1,26 @@
-"""Who may see whom (seed 002): a user's data scope is their company and all its subsidiaries.
+"""Who may see and manage whom: the power rule, in one place.
 
-A superuser, and a user with no company (the panel's own staff, as in a
-one-operator panel), see everything. Every read of users for pages and the API
-goes through ``visible_users``, so a user outside the scope is a 404 wherever
-it is asked for. The company tree is read in one query and walked in Python:
-an organisation has hundreds of companies, not millions.
+An actor may see, and so act on, a user only when all three hold:
+
+- the user is in the actor's data scope (seed 002): the actor's company and all its subsidiaries;
+  a user with no company (the panel's own staff, as in a one-operator panel) scopes the whole panel;
+- the user holds no permission the actor lacks (roles and direct permissions together), so that
+  nobody can take over someone more powerful by setting their password or minting their token;
+- the user is not a superuser, unless the actor is one.
+
+A superuser, and the operator at the server's shell (actor None), see everyone. Every read of
+users for pages, forms, the API and services goes through ``narrow_users``, so a user beyond reach
+is a 404 wherever it is asked for. Some changes need someone else: nobody lifts their own expiry,
+session policy or access (``SELF_EXCLUDED``), unless they are a superuser. The company tree is read
+in one query and walked in Python: an organisation has hundreds of companies, not millions.
 """
 
 from collections import defaultdict
 
 from django.contrib.auth import get_user_model
+from django.contrib.auth.models import Permission
 from django.core.exceptions import PermissionDenied
-from django.db.models import Q
+from django.db.models import Exists, OuterRef, Q
 from django.shortcuts import get_object_or_404
 
 from organisation.models import Company
@@ -49,15 +58,40 @@ def visible_users(actor):
     return narrow_users(actor, get_user_model().objects.all())
 
 
+# Changes to these need someone else who may manage the user: nobody extends their own account.
+SELF_EXCLUDED = frozenset({"expiry", "session_policy", "access"})
+
+
+def _held_permission_ids(actor):
+    names = actor.get_all_permissions()
+    wanted = Q(pk__in=[])
+    for name in names:
+        app_label, codename = name.split(".", 1)
+        wanted |= Q(content_type__app_label=app_label, codename=codename)
+    return Permission.objects.filter(wanted).values("pk")
+
+
 def narrow_users(actor, users):
-    """``users`` cut down to ``actor``'s scope. Superusers are outside every other user's scope:
-    managing one (setting its password, say) would give away everything. ``actor`` None is the
-    operator at the server's shell, whose scope is the whole panel."""
+    """``users`` cut down to those ``actor`` may see and manage (the power rule, see above)."""
     if actor is None or actor.is_superuser:
         return users
     ids = company_ids(actor)
     users = users.filter(is_superuser=False)
-    return users if ids is None else users.filter(company_id__in=ids)
+    if ids is not None:
+        users = users.filter(company_id__in=ids)
+    beyond = Permission.objects.filter(Q(user=OuterRef("pk")) | Q(group__user=OuterRef("pk"))).exclude(
+        pk__in=_held_permission_ids(actor)
+    )
+    return users.exclude(Exists(beyond))
+
+
+def may_manage(actor, user, *, action=None) -> bool:
+    """Whether ``actor`` may take ``action`` on ``user``; one rule for pages, the API and services."""
+    if actor is None or actor.is_superuser:
+        return True
+    if user.pk == actor.pk:
+        return action not in SELF_EXCLUDED
+    return narrow_users(actor, get_user_model().objects.filter(pk=user.pk)).exists()
 
 
 def out_of_reach(actor, users):
@@ -92,9 +126,15 @@ def visible_events(reader, events):
     return events.filter(Q(actor__company_id__in=ids) | Q(target_type="user", target_id__in=user_ids))
 
 
-def user_get(*, actor, pk):
-    """One user ``actor`` may see, by primary key, or 404 (also for a user outside the scope)."""
-    return get_object_or_404(visible_users(actor), pk=pk)
+def user_get(*, actor, pk, action=None):
+    """One user ``actor`` may see, by primary key, or 404 (also for a user beyond reach).
+
+    With an ``action`` of ``SELF_EXCLUDED``, the actor's own account is refused (PermissionDenied).
+    """
+    user = get_object_or_404(visible_users(actor), pk=pk)
+    if not may_manage(actor, user, action=action):
+        raise PermissionDenied("Someone else who may manage your account must change this for you.")
+    return user
 
 
 def self_or_permitted(*, actor, user_id, permission):

@@ -6,7 +6,7 @@ transaction and writes one audit event (or one refusal event).
 
 from django.contrib.auth import get_user_model
 from django.contrib.auth.models import Group
-from django.core.exceptions import ValidationError
+from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import transaction
 from django.template.defaultfilters import pluralize
 
@@ -249,6 +249,8 @@ def user_set_access(*, origin, user, roles, permissions):
     they hold; what lies beyond their reach stays as it was.
     """
     actor = origin.actor
+    if not scope.may_manage(actor, user, action="access"):
+        raise PermissionDenied("Someone else who may manage this account must change its access.")
     roles = set(roles)
     visible = set(selectors.visible_roles(actor)) if actor is not None else set(Group.objects.all())
     hidden = sorted(role.name for role in roles - visible)

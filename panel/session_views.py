@@ -62,7 +62,7 @@ def sessions_end_all(request, user_id):
 @permission_required("accounts.change_user", raise_exception=True)
 @require_http_methods(["GET", "POST"])
 def user_session_policy(request, pk):
-    user = scope.user_get(actor=request.user, pk=pk)
+    user = scope.user_get(actor=request.user, pk=pk, action="session_policy")
     form = SessionPolicyForm.for_user(user, posted(request))
     if request.method == "POST" and form.is_valid():
         try:

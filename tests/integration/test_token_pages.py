@@ -438,7 +438,8 @@ def test_another_users_token_under_your_own_id_is_not_found(owner, owner_client,
 
 
 def test_manager_with_the_permission_manages_another_users_tokens(owner, other_user, api_client):
-    manager = grant(UserFactory(username="dave"), "tokens.manage_others_tokens")
+    # dave holds the API module too: bob holds it, and nobody manages someone who holds more (the power rule).
+    manager = grant(UserFactory(username="dave"), "tokens.manage_others_tokens", "accounts.use_api")
     grant_api_module(other_user)
     client = logged_in_client(manager)
     base = _tokens_url(other_user)
