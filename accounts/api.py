@@ -9,6 +9,7 @@ from ninja import Field, Query, Router, Schema, Status
 
 from accounts import selectors, services
 from core.api import BodyIn, api_origin, errors, require_permission
+from core.reauth import require_recent_proof
 from organisation import scope
 from organisation import selectors as organisation_selectors
 
@@ -107,6 +108,8 @@ def user_update(request, user_id: int, body: UserUpdateIn):
     require_permission(request, "accounts.change_user")
     user = scope.user_get(actor=request.user, pk=user_id)
     changes = body.dict(exclude_unset=True)
+    if "email" in changes:
+        require_recent_proof(request)
     origin = api_origin(request)
     with transaction.atomic():  # all the changes, or none
         if "expires_at" in changes:
@@ -131,6 +134,7 @@ def user_password(request, user_id: int, body: PasswordIn):
             session_key=None,
         )
     else:
+        require_recent_proof(request)
         services.user_set_password(origin=origin, user=user, password=body.password)
     return Status(204, None)
 
@@ -140,6 +144,7 @@ def user_password(request, user_id: int, body: PasswordIn):
 )
 def user_delete(request, user_id: int):
     require_permission(request, "accounts.delete_user")
+    require_recent_proof(request)
     user = scope.user_get(actor=request.user, pk=user_id)
     try:
         services.user_delete(origin=api_origin(request), user=user)

@@ -21,6 +21,7 @@ from accounts.forms import (
     UserFieldForm,
 )
 from core.audit import Origin
+from core.reauth import sudo_required
 from core.view_helpers import apply_service_errors, is_htmx, page_query, posted
 from organisation import scope
 from organisation import selectors as organisation_selectors
@@ -102,6 +103,7 @@ def user_field(request, pk, field):
 
 @permission_required("accounts.change_user", raise_exception=True)
 @require_http_methods(["GET", "POST"])
+@sudo_required(when=lambda request, pk, field: field == "email")
 def user_field_edit(request, pk, field):
     """Edit one field in place: the form fragment for htmx, or a small page without JavaScript."""
     user = scope.user_get(actor=request.user, pk=pk)
@@ -178,6 +180,7 @@ def user_move(request, pk):
 
 
 @require_http_methods(["GET", "POST"])
+@sudo_required(when=lambda request, pk: pk != request.user.pk)  # your own asks for the current password itself
 def user_password(request, pk):
     """Change a password: your own (needs the current one) or, with permission, anyone's."""
     own = pk == request.user.pk
@@ -218,6 +221,7 @@ def _set_password(request, user, data):
 
 @permission_required("accounts.delete_user", raise_exception=True)
 @require_http_methods(["GET", "POST"])
+@sudo_required
 def user_delete(request, pk):
     user = scope.user_get(actor=request.user, pk=pk)
     error = None

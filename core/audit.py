@@ -16,6 +16,7 @@ EVENTS = {
     "auth.logout": "Logged out",
     "auth.lockout": "An account was locked after too many failed attempts",
     "auth.password_reset_request": "Asked for a password reset email",
+    "auth.reauth": "Confirmed their password (and second factor) for a sensitive change",
     "user.create": "Created a user",
     "user.update": "Changed a user's username or email",
     "user.expiry": "Set when an account (or a whole company's) expires",

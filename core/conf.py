@@ -158,6 +158,16 @@ CATALOGUE = {
             unit="of seconds",
         ),
         Variable(
+            "PANEL_REAUTH_SECONDS",
+            env_int,
+            900,
+            "`900` (15 min)",
+            "how recent a password (or passkey) check must be for sensitive actions (sudo mode), seconds, 1 or more",
+            setting="PANEL_REAUTH_SECONDS",
+            minimum=1,
+            unit="of seconds",
+        ),
+        Variable(
             "EMAIL_URL",
             env_str,
             "",

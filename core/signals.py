@@ -4,7 +4,7 @@ is audited with only the name typed, so real and made-up names read alike (the g
 from django.contrib.auth.signals import user_logged_in, user_login_failed
 from django.dispatch import receiver
 
-from core import throttle
+from core import reauth, throttle
 from core.audit import Origin, record
 from core.models import AuditEvent
 
@@ -12,6 +12,7 @@ from core.models import AuditEvent
 @receiver(user_logged_in)
 def _on_login(sender, request, user, **kwargs):
     throttle.record_success(username=user.get_username())
+    reauth.mark_proof(request.session)  # logging in is the freshest proof there is
 
 
 @receiver(user_login_failed)

@@ -19,6 +19,7 @@ from django.views.decorators.http import require_http_methods, require_POST
 
 from core import throttle
 from core.audit import Origin
+from core.reauth import sudo_required
 from core.view_helpers import apply_service_errors, is_htmx, posted
 from mfa import login_step, selectors, services
 from mfa.forms import ConfirmCodeForm, DisableForm, VerifyForm
@@ -131,6 +132,7 @@ def _enrol_context(subject, device, form):
 
 
 @require_POST
+@sudo_required
 def totp_enable(request, user_id):
     """Start enrolling an authenticator app: the QR code, its URL, and the field for the first code."""
     subject = selectors.two_factor_subject(actor=request.user, user_id=user_id)
@@ -177,6 +179,7 @@ def totp_confirm(request, user_id):
 
 
 @require_POST
+@sudo_required
 def recovery_regenerate(request, user_id):
     subject = selectors.two_factor_subject(actor=request.user, user_id=user_id)
     try:
@@ -188,6 +191,7 @@ def recovery_regenerate(request, user_id):
 
 
 @require_http_methods(["GET", "POST"])
+@sudo_required
 def disable(request, user_id):
     """Turn two-factor off: your own with a current code or your password; another's with the permission."""
     subject = selectors.two_factor_subject(actor=request.user, user_id=user_id)
@@ -211,6 +215,7 @@ def disable(request, user_id):
 
 
 @require_POST
+@sudo_required
 def email_enable(request, user_id):
     """Start email codes for your own login: a code goes to your address, and entering it turns them on."""
     subject = selectors.two_factor_subject(actor=request.user, user_id=user_id)

@@ -7,6 +7,7 @@ from django.shortcuts import redirect, render
 from django.views.decorators.http import require_http_methods
 
 from core.audit import Origin
+from core.reauth import sudo_required
 from core.view_helpers import apply_service_errors, posted
 from organisation import selectors, services
 from organisation.forms import CompanyDeleteForm, CompanyForm
@@ -60,6 +61,7 @@ def company_update(request, pk):
 
 @permission_required("organisation.delete_company", raise_exception=True)
 @require_http_methods(["GET", "POST"])
+@sudo_required
 def company_delete(request, pk):
     """The confirmation names every subsidiary and user that would go; deleting them needs the cascade box."""
     company = selectors.company_get(actor=request.user, pk=pk)

@@ -8,6 +8,7 @@ from django.template.defaultfilters import pluralize
 from django.views.decorators.http import require_http_methods
 
 from core.audit import Origin
+from core.reauth import sudo_required
 from core.view_helpers import apply_service_errors, posted
 from organisation import scope, selectors, services
 from organisation.forms import AccessForm, RoleForm
@@ -100,6 +101,7 @@ def role_delete(request, pk):
 
 @permission_required("accounts.change_user", raise_exception=True)
 @require_http_methods(["GET", "POST"])
+@sudo_required
 def user_access(request, pk):
     """A user's roles and direct permissions, and the permissions they add up to."""
     user = scope.user_get(actor=request.user, pk=pk, action="access")

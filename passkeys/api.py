@@ -5,6 +5,7 @@ from datetime import datetime
 from ninja import Field, Router, Schema, Status
 
 from core.api import api_origin, errors
+from core.reauth import require_recent_proof
 from passkeys import selectors, services
 
 router = Router(tags=["passkeys"])
@@ -34,6 +35,7 @@ def passkey_list(request, user_id: int):
     summary="Delete a passkey; it can no longer log in",
 )
 def passkey_delete(request, user_id: int, passkey_id: int):
+    require_recent_proof(request)
     owner = selectors.passkey_owner(actor=request.user, user_id=user_id)
     passkey = selectors.passkey_get(owner=owner, passkey_id=passkey_id)
     services.passkey_delete(origin=api_origin(request), passkey=passkey)

@@ -20,10 +20,11 @@ from django.utils.http import url_has_allowed_host_and_scheme
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_http_methods, require_POST
 
-from core import throttle
+from core import reauth, throttle
 from core.audit import Origin
 from core.client_ip import get_client_ip
 from core.errors import error_response
+from core.reauth import sudo_required
 from core.throttle import FailureLimit
 from core.view_helpers import posted
 from passkeys import relying_party, selectors, services
@@ -94,6 +95,7 @@ def passkey_list(request, user_id):
 
 
 @require_http_methods(["GET", "POST"])
+@sudo_required
 def passkey_register_page(request, user_id):
     """The register dialog as a page. Registering itself needs JavaScript; a plain POST is told so."""
     owner = selectors.passkey_owner(actor=request.user, user_id=user_id)
@@ -107,6 +109,7 @@ def passkey_register_page(request, user_id):
 
 
 @require_http_methods(["GET", "POST"])
+@sudo_required
 def passkey_delete(request, user_id, passkey_id):
     owner = selectors.passkey_owner(actor=request.user, user_id=user_id)
     passkey = selectors.passkey_get(owner=owner, passkey_id=passkey_id)
@@ -122,6 +125,8 @@ def passkey_delete(request, user_id, passkey_id):
 
 @_ceremony
 def register_options(request, rp):
+    if not reauth.has_recent_proof(request):
+        return _error(reauth.stale_message(), 403)
     form = PasskeyNameForm(request.POST)
     if not form.is_valid():
         return _error("Check the passkey's name.", 422, _messages(form))

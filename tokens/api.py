@@ -5,6 +5,7 @@ from datetime import datetime
 from ninja import Field, Router, Schema, Status
 
 from core.api import BodyIn, api_origin, errors
+from core.reauth import require_recent_proof
 from tokens import selectors, services
 from tokens.credentials import bearer_string
 
@@ -55,6 +56,7 @@ def token_list(request, user_id: int):
     summary="Issue a token; the answer holds its secret, shown this once",
 )
 def token_create(request, user_id: int, body: TokenCreateIn):
+    require_recent_proof(request)
     owner = selectors.token_owner(actor=request.user, user_id=user_id)
     token, secret = services.token_create(origin=api_origin(request), user=owner, **body.dict())
     token.secret, token.bearer = secret, bearer_string(token.pk, secret)
@@ -67,6 +69,7 @@ def token_create(request, user_id: int, body: TokenCreateIn):
     summary="Change a token's name, IP allow-list or expiry",
 )
 def token_update(request, user_id: int, token_id: int, body: TokenUpdateIn):
+    require_recent_proof(request)
     owner = selectors.token_owner(actor=request.user, user_id=user_id)
     token = selectors.token_get(owner=owner, token_id=token_id)
     return services.token_update(origin=api_origin(request), token=token, **body.dict(exclude_unset=True))

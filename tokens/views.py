@@ -10,6 +10,7 @@ from django.utils.cache import add_never_cache_headers
 from django.views.decorators.http import require_http_methods
 
 from core.audit import Origin
+from core.reauth import sudo_required
 from core.view_helpers import apply_service_errors, posted
 from tokens import selectors, services
 from tokens.credentials import bearer_string
@@ -32,6 +33,7 @@ def token_list(request, user_id):
 
 
 @require_http_methods(["GET", "POST"])
+@sudo_required
 def token_create(request, user_id):
     """The create dialog; after a successful POST, the list with the new secret shown this once."""
     owner = selectors.token_owner(actor=request.user, user_id=user_id)
@@ -50,6 +52,7 @@ def token_create(request, user_id):
 
 
 @require_http_methods(["GET", "POST"])
+@sudo_required
 def token_update(request, user_id, token_id):
     owner = selectors.token_owner(actor=request.user, user_id=user_id)
     token = selectors.token_get(owner=owner, token_id=token_id)
