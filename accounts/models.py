@@ -43,8 +43,21 @@ class UserManager(BaseUserManager):
     use_in_migrations = True
 
     def get_by_natural_key(self, username):
-        # Usernames are unique ignoring case, so logging in ignores case too.
-        return self.get(username__iexact=username)
+        """The user named ``username`` ignoring ASCII case, the one case-folding usernames know (they are ASCII).
+
+        A name with any other character is nobody's: PostgreSQL's UPPER folds ``ı`` to ``I`` and ``ſ``
+        to ``S``, so ``admın`` would otherwise find ``admin``. The database narrows the search (an index
+        serves it), Python confirms with ASCII folding alone.
+        """
+        username = str(username)
+        if not username.isascii():
+            raise self.model.DoesNotExist("No user has a name with characters other than ASCII.")
+        matches = [user for user in self.filter(username__iexact=username) if user.username.lower() == username.lower()]
+        if not matches:
+            raise self.model.DoesNotExist(f"No user named {username!r}.")
+        if len(matches) > 1:
+            raise self.model.MultipleObjectsReturned(f"More than one user named {username!r}.")
+        return matches[0]
 
     def create_user(self, username, email, password=None, **extra_fields):
         """Low-level creation for Django's own tooling; Panel code calls accounts.services.user_create."""

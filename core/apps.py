@@ -6,8 +6,12 @@ class CoreConfig(AppConfig):
     verbose_name = "Core"
 
     def ready(self):
-        from core import checks, navigation, signals  # noqa: F401  (registers the system checks and the login guard)
+        # Registers the system checks, the login guard and the device cookies' login hook.
+        from core import checks, device_cookies, navigation, signals  # noqa: F401
 
         navigation.register(
             navigation.NavItem(label="Audit log", url_name="audit_log", permission="core.view_auditevent", order=90)
+        )
+        navigation.register(
+            navigation.NavItem(label="Locks", url_name="locks", permission="core.unlock_accounts", order=95)
         )

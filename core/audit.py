@@ -14,7 +14,8 @@ from core.models import AuditEvent
 EVENTS = {
     "auth.login": "Logged in with a password, or failed to",
     "auth.logout": "Logged out",
-    "auth.lockout": "An account was locked after too many failed attempts",
+    "auth.lockout": "An account (or one browser's attempts at it) was locked after too many failed attempts",
+    "auth.unlock": "Lifted the lock of an account or a client address (an admin, or the operator)",
     "auth.password_reset_request": "Asked for a password reset email",
     "auth.reauth": "Confirmed their password (and second factor) for a sensitive change",
     "user.create": "Created a user",

@@ -42,3 +42,20 @@ def get_client_ip(request):
         if not _is_trusted_proxy(address):
             break
     return str(client)
+
+
+def throttle_key(ip) -> str:
+    """The key a client address is counted under by the throttles: one per IPv4 address, one per IPv6 /64.
+
+    An IPv6 subscriber usually gets a whole /64 (2**64 addresses), so counting single IPv6 addresses
+    would give each client endless fresh counters. No address counts as "unknown"; text that is no
+    address (it never comes from get_client_ip) is kept as given.
+    """
+    if not ip:
+        return "unknown"
+    address = _parse(str(ip))
+    if address is None:
+        return str(ip)[:64]
+    if address.version == 6:
+        return str(ipaddress.ip_network((address, 64), strict=False))
+    return str(address)

@@ -32,6 +32,8 @@ class AuditEvent(models.Model):
     class Meta:
         ordering = ["-created_at", "-id"]
         indexes = [models.Index(fields=["action", "-created_at"], name="core_audit_action_idx")]
+        # Not about audit events: the login guard's locks live in the cache, and core has no other model.
+        permissions = [("unlock_accounts", "Can see and lift login locks of accounts and addresses")]
 
     def __str__(self):
         return f"{self.created_at:%Y-%m-%d %H:%M:%S} {self.actor_name or '-'} {self.action} {self.target_name}"

@@ -1,16 +1,18 @@
-"""Project-level pages: the audit log and a health check."""
+"""Project-level pages: the audit log, the login guard's locks and a health check."""
 
 import datetime
 
+from django.contrib import messages
 from django.contrib.auth.decorators import login_not_required, permission_required
 from django.core.paginator import Paginator
 from django.db import connection
-from django.http import JsonResponse
-from django.shortcuts import render
+from django.http import HttpResponseBadRequest, JsonResponse
+from django.shortcuts import redirect, render
 from django.utils import timezone
-from django.views.decorators.http import require_GET
+from django.views.decorators.http import require_GET, require_http_methods
 
-from core.audit import events_visible_to
+from core import throttle
+from core.audit import Origin, events_visible_to
 from core.forms import AuditFilterForm
 from core.view_helpers import page_query
 
@@ -40,6 +42,21 @@ def audit_log(request):
 
 def _day_start(day):
     return datetime.datetime.combine(day, datetime.time.min, tzinfo=datetime.UTC)
+
+
+@permission_required("core.unlock_accounts", raise_exception=True)
+@require_http_methods(["GET", "POST"])
+def locks(request):
+    """The accounts and addresses the login guard makes wait now; lifting one is a POST from its row."""
+    if request.method == "POST":
+        kind, name = request.POST.get("kind"), request.POST.get("name", "").strip()
+        if kind not in ("account", "ip") or not name or len(name) > 150:
+            return HttpResponseBadRequest("Name an account or an address to unlock.")
+        throttle.lift_lock(origin=Origin.from_request(request), kind=kind, name=name)
+        what = "account" if kind == "account" else "address"
+        messages.success(request, f"The lock of the {what} {name} is lifted.")
+        return redirect("locks")
+    return render(request, "core/locks.html", {"locks": throttle.current_locks()})
 
 
 @login_not_required

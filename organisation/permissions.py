@@ -42,6 +42,7 @@ GRANTABLE = (
         ),
     ),
     ("Audit log", (("core.view_auditevent", "Read the audit log (the Audit log module)"),)),
+    ("Locks", (("core.unlock_accounts", "See and lift login locks of accounts and addresses (the Locks module)"),)),
     ("API", (("accounts.use_api", "Call the JSON API with access tokens (the API module)"),)),
 )
 

@@ -1,14 +1,26 @@
 from django import forms
 from django.contrib.auth import authenticate
-from django.contrib.auth.forms import AuthenticationForm
+from django.contrib.auth.forms import AuthenticationForm, UsernameField
 
 from accounts import selectors
-from core import throttle
+from core import device_cookies, throttle
 from core.audit import Origin
 from usersessions.validators import SESSION_LIFETIME_MAX_DAYS, SESSION_LIFETIME_MIN_MINUTES
 
 
+class TypedUsernameField(UsernameField):
+    """The name as typed, without Django's NFKC normalisation, which makes ``ſ`` an ``s`` and full-width letters ASCII.
+
+    Usernames are ASCII and match ignoring ASCII case only; any other character finds no account.
+    """
+
+    def to_python(self, value):
+        return forms.CharField.to_python(self, value)
+
+
 class LoginForm(AuthenticationForm):
+    username = TypedUsernameField(widget=forms.TextInput(attrs={"autofocus": True}))
+
     error_messages = {
         **AuthenticationForm.error_messages,
         # The same words whether the username exists or not.
@@ -22,11 +34,14 @@ class LoginForm(AuthenticationForm):
 
     def clean(self):
         # AuthenticationForm.clean, with the check under the login guard: before the password hash runs,
-        # a throttled guess costs nothing and learns nothing.
+        # a throttled guess costs nothing and learns nothing. A browser with this account's device
+        # cookie is counted on its own, so that a lock made elsewhere does not keep its owner out.
         username, password = self.cleaned_data.get("username"), self.cleaned_data.get("password")
         if username is not None and password:
             origin = Origin.from_request(self.request)
-            with throttle.guarded_attempt(origin=origin, action="auth.login", username=self.data.get("username")):
+            typed = self.data.get("username")
+            device = device_cookies.device_for(self.request, typed)
+            with throttle.guarded_attempt(origin=origin, action="auth.login", username=typed, device=device):
                 self.user_cache = authenticate(self.request, username=username, password=password)
                 if self.user_cache is None:
                     raise self.get_invalid_login_error()

@@ -51,5 +51,6 @@ urlpatterns = [
     path("roles/", include(organisation_urls.roles)),
     path("api/", _public(api.urls)),
     path("audit/", core_views.audit_log, name="audit_log"),
+    path("locks/", core_views.locks, name="locks"),
     path("healthz", core_views.healthz, name="healthz"),
 ]
