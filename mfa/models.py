@@ -1,21 +1,28 @@
 """Second factors, as django-otp devices.
 
-django-otp's own TOTP and static devices keep their keys and codes in plain
-text; these keep the TOTP key encrypted (core.crypto) and recovery codes
-under a salted password hash, and reuse django-otp's Device, throttling and
-TOTP arithmetic.
+django-otp's own TOTP, static and email devices keep their keys and codes in
+plain text; these keep the TOTP key encrypted (core.crypto), recovery codes
+under a salted password hash and emailed codes as an HMAC, and reuse
+django-otp's Device, throttling, cooldown and TOTP arithmetic.
 """
 
+import base64
+import datetime
 import hashlib
 import hmac
 import time
 
+from django.conf import settings
 from django.contrib.auth.hashers import UNUSABLE_PASSWORD_PREFIX, check_password, make_password
 from django.db import models, transaction
+from django.template.loader import get_template
 from django.utils import timezone
+from django.utils.crypto import salted_hmac
 from django_otp.models import Device, ThrottlingMixin, TimestampMixin
 from django_otp.oath import TOTP
+from django_otp.plugins.otp_email.conf import settings as otp_email_settings
 from django_otp.plugins.otp_email.models import EmailDevice
+from django_otp.util import random_number_token
 
 from core.crypto import EncryptedTextField
 
@@ -185,16 +192,60 @@ def legacy_recovery_code_digest(code) -> str:
 
 
 class EmailCodeDevice(LockedVerificationMixin, EmailDevice):
-    """django-otp's email device (5-minute codes, 60-second cooldown, throttling), compared in constant time."""
+    """django-otp's email device (5-minute codes, 60-second cooldown, throttling) that never stores the code.
+
+    The mailed code is kept only as ``code_digest()``, an HMAC-SHA256 keyed with a key derived from
+    SECRET_KEY, in django-otp's ``token`` column while it is valid; it is compared in constant time.
+    """
 
     class Meta:
         proxy = True
 
+    def code_digest(self, code, *, secret=None) -> str:
+        """The stored form of ``code``: 96 bits of HMAC-SHA256 over the device and the code, 16 characters.
+
+        Bound to the device, so one code sent to two users is stored differently. 16 characters is
+        the width of django-otp's column; 96 bits leave no chance that a wrong code matches.
+        """
+        mac = salted_hmac("mfa.EmailCodeDevice.code", f"{self.pk}:{code}", secret=secret, algorithm="sha256")
+        return base64.urlsafe_b64encode(mac.digest()[:12]).decode("ascii")
+
+    def generate_token(self, length=6, valid_secs=300, commit=True):
+        """Like django-otp's, but stores only the code's digest; returns the code, to be mailed."""
+        code = random_number_token(length)
+        self.token = self.code_digest(code)
+        self.valid_until = timezone.now() + datetime.timedelta(seconds=valid_secs)
+        if commit:
+            self.save()
+        return code
+
+    def generate_challenge(self, extra_context=None):
+        """Email a fresh code, keeping django-otp's cooldown; the code is in the mail, never in the row."""
+        allowed, _ = self.generate_is_allowed()
+        if not allowed:
+            return super().generate_challenge(extra_context)  # django-otp's refusal; sends nothing
+        self.cooldown_set(commit=False)
+        code = self.generate_token(valid_secs=otp_email_settings.OTP_EMAIL_TOKEN_VALIDITY, commit=True)
+        context = {**(extra_context or {}), "token": code}
+        # Panel's settings name the templates by path (OTP_EMAIL_BODY_TEMPLATE_PATH, and an HTML one if set).
+        body = get_template(otp_email_settings.OTP_EMAIL_BODY_TEMPLATE_PATH).render(context)
+        html_path = otp_email_settings.OTP_EMAIL_BODY_HTML_TEMPLATE_PATH
+        self.send_mail(body, html_message=get_template(html_path).render(context) if html_path else None)
+        return "sent by email"
+
+    def get_subject(self):
+        # django-otp formats the subject with the token, which here is the digest: never put it in a mail.
+        return str(otp_email_settings.OTP_EMAIL_SUBJECT)
+
     @staticmethod
     def accept_code(device, token):
         now = timezone.now()
-        expected = device.token or ""
-        if not (expected and now < device.valid_until and hmac.compare_digest(token.encode(), expected.encode())):
+        stored = device.token or ""
+        if not (stored and now < device.valid_until and token.isascii() and token.isdigit()):
+            return None
+        # A code mailed just before SECRET_KEY was rotated still works with the fallback key.
+        keys = [settings.SECRET_KEY, *settings.SECRET_KEY_FALLBACKS]
+        if not any([hmac.compare_digest(device.code_digest(token, secret=key), stored) for key in keys]):
             return None
         device.token, device.valid_until, device.last_used_at = None, now, now
         return ("token", "valid_until", "last_used_at")
