@@ -309,6 +309,33 @@ def readme_table():
 # Readers that build a Django setting out of a variable.
 
 
+def make_var_dir(var_dir: Path) -> Path:
+    """``var_dir``, created if missing with access for its owner only (0700, whatever the umask).
+
+    A directory that already exists keeps its permissions: a ``PANEL_VAR_DIR`` the operator made
+    is theirs to set (a group may need to read it). What the panel puts in it (the secret key, the
+    SQLite database) is created 0600 all the same. Parents created on the way get the umask's mode.
+    """
+    if var_dir.is_dir():
+        return var_dir
+    var_dir.parent.mkdir(parents=True, exist_ok=True)
+    try:
+        var_dir.mkdir(mode=0o700)
+    except FileExistsError:
+        return var_dir  # another process starting at the same moment made it
+    var_dir.chmod(0o700)
+    return var_dir
+
+
+def _create_owner_only(path: Path):
+    """Create ``path`` empty and readable by its owner only (0600), unless it exists."""
+    try:
+        descriptor = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    except FileExistsError:
+        return
+    os.close(descriptor)
+
+
 def secret_key(var_dir: Path):
     """SECRET_KEY from the environment, else one generated once and kept in var/."""
     key = value("SECRET_KEY")
@@ -316,7 +343,7 @@ def secret_key(var_dir: Path):
         return key
     path = var_dir / "secret_key"
     if not path.exists():
-        var_dir.mkdir(parents=True, exist_ok=True)
+        make_var_dir(var_dir)
         # Exclusive create: two processes starting together keep one key. Created
         # owner-only from the start, so the key is never readable by others.
         try:
@@ -330,11 +357,16 @@ def secret_key(var_dir: Path):
 
 
 def database(var_dir: Path):
-    """DATABASE_URL, else SQLite in var/."""
+    """DATABASE_URL, else SQLite in var/, its file created readable by its owner only (0600).
+
+    SQLite gives the ``-wal`` and ``-shm`` files it adds the database file's permissions.
+    A database file that already exists keeps its permissions.
+    """
     url = value("DATABASE_URL")
     if not url:
-        var_dir.mkdir(parents=True, exist_ok=True)
-        url = f"sqlite:///{var_dir / 'panel.sqlite3'}"
+        path = make_var_dir(var_dir) / "panel.sqlite3"
+        _create_owner_only(path)
+        url = f"sqlite:///{path}"
     # Connections are kept between requests (checked before reuse): opening one costs more than
     # most requests' queries, on PostgreSQL several milliseconds.
     config = dj_database_url.parse(url, conn_max_age=value("PANEL_DB_CONN_MAX_AGE"), conn_health_checks=True)

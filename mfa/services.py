@@ -16,10 +16,16 @@ from core import crypto, throttle
 from core.audit import record
 from core.models import AuditEvent
 from mfa import selectors
-from mfa.models import AuthenticatorDevice, EmailCodeDevice, RecoveryCode, RecoveryCodeDevice, hash_recovery_code
+from mfa.models import (
+    RECOVERY_ALPHABET,
+    RECOVERY_CODE_LENGTH,
+    AuthenticatorDevice,
+    EmailCodeDevice,
+    RecoveryCode,
+    RecoveryCodeDevice,
+)
 
 RECOVERY_CODE_COUNT = 10
-_RECOVERY_ALPHABET = "abcdefghjkmnpqrstuvwxyz23456789"  # no 0/o, 1/l/i to misread
 INVALID_CODE = "That code is not valid. Check it and try again."
 FACTOR_UNAVAILABLE = (
     "Your authenticator app cannot be checked right now because of a fault on the server. "
@@ -62,17 +68,26 @@ def check_code(device, code):
         raise ValidationError({"code": INVALID_CODE})
 
 
-def _new_recovery_code():
-    raw = "".join(secrets.choice(_RECOVERY_ALPHABET) for _ in range(16))  # ~79 bits
-    return "-".join(raw[i : i + 4] for i in range(0, 16, 4))
+def new_recovery_codes(count=RECOVERY_CODE_COUNT):
+    """``count`` fresh codes like ``k7m2-abcd-efgh-jkmn``, each starting with a different character (its slot)."""
+    slots = secrets.SystemRandom().sample(RECOVERY_ALPHABET, count)
+    rest = RECOVERY_CODE_LENGTH - 1
+    raws = [slot + "".join(secrets.choice(RECOVERY_ALPHABET) for _ in range(rest)) for slot in slots]
+    return ["-".join(raw[i : i + 4] for i in range(0, RECOVERY_CODE_LENGTH, 4)) for raw in raws]
 
 
-def _replace_recovery_codes(user):
+def _hashed_recovery_codes():
+    """Fresh codes and their unsaved rows. Ten slow hashes: run them before any transaction holds a lock."""
+    codes = new_recovery_codes()
+    return codes, [RecoveryCode.hashed(code) for code in codes]
+
+
+def _replace_recovery_codes(user, rows):
     RecoveryCodeDevice.objects.filter(user=user).delete()
     device = RecoveryCodeDevice.objects.create(user=user, name="Recovery codes", confirmed=True)
-    codes = [_new_recovery_code() for _ in range(RECOVERY_CODE_COUNT)]
-    RecoveryCode.objects.bulk_create(RecoveryCode(device=device, code_hash=hash_recovery_code(code)) for code in codes)
-    return codes
+    for row in rows:
+        row.device = device
+    RecoveryCode.objects.bulk_create(rows)
 
 
 def totp_begin(*, origin, user):
@@ -110,11 +125,12 @@ def _check_confirmation(*, origin, user, device, code, action):
 def totp_confirm(*, origin, user, device, code):
     """Turn two-factor on once ``code`` from the new authenticator is right; returns the new recovery codes."""
     _check_confirmation(origin=origin, user=user, device=device, code=code, action="mfa.totp.enable")
+    codes, rows = _hashed_recovery_codes()
     with transaction.atomic():
         AuthenticatorDevice.objects.filter(user=user, confirmed=True).delete()
         device.confirmed = True
         device.save(update_fields=["confirmed"])
-        codes = _replace_recovery_codes(user)
+        _replace_recovery_codes(user, rows)
         record(origin=origin, action="mfa.totp.enable", target=user)
     return codes
 
@@ -123,8 +139,9 @@ def recovery_codes_regenerate(*, origin, user):
     """A fresh set of recovery codes; the old ones stop working. Returns the codes, to be shown once."""
     if not selectors.has_second_factor(user):
         raise ValidationError("Turn on two-factor authentication first.")
+    codes, rows = _hashed_recovery_codes()
     with transaction.atomic():
-        codes = _replace_recovery_codes(user)
+        _replace_recovery_codes(user, rows)
         record(origin=origin, action="mfa.recovery.regenerate", target=user)
     return codes
 

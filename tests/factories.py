@@ -28,7 +28,8 @@ from webauthn.helpers.generate_user_handle import generate_user_handle
 
 from accounts.models import User
 from core import crypto
-from mfa.models import AuthenticatorDevice, EmailCodeDevice, RecoveryCode, RecoveryCodeDevice, hash_recovery_code
+from mfa import services as mfa_services
+from mfa.models import AuthenticatorDevice, EmailCodeDevice, RecoveryCode, RecoveryCodeDevice
 from organisation.models import Company, Role
 from passkeys.models import Passkey, UserHandle
 from tests.soft_authenticator import SoftAuthenticator, StoredCredential
@@ -263,15 +264,11 @@ class AuthenticatorDeviceFactory(factory.django.DjangoModelFactory):
         device.totp = pyotp.TOTP(base64.b32encode(device.key).decode())
 
 
-def _recovery_code():
-    raw = secrets.token_hex(8)
-    return "-".join(raw[i : i + 4] for i in range(0, 16, 4))
-
-
 class RecoveryCodeDeviceFactory(factory.django.DjangoModelFactory):
-    """``user``'s recovery codes, stored hashed; the plain ones are in ``device.plain_codes``.
+    """``user``'s recovery codes, stored as mfa.services stores them; the plain ones are in ``device.plain_codes``.
 
-    ``plain_codes=[...]`` chooses them; by default there are ten fresh ones.
+    ``plain_codes=[...]`` chooses them (well-formed, each with its own first character); by default there are ten
+    fresh ones.
     """
 
     class Meta:
@@ -284,11 +281,9 @@ class RecoveryCodeDeviceFactory(factory.django.DjangoModelFactory):
 
     @factory.post_generation
     def plain_codes(device, create, extracted, **kwargs):
-        device.plain_codes = list(extracted) if extracted is not None else [_recovery_code() for _ in range(10)]
+        device.plain_codes = list(extracted) if extracted is not None else mfa_services.new_recovery_codes()
         if create:
-            RecoveryCode.objects.bulk_create(
-                RecoveryCode(device=device, code_hash=hash_recovery_code(code)) for code in device.plain_codes
-            )
+            RecoveryCode.objects.bulk_create(RecoveryCode.hashed(code, device=device) for code in device.plain_codes)
 
 
 class EmailCodeDeviceFactory(factory.django.DjangoModelFactory):

@@ -147,7 +147,7 @@ def turn_on_email(user, *, origin=SETUP):
     """Turn on email codes for ``user`` through mfa.services, confirming with the code it sent."""
     device = mfa_services.email_begin(origin=origin, user=user)
     device.refresh_from_db()
-    mfa_services.email_confirm(origin=origin, user=user, device=device, code=device.token)
+    mfa_services.email_confirm(origin=origin, user=user, device=device, code=mailed_code())
 
 
 def audit_details(event):
