@@ -23,7 +23,7 @@ from django.http import QueryDict
 from django.shortcuts import render
 from django_otp import devices_for_user
 
-from core import throttle
+from core import device_cookies, throttle
 from core.audit import Origin, record
 from core.models import AuditEvent
 
@@ -87,7 +87,10 @@ class ReauthForm(forms.Form):
         if self.errors:
             return data
         user, origin = self.request.user, Origin.from_request(self.request)
-        with throttle.guarded_attempt(origin=origin, action="auth.reauth", username=user.get_username(), target=user):
+        device = device_cookies.device_for(self.request, user.get_username())
+        with throttle.guarded_attempt(
+            origin=origin, action="auth.reauth", username=user.get_username(), target=user, device=device
+        ):
             code = data.get("_reauth_code", "").replace(" ", "")
             if not user.check_password(data["_reauth_password"]):
                 self._refuse(origin, "wrong password", "That password is not correct.")

@@ -17,7 +17,7 @@ from django.shortcuts import redirect, render
 from django.utils.cache import add_never_cache_headers
 from django.views.decorators.http import require_http_methods, require_POST
 
-from core import throttle
+from core import device_cookies, throttle
 from core.audit import Origin
 from core.reauth import sudo_required
 from core.view_helpers import apply_service_errors, is_htmx, posted
@@ -90,6 +90,7 @@ def _verify(request, user, *, method, code):
         username=user.get_username(),
         target=user,
         details=details,
+        device=device_cookies.device_for(request, user.get_username()),  # the owner's browser survives a lockout
         spared=(services.FactorUnavailable,),  # the server's fault, not a guess: no lockout
     ):
         services.verify_login_code(origin=origin, user=user, method=method, code=code)

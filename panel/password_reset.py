@@ -14,7 +14,7 @@ from django.urls import reverse_lazy
 
 from accounts import services
 from core.audit import Origin, record
-from core.client_ip import get_client_ip
+from core.client_ip import get_client_ip, throttle_key
 from core.throttle import FailureLimit
 
 # Counted per email actually sent (a reset link is a side effect on someone's mailbox), in a fixed
@@ -32,7 +32,7 @@ class PasswordResetView(auth_views.PasswordResetView):
 
     def form_valid(self, form):
         address = form.cleaned_data["email"].strip().lower()
-        ip = get_client_ip(self.request) or "unknown"
+        ip = throttle_key(get_client_ip(self.request))
         throttled = RESETS_PER_ADDRESS.blocked(address) or RESETS_PER_IP.blocked(ip)
         record(
             origin=Origin.from_request(self.request),

@@ -22,7 +22,7 @@ from django.views.decorators.http import require_http_methods, require_POST
 
 from core import reauth, throttle
 from core.audit import Origin
-from core.client_ip import get_client_ip
+from core.client_ip import get_client_ip, throttle_key
 from core.errors import error_response
 from core.reauth import sudo_required
 from core.throttle import FailureLimit
@@ -165,7 +165,7 @@ def _messages(form):
 @_ceremony
 def login_options(request, rp):
     # Each start stores a challenge: bound them per address, so that nobody can fill the cache.
-    ip = get_client_ip(request) or "unknown"
+    ip = throttle_key(get_client_ip(request))
     if LOGIN_STARTS_PER_IP.blocked(ip):
         response = _error("Too many passkey logins started from your address. Wait a few minutes.", 429)
         response["Retry-After"] = str(LOGIN_STARTS_PER_IP.window)
