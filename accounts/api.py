@@ -8,7 +8,7 @@ from django.http import Http404
 from ninja import Field, Query, Router, Schema, Status
 
 from accounts import selectors, services
-from core.api import BodyIn, api_origin, errors, require_permission
+from core.api import BodyIn, api_origin, errors, require_browser_session, require_permission
 from core.reauth import require_recent_proof
 from organisation import scope
 from organisation import selectors as organisation_selectors
@@ -123,6 +123,7 @@ def user_update(request, user_id: int, body: UserUpdateIn):
     summary="Set a password (your own needs current_password); ends all of the user's sessions",
 )
 def user_password(request, user_id: int, body: PasswordIn):
+    require_browser_session(request)
     user = scope.self_or_permitted(actor=request.user, user_id=user_id, permission="accounts.change_user")
     origin = api_origin(request)
     if user.pk == request.user.pk:

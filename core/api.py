@@ -4,7 +4,10 @@ from django.core.exceptions import PermissionDenied
 from ninja import Schema
 from pydantic import model_validator
 
-from core.audit import Origin
+from core.audit import Origin, record
+from core.models import AuditEvent
+
+TOKEN_CANNOT_CHANGE_CREDENTIALS = "An access token cannot create or change credentials: use the panel in a browser."
 
 
 class ErrorOut(Schema):
@@ -42,3 +45,20 @@ def api_origin(request):
 def require_permission(request, permission):
     if not request.user.has_perm(permission):
         raise PermissionDenied
+
+
+def require_browser_session(request):
+    """Refuse (403) a request authenticated by an access token: the first line of every API route that creates
+    or changes a credential (a token, a passkey, a password, a second factor).
+
+    A leaked token must not be able to turn itself into a password, a second factor or another token, which
+    would outlive its deletion. The refusal is audited as ``token.refused`` with the reason.
+    """
+    token = getattr(request, "access_token", None)
+    if token is None:
+        return
+    origin = api_origin(request)
+    reason = "an access token cannot create or change credentials"
+    details = {"reason": reason, "path": request.path[:200]}
+    record(origin=origin, action="token.refused", target=token, outcome=AuditEvent.Outcome.FAILURE, details=details)
+    raise PermissionDenied(TOKEN_CANNOT_CHANGE_CREDENTIALS)

@@ -30,6 +30,7 @@ from core.env import (  # noqa: F401  (the readers are conf's API too)
     fernet_keys_problem,
     smtp_url_problem,
 )
+from core.var_dir import create_owner_only, make_var_dir
 
 _HTTPS_ONLY = " (with `PANEL_HTTPS`)"
 
@@ -309,33 +310,6 @@ def readme_table():
 # Readers that build a Django setting out of a variable.
 
 
-def make_var_dir(var_dir: Path) -> Path:
-    """``var_dir``, created if missing with access for its owner only (0700, whatever the umask).
-
-    A directory that already exists keeps its permissions: a ``PANEL_VAR_DIR`` the operator made
-    is theirs to set (a group may need to read it). What the panel puts in it (the secret key, the
-    SQLite database) is created 0600 all the same. Parents created on the way get the umask's mode.
-    """
-    if var_dir.is_dir():
-        return var_dir
-    var_dir.parent.mkdir(parents=True, exist_ok=True)
-    try:
-        var_dir.mkdir(mode=0o700)
-    except FileExistsError:
-        return var_dir  # another process starting at the same moment made it
-    var_dir.chmod(0o700)
-    return var_dir
-
-
-def _create_owner_only(path: Path):
-    """Create ``path`` empty and readable by its owner only (0600), unless it exists."""
-    try:
-        descriptor = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-    except FileExistsError:
-        return
-    os.close(descriptor)
-
-
 def secret_key(var_dir: Path):
     """SECRET_KEY from the environment, else one generated once and kept in var/."""
     key = value("SECRET_KEY")
@@ -365,7 +339,7 @@ def database(var_dir: Path):
     url = value("DATABASE_URL")
     if not url:
         path = make_var_dir(var_dir) / "panel.sqlite3"
-        _create_owner_only(path)
+        create_owner_only(path)
         url = f"sqlite:///{path}"
     # Connections are kept between requests (checked before reuse): opening one costs more than
     # most requests' queries, on PostgreSQL several milliseconds.

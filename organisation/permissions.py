@@ -37,6 +37,7 @@ GRANTABLE = (
         "Security of others",
         (
             ("tokens.manage_others_tokens", "Manage other users' access tokens"),
+            ("tokens.create_others_tokens", "Create access tokens for other users (the owner is emailed)"),
             ("mfa.reset_two_factor", "Reset other users' two-factor authentication"),
             ("passkeys.manage_others_passkeys", "See and delete other users' passkeys"),
         ),

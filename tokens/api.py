@@ -4,7 +4,7 @@ from datetime import datetime
 
 from ninja import Field, Router, Schema, Status
 
-from core.api import BodyIn, api_origin, errors
+from core.api import BodyIn, api_origin, errors, require_browser_session
 from core.reauth import require_recent_proof
 from tokens import selectors, services
 from tokens.credentials import bearer_string
@@ -53,11 +53,12 @@ def token_list(request, user_id: int):
 @router.post(
     "/users/{user_id}/tokens",
     response={201: TokenCreatedOut, **errors(403, 404, 422)},
-    summary="Issue a token; the answer holds its secret, shown this once",
+    summary="Issue a token; the answer holds its secret, shown this once (a browser session only)",
 )
 def token_create(request, user_id: int, body: TokenCreateIn):
+    require_browser_session(request)
     require_recent_proof(request)
-    owner = selectors.token_owner(actor=request.user, user_id=user_id)
+    owner = selectors.token_creation_owner(actor=request.user, user_id=user_id)
     token, secret = services.token_create(origin=api_origin(request), user=owner, **body.dict())
     token.secret, token.bearer = secret, bearer_string(token.pk, secret)
     return Status(201, token)

@@ -2,16 +2,24 @@
 
 The order of checks: throttle → parse → look up the token by ID (one query,
 owner included) → secret or signature in constant time → expiry → timestamp
-window → IP allow-list → owner may log in. The signature is checked before the
+window → IP allow-list → replay → owner may log in. The signature is checked before the
 expiry (DESIGN.md lists them the other way round) so that only a holder of the
 secret learns that a token exists and has expired. Nothing is cached in the
 process, so a token deleted or changed in one process is refused by all at once.
+
+Every refusal counts toward the per-IP failure limit except a stale timestamp and an
+address off the allow-list: those requests proved the secret (a script with a wrong clock
+or a moved server), so they are refused and audited but cannot lock the address out. A
+signature seen before inside the window is a replay: the shared cache remembers each
+accepted signature for twice the window, so a captured request is refused in every process.
 """
 
 import hmac
 import logging
 import time
+from datetime import UTC, datetime
 
+from django.core.cache import cache
 from django.core.exceptions import ImproperlyConfigured
 from django.utils import timezone
 from ninja.security import APIKeyHeader, HttpBearer
@@ -27,6 +35,8 @@ from tokens.validators import ip_allowed
 
 # Per client IP: enough for a misconfigured script to show up in the audit log, not enough to guess anything.
 FAILURES_PER_IP = FailureLimit(name="token-ip", limit=20, window=600)
+# How long an accepted signature is remembered: longer than any timestamp stays inside the window.
+REPLAY_MEMORY = 2 * signing.TIMESTAMP_TOLERANCE
 _DUMMY_SECRET = credentials.new_secret()
 logger = logging.getLogger(__name__)
 
@@ -40,6 +50,8 @@ class TokenRefused(Exception):
 
 
 INVALID_TOKEN = "invalid token"
+STALE_TIMESTAMP = "request timestamp is outside the allowed window"
+REPLAYED = "replayed request: this signature was already used; sign each request anew"
 UNREADABLE_SECRET = "secret unreadable: no configured key opens it (manage.py check_secrets)"
 
 
@@ -55,10 +67,11 @@ def refuse_malformed(request, ip, message):
     _refuse(request, ip, None, None, TokenRefused(401, message, reason="malformed credentials"))
 
 
-def authenticate(request, *, ip, token_id, prove, timestamp=None):
+def authenticate(request, *, ip, token_id, prove, timestamp=None, signed=None):
     """The owner of token ``token_id`` if ``prove(secret)`` holds and every rule passes; else raises TokenRefused.
 
-    ``timestamp`` is a signed request's X-Timestamp (unix seconds), checked once the signature holds.
+    ``timestamp`` is a signed request's X-Timestamp (unix seconds) and ``signed`` its signature, checked
+    (window, then replay) once the signature holds.
     """
     try:
         token = with_api_module(AccessToken.objects.select_related("user")).get(pk=token_id)
@@ -74,10 +87,14 @@ def authenticate(request, *, ip, token_id, prove, timestamp=None):
         _refuse(request, ip, token_id, None, TokenRefused(401, INVALID_TOKEN, reason="wrong secret or unknown token"))
     if token.is_expired:
         _refuse(request, ip, token_id, token, TokenRefused(401, "token expired"))
-    if timestamp is not None and abs(time.time() - timestamp) > signing.TIMESTAMP_TOLERANCE:
-        _refuse(request, ip, token_id, token, TokenRefused(401, "request timestamp is outside the allowed window"))
+    if timestamp is not None:
+        _check_window(request, ip, token, timestamp)
     if not ip_allowed(ip, token.ip_allowlist):
-        _refuse(request, ip, token_id, token, TokenRefused(403, "invalid request ip"))
+        # The secret was proved: a script on a moved server is refused, not counted.
+        _refuse(request, ip, token_id, token, TokenRefused(403, "invalid request ip"), count=False)
+    # Remembered for longer than any timestamp stays fresh: a captured request cannot come back in any process.
+    if signed is not None and not cache.add(f"token-signature:{token.pk}:{signed}", 1, timeout=REPLAY_MEMORY):
+        _refuse(request, ip, token_id, token, TokenRefused(401, REPLAYED, reason="replayed request"))
     if not user_may_log_in(token.user):
         _refuse(request, ip, token_id, token, TokenRefused(401, "the token's owner may not log in"))
     if not (token.user.is_superuser or token.owner_has_api_module):
@@ -86,6 +103,16 @@ def authenticate(request, *, ip, token_id, prove, timestamp=None):
     request.access_token = token
     request.user = token.user
     return token.user
+
+
+def _check_window(request, ip, token, timestamp):
+    """Refuse a signed request outside the clock window, naming the server's time so that its clock can be
+    compared; not counted toward the IP's failures, since the secret was proved."""
+    now = int(time.time())
+    if abs(now - timestamp) > signing.TIMESTAMP_TOLERANCE:
+        server_time = datetime.fromtimestamp(now, UTC).strftime("%Y-%m-%d %H:%M:%S")
+        message = f"{STALE_TIMESTAMP}: the server's time is {now} (UTC {server_time})"
+        _refuse(request, ip, token.pk, token, TokenRefused(401, message, reason=STALE_TIMESTAMP), count=False)
 
 
 def _readable_secret(token):
@@ -101,10 +128,11 @@ def _readable_secret(token):
         raise TokenRefused(503, "the panel cannot check access tokens right now", retry_after=300) from None
 
 
-def _refuse(request, ip, token_id, token, refusal):
+def _refuse(request, ip, token_id, token, refusal, *, count=True):
+    """Audit ``refusal`` and raise it; ``count`` adds it to the IP's failures (not when the secret was proved)."""
     origin = Origin.from_request(request, via="api")
     services.token_refused(origin=origin, reason=refusal.reason, token=token, credential=token_id)
-    if FAILURES_PER_IP.fail(ip) == FAILURES_PER_IP.limit:
+    if count and FAILURES_PER_IP.fail(ip) == FAILURES_PER_IP.limit:
         # The refusals that follow (429) are not audited one by one, so that a flood cannot fill the log.
         reason = f"{FAILURES_PER_IP.limit} failures: this address is refused for {FAILURES_PER_IP.window} s"
         services.token_refused(origin=origin, reason=reason, credential=token_id)
@@ -140,7 +168,7 @@ class SignedRequestAuth(APIKeyHeader):
         def prove(secret):
             return hmac.compare_digest(signing.signature(secret, timestamp, canonical), given)
 
-        return authenticate(request, ip=ip, token_id=token_id, prove=prove, timestamp=int(timestamp))
+        return authenticate(request, ip=ip, token_id=token_id, prove=prove, timestamp=int(timestamp), signed=given)
 
 
 class BearerTokenAuth(HttpBearer):

@@ -27,7 +27,10 @@ class AccessToken(models.Model):
 
     class Meta:
         ordering = ["-created_at", "-id"]
-        permissions = [("manage_others_tokens", "Can manage other users' access tokens")]
+        permissions = [
+            ("manage_others_tokens", "Can manage other users' access tokens"),
+            ("create_others_tokens", "Can create access tokens for other users"),
+        ]
 
     def __str__(self):
         return f"token {self.pk}" + (f" ({self.name})" if self.name else "")

@@ -1,9 +1,13 @@
 """Every change to access tokens. Each takes an ``origin``, runs in one transaction and writes one audit event."""
 
+import logging
 from datetime import timedelta
 
+from django.conf import settings
 from django.core.exceptions import ValidationError
+from django.core.mail import send_mail
 from django.db import transaction
+from django.template.loader import render_to_string
 from django.utils import timezone
 
 from core import crypto
@@ -12,6 +16,8 @@ from core.models import AuditEvent
 from tokens import credentials
 from tokens.models import AccessToken
 from tokens.validators import clean_ip_allowlist, latest_expiry, validate_token_expiry
+
+logger = logging.getLogger(__name__)
 
 # Last-used bookkeeping is written at most this often per token, so that an
 # authenticated request normally costs one read and no write.
@@ -49,7 +55,9 @@ def _checked_fields(*, name=None, ip_allowlist=None, expires_at=None, long_term=
 def token_create(*, origin, user, expires_at=None, long_term=False, name="", ip_allowlist=()):
     """Issue a token for ``user``; returns ``(token, secret)``. The secret is never readable again in plain text.
 
-    ``long_term`` picks the longest lifetime allowed (ten years) instead of ``expires_at``.
+    ``long_term`` picks the longest lifetime allowed (ten years) instead of ``expires_at``. Who may issue
+    one for whom is the caller's check (tokens.selectors.token_creation_owner); when the actor is not
+    ``user``, the event says so (``for_owner``) and ``user`` is emailed, never with the secret.
     """
     now = timezone.now()
     if expires_at is None and not long_term:
@@ -58,10 +66,29 @@ def token_create(*, origin, user, expires_at=None, long_term=False, name="", ip_
         name=name or "", ip_allowlist=list(ip_allowlist), expires_at=expires_at, long_term=long_term, now=now
     )
     secret = credentials.new_secret()
+    creator = origin.actor
+    for_someone_else = creator is not None and creator.pk != user.pk
     with transaction.atomic():
         token = AccessToken.objects.create(user=user, secret=secret, created_at=now, **fields)
-        record(origin=origin, action="token.create", target=token, details=_describe(token))
+        details = {**_describe(token), **({"for_owner": user.get_username()} if for_someone_else else {})}
+        record(origin=origin, action="token.create", target=token, details=details)
+    if for_someone_else:
+        _tell_owner(token=token, creator=creator)
     return token, secret
+
+
+def _tell_owner(*, token, creator):
+    """Email ``token``'s owner that ``creator`` made it for them. A mail fault is logged: the token stands."""
+    owner = token.user
+    if not owner.email:
+        return
+    context = {"owner": owner, "creator": creator, "token": token}
+    body = render_to_string("tokens/token_created_for_you_email.txt", context)
+    subject = f"An access token was created for your account {owner.get_username()}"
+    try:
+        send_mail(subject, body, settings.DEFAULT_FROM_EMAIL, [owner.email])
+    except Exception:  # SMTP down, refused address...: the token exists, the creator saw its secret
+        logger.exception("Could not email %s about access token %s.", owner.get_username(), token.pk)
 
 
 def token_update(*, origin, token, ip_allowlist=None, expires_at=None, long_term=False, name=None):

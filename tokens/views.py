@@ -1,6 +1,8 @@
 """The token manager: a user's tokens, and creating, modifying and deleting them.
 
-Everyone manages their own tokens; another user's need ``tokens.manage_others_tokens``.
+Everyone manages their own tokens; seeing, changing and deleting another user's needs
+``tokens.manage_others_tokens``, creating one for another user ``tokens.create_others_tokens``
+(the owner is emailed).
 """
 
 from django.contrib import messages
@@ -24,6 +26,7 @@ def _list_page(request, owner, *, form=None, created=None, status=200):
         "form": form or TokenForm.for_new_token(),
         "show_create": form is not None,
         "created": created,
+        "may_create": selectors.may_create_tokens_for(actor=request.user, owner=owner),
     }
     return render(request, "tokens/token_list.html", context, status=status)
 
@@ -36,7 +39,7 @@ def token_list(request, user_id):
 @sudo_required
 def token_create(request, user_id):
     """The create dialog; after a successful POST, the list with the new secret shown this once."""
-    owner = selectors.token_owner(actor=request.user, user_id=user_id)
+    owner = selectors.token_creation_owner(actor=request.user, user_id=user_id)
     form = TokenForm.for_new_token(posted(request))
     if request.method == "POST" and form.is_valid():
         try:

@@ -1,9 +1,12 @@
-"""Calling the JSON API as a script would: with a Bearer access token, through Django's test client."""
+"""Calling the JSON API as a script would (a Bearer access token) or as the panel's pages do (a session
+and its CSRF token), through Django's test client."""
 
 import json
 
+from django.conf import settings
 from django.contrib.auth.models import Permission
-from django.test import Client
+from django.middleware.csrf import get_token
+from django.test import Client, RequestFactory
 
 from core.audit import Origin
 from tokens.credentials import bearer_string
@@ -35,15 +38,40 @@ class Script:
 
     def call(self, method, path, body=NO_BODY, *, raw=None, content_type="application/json", **query):
         """``body`` is sent as JSON, ``raw`` as given, ``query`` as the query string of a body-less call."""
-        kwargs = {"HTTP_AUTHORIZATION": f"Bearer {self.bearer}"}
+        kwargs = self._credentials()
         if body is not NO_BODY:
             raw = json.dumps(body)
         if raw is not None:
             return self.client.generic(method.upper(), path, raw, content_type=content_type, **kwargs)
         return getattr(self.client, method.lower())(path, query, **kwargs)
 
+    def _credentials(self):
+        return {"HTTP_AUTHORIZATION": f"Bearer {self.bearer}"}
+
     def whoami(self):
         return self.call("get", "/api/user/info")
+
+
+class Browser(Script):
+    """A logged-in browser calling the API with its session cookie and CSRF token, as the panel's pages do.
+
+    The only way to create or change credentials through the API: token requests are refused those.
+    """
+
+    def __init__(self, user):
+        self.user, self.token, self.bearer = user, None, None
+        self.client = Client(enforce_csrf_checks=True)
+        self.client.force_login(user)
+        request = RequestFactory().get("/")
+        self.csrf = get_token(request)  # the masked token a page would embed; the cookie holds its secret
+        self.client.cookies[settings.CSRF_COOKIE_NAME] = request.META["CSRF_COOKIE"]
+
+    @classmethod
+    def of(cls, user):
+        return cls(user)
+
+    def _credentials(self):
+        return {"HTTP_X_CSRFTOKEN": self.csrf}
 
 
 def assert_error(response, status, fields=None):

@@ -9,7 +9,7 @@ from organisation import selectors as organisation_selectors
 from organisation import services as organisation_services
 from organisation.models import Company
 from tests.factories import DEFAULT_PASSWORD, AdminFactory, UserFactory
-from tests.integration.api_script import Script, assert_error
+from tests.integration.api_script import Browser, Script, assert_error
 from tests.integration.conftest import grant, logged_in_client
 
 pytestmark = pytest.mark.django_db
@@ -85,10 +85,13 @@ def test_staff_without_a_company_cannot_take_over_a_superuser(admin_user):
 
 
 def test_staff_api_token_cannot_reach_a_superuser(admin_user):
-    script = Script.of(grant(UserFactory(), "accounts.view_user", "accounts.change_user"))
+    staff = grant(UserFactory(), "accounts.view_user", "accounts.change_user")
+    script = Script.of(staff)
 
     assert_error(script.call("get", f"/api/users/{admin_user.pk}"), 404)
-    assert_error(script.call("put", f"/api/users/{admin_user.pk}/password", {"password": "Fresh-river-77"}), 404)
+    # A password changes through the API from a browser session only (a token is refused outright).
+    browser = Browser.of(staff)
+    assert_error(browser.call("put", f"/api/users/{admin_user.pk}/password", {"password": "Fresh-river-77"}), 404)
 
 
 def test_a_superuser_still_manages_another_superuser(admin_client):

@@ -16,7 +16,7 @@ from core.audit import Origin
 from organisation import services as organisation_services
 from organisation.models import Company
 from tests.factories import DEFAULT_PASSWORD, AdminFactory, UserFactory
-from tests.integration.api_script import Script, assert_error
+from tests.integration.api_script import Browser, Script, assert_error
 from tests.integration.conftest import NEW_PASSWORD, events, grant, logged_in_client
 
 pytestmark = pytest.mark.django_db
@@ -146,7 +146,7 @@ def test_current_password_guesses_on_the_page_lock_the_account(plain_user):
 
 
 def test_current_password_guesses_in_the_api_are_answered_429_once_locked(plain_user):
-    script = Script.of(plain_user)
+    script = Browser.of(plain_user)  # a password changes through the API from a browser session only
     path = f"/api/users/{plain_user.pk}/password"
     statuses = [
         script.call("put", path, {"current_password": WRONG, "password": NEW_PASSWORD}).status_code

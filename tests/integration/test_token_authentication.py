@@ -338,7 +338,7 @@ def test_request_replayed_more_than_300_seconds_later_is_refused(client, admin_k
     replay = send_signed(client, admin_key, "GET", "/api/user/info", timestamp=int(NOW.timestamp()))
 
     assert replay.status_code == 401
-    assert replay.json()["detail"] == "request timestamp is outside the allowed window"
+    assert replay.json()["detail"].startswith("request timestamp is outside the allowed window")
 
 
 def test_timestamp_300_seconds_old_is_accepted(client, admin_key, frozen):
@@ -351,7 +351,7 @@ def test_timestamp_301_seconds_in_the_future_is_refused(client, admin_key, froze
     response = send_signed(client, admin_key, "GET", "/api/user/info", timestamp=int(NOW.timestamp()) + 301)
 
     assert response.status_code == 401
-    assert response.json()["detail"] == "request timestamp is outside the allowed window"
+    assert response.json()["detail"].startswith("request timestamp is outside the allowed window")
 
 
 def test_timestamp_299_seconds_in_the_future_is_accepted(client, admin_key, frozen):
@@ -718,6 +718,7 @@ def test_failures_below_the_limit_do_not_throttle(client, plain_key):
 def test_authentication_costs_one_query(client, make_key, send, frozen, django_assert_num_queries):
     key = make_key(UserFactory())
     send(client, key, "GET", "/api/user/info")  # the first use writes last_used_at
+    frozen.shift(1)  # a signed request is new only when something in it is (here its timestamp)
 
     with django_assert_num_queries(1):
         response = send(client, key, "GET", "/api/user/info")

@@ -438,8 +438,11 @@ def test_another_users_token_under_your_own_id_is_not_found(owner, owner_client,
 
 
 def test_manager_with_the_permission_manages_another_users_tokens(owner, other_user, api_client):
-    # dave holds the API module too: bob holds it, and nobody manages someone who holds more (the power rule).
-    manager = grant(UserFactory(username="dave"), "tokens.manage_others_tokens", "accounts.use_api")
+    # Creating a token for someone else needs its own permission (managing theirs is not enough), and dave
+    # holds the API module too: bob holds it, and nobody manages someone who holds more (the power rule).
+    manager = grant(
+        UserFactory(username="dave"), "tokens.manage_others_tokens", "tokens.create_others_tokens", "accounts.use_api"
+    )
     grant_api_module(other_user)
     client = logged_in_client(manager)
     base = _tokens_url(other_user)
@@ -480,7 +483,8 @@ def test_admin_manages_another_users_tokens(admin_client, other_user):
 
 
 def test_manager_gets_404_for_a_token_under_the_wrong_owner(owner, other_user):
-    manager = grant(UserFactory(username="dave"), "tokens.manage_others_tokens")
+    # Creating a token for someone else needs its own permission (managing theirs is not enough).
+    manager = grant(UserFactory(username="dave"), "tokens.manage_others_tokens", "tokens.create_others_tokens")
     token, _ = _make_token(other_user)
 
     response = logged_in_client(manager).get(f"{_tokens_url(owner)}{token.pk}/edit/")
