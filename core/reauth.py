@@ -22,6 +22,7 @@ from django.core.exceptions import PermissionDenied
 from django.http import QueryDict
 from django.shortcuts import render
 from django_otp import devices_for_user
+from django_otp.plugins.otp_email.models import EmailDevice
 
 from core import device_cookies, throttle
 from core.audit import Origin, record
@@ -79,8 +80,11 @@ class ReauthForm(forms.Form):
         super().__init__(*args, **kwargs)
         self.request = request
         self.devices = _second_factors(request.user)
+        self.code_mailed = False
         if not self.devices:
             del self.fields["_reauth_code"]
+        elif not self.is_bound and all(isinstance(device, EmailDevice) for device in self.devices):
+            self.code_mailed = _mail_a_code(request, self.devices[0])
 
     def clean(self):
         data = super().clean()
@@ -107,6 +111,15 @@ class ReauthForm(forms.Form):
             details={"reason": reason},
         )
         raise forms.ValidationError(message, code=reason.replace(" ", "_"))
+
+
+def _mail_a_code(request, device):
+    """A user whose only second factor is email codes gets one with the prompt (one a minute at most)."""
+    allowed, _ = device.generate_is_allowed()
+    if allowed:
+        device.generate_challenge(extra_context={"panel_name": settings.PANEL_NAME, "username": request.user.username})
+        record(origin=Origin.from_request(request), action="mfa.email.code_sent", target=request.user)
+    return True
 
 
 def _kept_input(post):

@@ -222,3 +222,22 @@ def test_an_access_token_deletes_a_user_without_a_login_proof(admin_user, clock)
     response = Client().delete(f"/api/users/{target.pk}", HTTP_AUTHORIZATION=f"Bearer {token.bearer}")
 
     assert response.status_code == 204
+
+
+def test_a_user_with_only_email_codes_is_mailed_one_with_the_prompt(owner, stale, clock):
+    from django.core import mail
+
+    from tests.integration.conftest import mailed_code, turn_on_email
+
+    turn_on_email(owner)
+    browser = logged_in_client(owner)
+    stale()
+    mail.outbox.clear()
+
+    prompt = _create_token(browser, owner)
+    code = mailed_code(mail.outbox[-1])
+    response = _create_token(browser, owner, _reauth="1", _reauth_password=DEFAULT_PASSWORD, _reauth_code=code)
+
+    assert "A code was sent to your email address" in page_text(prompt)
+    assert response.status_code == 200
+    assert AccessToken.objects.filter(user=owner).count() == 1
