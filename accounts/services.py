@@ -291,6 +291,19 @@ def user_set_password(*, origin, user, password, keep_session_key=None, by_reset
     return user
 
 
+def user_set_notifications(*, origin, user, notify_new_login):
+    """Turn the emails about logins from new browsers on or off for ``user``."""
+    notify_new_login = bool(notify_new_login)
+    if notify_new_login == user.notify_new_login:
+        return user
+    with transaction.atomic():
+        user.notify_new_login = notify_new_login
+        user.save(update_fields=["notify_new_login"])
+        changes = {"notify_new_login": {"from": not notify_new_login, "to": notify_new_login}}
+        record(origin=origin, action="user.notifications", target=user, details={"changes": changes})
+    return user
+
+
 def user_change_own_password(*, origin, user, current_password, new_password, session_key):
     """A user changing their own password must prove they know the current one, under the login guard."""
     if not current_password:
