@@ -116,3 +116,13 @@ class MoveForm(forms.Form):
         else:
             self.fields["company"].required = True
             self.fields["company"].empty_label = None
+
+
+class NotificationsForm(forms.Form):
+    """The account page's switch for the emails about logins from new browsers (an unticked box is off)."""
+
+    notify_new_login = forms.BooleanField(
+        label="Email me when my account is logged in to from a new browser",
+        required=False,
+        help_text="Emails about changes to your password, email, second factors, passkeys and tokens are always sent.",
+    )

@@ -99,6 +99,8 @@ class User(AbstractBaseUser, PermissionsMixin):
     long_term_sessions = models.BooleanField(default=False)
     session_lifetime = models.PositiveIntegerField(null=True, blank=True)
     exclusive_login = models.BooleanField(default=False)
+    # Email the user when a browser that never logged in to this account does (PANEL_NOTIFY_NEW_LOGIN above it).
+    notify_new_login = models.BooleanField("email me about logins from new browsers", default=True)
 
     objects = UserManager()
 

@@ -23,11 +23,14 @@ from accounts.validators import (
 from core import throttle
 from core.audit import record
 from core.models import AuditEvent
+from core.notify import notify
 from organisation import scope
 from organisation.services import LastUserError, deletion_refusal, lock_users
 from usersessions.services import end_sessions
 
 __all__ = ["LastUserError"]
+
+CHANGE = "core/notifications/change.txt"
 
 
 def _validate_username(username, *, exclude_pk=None):
@@ -163,7 +166,25 @@ def user_update(*, origin, user, username=None, email=None):
             setattr(user, field, change["to"])
         _save_username(user)
         record(origin=origin, action="user.update", target=user, details={"changes": changes})
+        if "email" in changes:
+            _notify_email_change(origin, user, changes["email"])
     return user
+
+
+def _notify_email_change(origin, user, change):
+    """Tell the old address, which is the one an intruder who changed it cannot read."""
+    what = (
+        f"The email address of your account {user.get_username()} was changed from {change['from']} to "
+        f"{change['to']}. Emails from the panel now go to the new address."
+    )
+    notify(
+        user,
+        subject="Your email address was changed",
+        template=CHANGE,
+        context={"what": what},
+        to=change["from"],
+        origin=origin,
+    )
 
 
 def user_set_expiry(*, origin, user, expires_at, whole_company=False):
@@ -262,8 +283,24 @@ def user_set_password(*, origin, user, password, keep_session_key=None, by_reset
                 "self": by_reset or (origin.actor is not None and origin.actor.pk == user.pk),
             },
         )
+        how = "reset through an emailed link" if by_reset else "changed"
+        what = f"The password of your account {user.get_username()} was {how}. Your other sessions were ended."
+        notify(user, subject="Your password was changed", template=CHANGE, context={"what": what}, origin=origin)
     if by_reset:
         throttle.record_success(username=user.get_username())
+    return user
+
+
+def user_set_notifications(*, origin, user, notify_new_login):
+    """Turn the emails about logins from new browsers on or off for ``user``."""
+    notify_new_login = bool(notify_new_login)
+    if notify_new_login == user.notify_new_login:
+        return user
+    with transaction.atomic():
+        user.notify_new_login = notify_new_login
+        user.save(update_fields=["notify_new_login"])
+        changes = {"notify_new_login": {"from": not notify_new_login, "to": notify_new_login}}
+        record(origin=origin, action="user.notifications", target=user, details={"changes": changes})
     return user
 
 

@@ -189,6 +189,14 @@ CATALOGUE = {
             "PANEL_NAME", env_str, "Panel", "`Panel`", "shown in the header and page titles", setting="PANEL_NAME"
         ),
         Variable(
+            "PANEL_NOTIFY_NEW_LOGIN",
+            env_bool,
+            True,
+            "`true`",
+            "email users when their account is logged in to from a new browser; `false` turns it off for everyone",
+            setting="PANEL_NOTIFY_NEW_LOGIN",
+        ),
+        Variable(
             "PANEL_TOTP_ISSUER",
             env_str,
             DERIVED,

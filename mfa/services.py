@@ -15,6 +15,7 @@ from django_otp.models import GenerateNotAllowed
 from core import crypto, throttle
 from core.audit import record
 from core.models import AuditEvent
+from core.notify import notify
 from mfa import selectors
 from mfa.models import (
     RECOVERY_ALPHABET,
@@ -32,6 +33,12 @@ FACTOR_UNAVAILABLE = (
     "Use a recovery code or another method, or ask an administrator."
 )
 logger = logging.getLogger(__name__)
+
+
+def _notify(origin, user, subject, what):
+    """Tell ``user`` that their second factors changed (core.notify: after the commit, never a code)."""
+    context = {"what": f"{what} (account {user.get_username()})."}
+    notify(user, subject=subject, template="core/notifications/change.txt", context=context, origin=origin)
 
 
 class CodeSendRefused(Exception):
@@ -132,6 +139,7 @@ def totp_confirm(*, origin, user, device, code):
         device.save(update_fields=["confirmed"])
         _replace_recovery_codes(user, rows)
         record(origin=origin, action="mfa.totp.enable", target=user)
+        _notify(origin, user, "Authenticator app turned on", "An authenticator app was turned on for your logins")
     return codes
 
 
@@ -143,6 +151,7 @@ def recovery_codes_regenerate(*, origin, user):
     with transaction.atomic():
         _replace_recovery_codes(user, rows)
         record(origin=origin, action="mfa.recovery.regenerate", target=user)
+        _notify(origin, user, "New recovery codes", "A new set of recovery codes was made; the old ones no longer work")
     return codes
 
 
@@ -152,6 +161,7 @@ def two_factor_disable(*, origin, user, reason):
         for model in (AuthenticatorDevice, RecoveryCodeDevice, EmailCodeDevice):
             model.objects.filter(user=user).delete()
         record(origin=origin, action="mfa.disable", target=user, details={"reason": reason})
+        _notify(origin, user, "Two-factor authentication turned off", "Two-factor authentication was turned off")
 
 
 def two_factor_disable_own(*, origin, user, code="", password=""):
@@ -211,12 +221,14 @@ def email_confirm(*, origin, user, device, code):
         device.confirmed = True
         device.save(update_fields=["confirmed"])
         record(origin=origin, action="mfa.email.enable", target=user)
+        _notify(origin, user, "Email login codes turned on", "Login codes by email were turned on for your logins")
 
 
 def email_disable(*, origin, user):
     with transaction.atomic():
         EmailCodeDevice.objects.filter(user=user).delete()
         record(origin=origin, action="mfa.email.disable", target=user)
+        _notify(origin, user, "Email login codes turned off", "Login codes by email were turned off")
 
 
 def verify_login_code(*, origin, user, method, code):

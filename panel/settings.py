@@ -144,6 +144,7 @@ WHITENOISE_USE_FINDERS = True
 EMAIL_BACKEND, EMAIL_SETTINGS = conf.email()
 globals().update(EMAIL_SETTINGS)
 DEFAULT_FROM_EMAIL = conf.value("DEFAULT_FROM_EMAIL")
+PANEL_NOTIFY_NEW_LOGIN = conf.value("PANEL_NOTIFY_NEW_LOGIN")  # core.notify: new-browser login emails
 
 # Two-factor authentication (mfa/).
 PANEL_REQUIRE_TWO_FACTOR = conf.value("PANEL_REQUIRE_TWO_FACTOR")

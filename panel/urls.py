@@ -40,6 +40,7 @@ urlpatterns = [
     ),
     path("password-reset/done/", password_reset.PasswordResetCompleteView.as_view(), name="password_reset_complete"),
     path("account/", views.account, name="account"),
+    path("account/notifications/", views.account_notifications, name="account_notifications"),
     path("", include("mfa.urls")),
     path("", include("passkeys.urls")),
     # Before accounts.urls, whose "<pk>/<field>/" would otherwise take "<pk>/tokens/".

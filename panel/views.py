@@ -1,9 +1,15 @@
 """The flows that compose the apps: the login page, the landing redirect, and your account page."""
 
+from django.conf import settings
+from django.contrib import messages
 from django.contrib.auth.views import LoginView
 from django.shortcuts import redirect, render
+from django.views.decorators.http import require_POST
 
+from accounts import services as account_services
+from accounts.forms import NotificationsForm
 from core import navigation
+from core.audit import Origin
 from mfa import login_step
 from mfa import selectors as mfa_selectors
 from panel.forms import LoginForm
@@ -40,5 +46,18 @@ def account(request):
         "passkey_count": passkey_selectors.passkeys_of(owner=user).count(),
         "session_count": session_selectors.active_sessions(owner=user).count(),
         "token_count": token_selectors.tokens_of(owner=user).count(),
+        "notifications_form": NotificationsForm(initial={"notify_new_login": user.notify_new_login}),
+        "new_login_emails_panel_wide": settings.PANEL_NOTIFY_NEW_LOGIN,
     }
     return render(request, "panel/account.html", context)
+
+
+@require_POST
+def account_notifications(request):
+    """Turn your own new-login emails on or off."""
+    form = NotificationsForm(request.POST)
+    form.is_valid()  # a lone optional checkbox: always valid
+    on = form.cleaned_data["notify_new_login"]
+    account_services.user_set_notifications(origin=Origin.from_request(request), user=request.user, notify_new_login=on)
+    messages.success(request, f"Emails about new logins are {'on' if on else 'off'}.")
+    return redirect("account")

@@ -41,6 +41,7 @@ from webauthn.helpers.structs import (
 from accounts.selectors import login_refusal
 from core.audit import record
 from core.models import AuditEvent
+from core.notify import notify
 from passkeys import challenges, selectors
 from passkeys.models import CREDENTIAL_ID_MAX_BYTES, Passkey, UserHandle
 from passkeys.validators import clean_passkey_name, validate_passkey_name_free
@@ -153,6 +154,7 @@ def _store_passkey(*, origin, user, name, started, parsed, verified):
             backed_up=verified.credential_backed_up,
         )
         record(origin=origin, action="passkey.register", target=passkey, details=_describe(passkey))
+        _notify(origin, passkey, "A passkey was added", "registered")
     return passkey
 
 
@@ -244,6 +246,7 @@ def _counter_went_back(stored, received) -> bool:
 def passkey_delete(*, origin, passkey):
     with transaction.atomic():
         record(origin=origin, action="passkey.delete", target=passkey, details=_describe(passkey))
+        _notify(origin, passkey, "A passkey was removed", "deleted")
         passkey.delete()
 
 
@@ -268,6 +271,12 @@ def _audit_refusal(*, origin, action, reason, target=None, details=None):
         outcome=AuditEvent.Outcome.FAILURE,
         details={"reason": reason[:200], **(details or {})},
     )
+
+
+def _notify(origin, passkey, subject, change):
+    owner = passkey.user
+    what = f'The passkey "{passkey.name}" of your account {owner.get_username()} was {change}.'
+    notify(owner, subject=subject, template="core/notifications/change.txt", context={"what": what}, origin=origin)
 
 
 def _describe(passkey):

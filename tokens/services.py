@@ -1,23 +1,18 @@
 """Every change to access tokens. Each takes an ``origin``, runs in one transaction and writes one audit event."""
 
-import logging
 from datetime import timedelta
 
-from django.conf import settings
 from django.core.exceptions import ValidationError
-from django.core.mail import send_mail
 from django.db import transaction
-from django.template.loader import render_to_string
 from django.utils import timezone
 
 from core import crypto
 from core.audit import record
 from core.models import AuditEvent
+from core.notify import notify
 from tokens import credentials
 from tokens.models import AccessToken
 from tokens.validators import clean_ip_allowlist, latest_expiry, validate_token_expiry
-
-logger = logging.getLogger(__name__)
 
 # Last-used bookkeeping is written at most this often per token, so that an
 # authenticated request normally costs one read and no write.
@@ -57,7 +52,7 @@ def token_create(*, origin, user, expires_at=None, long_term=False, name="", ip_
 
     ``long_term`` picks the longest lifetime allowed (ten years) instead of ``expires_at``. Who may issue
     one for whom is the caller's check (tokens.selectors.token_creation_owner); when the actor is not
-    ``user``, the event says so (``for_owner``) and ``user`` is emailed, never with the secret.
+    ``user``, the event says so (``for_owner``). ``user`` is emailed either way, never with the secret.
     """
     now = timezone.now()
     if expires_at is None and not long_term:
@@ -72,23 +67,15 @@ def token_create(*, origin, user, expires_at=None, long_term=False, name="", ip_
         token = AccessToken.objects.create(user=user, secret=secret, created_at=now, **fields)
         details = {**_describe(token), **({"for_owner": user.get_username()} if for_someone_else else {})}
         record(origin=origin, action="token.create", target=token, details=details)
-    if for_someone_else:
-        _tell_owner(token=token, creator=creator)
+        _notify(origin, token, "created")
     return token, secret
 
 
-def _tell_owner(*, token, creator):
-    """Email ``token``'s owner that ``creator`` made it for them. A mail fault is logged: the token stands."""
-    owner = token.user
-    if not owner.email:
-        return
-    context = {"owner": owner, "creator": creator, "token": token}
-    body = render_to_string("tokens/token_created_for_you_email.txt", context)
-    subject = f"An access token was created for your account {owner.get_username()}"
-    try:
-        send_mail(subject, body, settings.DEFAULT_FROM_EMAIL, [owner.email])
-    except Exception:  # SMTP down, refused address...: the token exists, the creator saw its secret
-        logger.exception("Could not email %s about access token %s.", owner.get_username(), token.pk)
+def _notify(origin, token, change):
+    """Tell the token's owner (core.notify: after the commit; the template shows no secret)."""
+    context = {"token": token, "change": change}
+    subject = f"An access token was {change}"
+    notify(token.user, subject=subject, template="core/notifications/token.txt", context=context, origin=origin)
 
 
 def token_update(*, origin, token, ip_allowlist=None, expires_at=None, long_term=False, name=None):
@@ -108,12 +95,14 @@ def token_update(*, origin, token, ip_allowlist=None, expires_at=None, long_term
             setattr(token, field, value)
         token.save(update_fields=list(fields))
         record(origin=origin, action="token.update", target=token, details={"changes": changes})
+        _notify(origin, token, "changed")
     return token
 
 
 def token_delete(*, origin, token):
     with transaction.atomic():
         record(origin=origin, action="token.delete", target=token, details=_describe(token))
+        _notify(origin, token, "deleted")
         token.delete()
 
 

@@ -13,15 +13,20 @@ from django.utils import timezone
 from django.utils.module_loading import import_string
 
 from core.audit import record
+from core.notify import notify
 from usersessions import policy
 from usersessions.models import UserSession
 from usersessions.validators import validate_session_policy
 
+NEW_LOGIN = "core/notifications/new_login.txt"
 
-def session_start(*, origin, user, session_key):
+
+def session_start(*, origin, user, session_key, new_browser=False):
     """Remember a freshly logged-in session, so that it can be ended later, and audit the login.
 
-    With exclusive login, the user's other sessions end, and their browsers are told why.
+    With exclusive login, the user's other sessions end, and their browsers are told why. A login from
+    a ``new_browser`` (one without a device cookie for the account) is emailed to the user, unless they
+    or the panel (PANEL_NOTIFY_NEW_LOGIN) turned that off.
     """
     with transaction.atomic():
         UserSession.objects.update_or_create(
@@ -33,6 +38,8 @@ def session_start(*, origin, user, session_key):
             ended = end_sessions(user=user, except_key=session_key, reason=policy.SIGNED_IN_ELSEWHERE)
             details["other_sessions_ended"] = ended
         record(origin=origin, action="auth.login", target=user, details=details)
+        if new_browser and settings.PANEL_NOTIFY_NEW_LOGIN and user.notify_new_login:
+            notify(user, subject="New login to your account", template=NEW_LOGIN, context={}, origin=origin)
 
 
 def session_touch(*, session_key):

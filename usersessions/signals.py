@@ -4,14 +4,21 @@ so its signals are where a session starts its policy's clocks and is remembered,
 from django.contrib.auth.signals import user_logged_in, user_logged_out
 from django.dispatch import receiver
 
+from core import device_cookies, notify
 from core.audit import Origin
-from usersessions import policy, services
+from usersessions import devices, policy, services
+
+notify.set_device_describer(devices.describe)  # notifications name the device as the session list does
 
 
 @receiver(user_logged_in)
 def _on_login(sender, request, user, **kwargs):
     policy.start(request.session, user)
-    services.session_start(origin=Origin.from_request(request), user=user, session_key=request.session.session_key)
+    # The device cookie this login earns is written on the response (core.device_cookies), so the
+    # request still carries what the browser had: no valid cookie for this account means a new browser.
+    new_browser = device_cookies.device_for(request, user.get_username()) is None
+    origin = Origin.from_request(request)
+    services.session_start(origin=origin, user=user, session_key=request.session.session_key, new_browser=new_browser)
 
 
 @receiver(user_logged_out)

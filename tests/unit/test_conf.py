@@ -317,6 +317,7 @@ def test_the_shown_default_is_the_real_default(variable):
         ("EMAIL_URL", ""),
         ("DEFAULT_FROM_EMAIL", "panel@localhost"),
         ("PANEL_NAME", "Panel"),
+        ("PANEL_NOTIFY_NEW_LOGIN", True),
         ("PANEL_REQUIRE_TWO_FACTOR", False),
         ("PANEL_PASSKEY_RP_ID", ""),
         ("PANEL_PASSKEY_ORIGINS", []),
@@ -360,6 +361,7 @@ def test_a_catalogued_default_cannot_be_overridden_by_a_reader():
         ("PANEL_LOG_LEVEL", "WARNING", "WARNING"),
         ("PANEL_LOG_LEVEL", " debug ", "DEBUG"),
         ("PANEL_LOG_LEVEL", "warn", "WARN"),
+        ("PANEL_NOTIFY_NEW_LOGIN", "false", False),
         (
             "PANEL_ENCRYPTION_KEYS",
             "ZmDfcTF7_60GrrY167zsiPd67pEvs0aGOv2oasOM1Pg=",

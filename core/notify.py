@@ -1,0 +1,73 @@
+"""Security notifications: the owner of an account is emailed when its credentials change.
+
+``notify`` is the one way to send them. Services call it inside their transaction; the email goes
+out only once that transaction commits (nothing is said about a change that rolled back), and a
+mail fault is logged, never raised: a change never fails because mail is down.
+
+A notification says what changed, when (UTC), from which address and device and, when someone
+else acted, who; it never carries a secret (no token secret, no code, no password): callers pass
+none in ``context``.
+"""
+
+import logging
+from datetime import UTC
+
+from django.conf import settings
+from django.core.mail import send_mail
+from django.db import transaction
+from django.template.loader import render_to_string
+from django.utils import timezone
+
+logger = logging.getLogger(__name__)
+
+# How a User-Agent header reads as a device ("Firefox on Linux"). core imports no app, so the
+# usersessions app hands its describer in (usersessions.signals); until then the header is shown.
+_describe_device = None
+
+
+def set_device_describer(describe):
+    """``describe(user_agent) -> str`` names the device in notifications."""
+    global _describe_device
+    _describe_device = describe
+
+
+def notify(user, *, subject, template, context, to=None, origin=None):
+    """Email ``user`` (or the address ``to``) the plain-text ``template`` once the current transaction commits.
+
+    ``origin`` (core.audit.Origin) says from where the change came; the template also gets ``user``,
+    ``when`` (now, UTC), ``ip``, ``device``, ``by`` (who acted, when not the user) and ``panel_name``.
+    Nothing is sent when there is no address.
+    """
+    address = user.email if to is None else to
+    if not address:
+        return
+    body = render_to_string(template, {**_about(user, origin), **context})
+    subject = f"[{settings.PANEL_NAME}] {subject}"
+    username = user.get_username()
+    transaction.on_commit(lambda: _send(subject, body, address, username))
+
+
+def _about(user, origin):
+    user_agent = origin.user_agent if origin is not None else ""
+    actor = origin.actor if origin is not None else None
+    if actor is not None and actor.pk != user.pk:
+        by = actor.get_username()
+    elif origin is not None and origin.via == "command":
+        by = "the server's operator (manage.py)"
+    else:
+        by = ""
+    return {
+        "user": user,
+        "when": timezone.now().astimezone(UTC).strftime("%Y-%m-%d %H:%M UTC"),
+        "ip": (origin.ip if origin is not None else None) or "unknown",
+        "device": (_describe_device(user_agent) if _describe_device else user_agent) or "Unknown device",
+        "by": by,
+        "panel_name": settings.PANEL_NAME,
+    }
+
+
+def _send(subject, body, address, username):
+    try:
+        send_mail(subject, body, settings.DEFAULT_FROM_EMAIL, [address])
+    except Exception:  # SMTP down, refused address...: the change stands
+        logger.exception("Could not send the notification %r to the user %s.", subject, username)
