@@ -10,7 +10,6 @@ from django.contrib.auth import password_validation
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import IntegrityError, transaction
 from django.db.models import Q
-from django.template.defaultfilters import pluralize
 
 from accounts import selectors
 from accounts.models import User
@@ -81,14 +80,9 @@ def _validate_placement(actor, company, parent):
 
 def _refuse_out_of_reach(actor, users, *, field):
     """Refuse to act on ``users`` when any of them is outside ``actor``'s scope (organisation.scope.out_of_reach)."""
-    beyond = scope.out_of_reach(actor, users).count()
-    if beyond:
-        raise ValidationError(
-            {
-                field: f"This would also change {beyond} account{pluralize(beyond)} you cannot manage. "
-                "Ask an administrator."
-            }
-        )
+    refusal = scope.beyond_reach(actor, users, doing="change")
+    if refusal:
+        raise ValidationError({field: refusal})
 
 
 def _save_username(user):
@@ -335,9 +329,9 @@ def user_delete(*, origin, user):
         if user.pk not in remaining:
             raise User.DoesNotExist("This user no longer exists.")
         doomed = {user.pk} | selectors.descendant_ids({user.pk})
-        beyond = scope.out_of_reach(origin.actor, User.objects.filter(pk__in=doomed)).count()
+        beyond = scope.beyond_reach(origin.actor, User.objects.filter(pk__in=doomed), doing="delete")
         if beyond:
-            raise PermissionDenied(f"This would also delete {beyond} sub-user{pluralize(beyond)} you cannot manage.")
+            raise PermissionDenied(beyond)
         refusal = deletion_refusal(remaining=remaining, doomed=doomed)
         if refusal:
             # Recorded and committed before raising: raising inside the block would roll it back.

@@ -104,6 +104,18 @@ def out_of_reach(actor, users):
     return users.exclude(pk__in=narrow_users(actor, users).values("pk"))
 
 
+def beyond_reach(actor, users, *, doing):
+    """Why acting on ``users`` must be refused, naming those beyond ``actor``'s reach; None if none are.
+
+    ``doing`` says what the action would do to them ("change", "delete").
+    """
+    names = sorted(out_of_reach(actor, users).values_list("username", flat=True))
+    if not names:
+        return None
+    accounts = "1 account" if len(names) == 1 else f"{len(names)} accounts"
+    return f"This would also {doing} {accounts} you cannot manage: {', '.join(names)}. Ask an administrator."
+
+
 def visible_companies(actor):
     ids = company_ids(actor)
     return Company.objects.all() if ids is None else Company.objects.filter(pk__in=ids)

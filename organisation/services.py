@@ -110,12 +110,9 @@ def company_delete(*, origin, company, cascade=False):
     with transaction.atomic():
         remaining = lock_users()  # first, so that nobody joins these companies while they are emptied
         user_ids = set(get_user_model().objects.filter(company_id__in=companies).values_list("pk", flat=True))
-        beyond = scope.out_of_reach(actor, get_user_model().objects.filter(pk__in=user_ids)).count()
+        beyond = scope.beyond_reach(actor, get_user_model().objects.filter(pk__in=user_ids), doing="delete")
         if beyond:
-            raise CompanyNotEmpty(
-                f"{company.name} holds {beyond} account{pluralize(beyond)} you cannot manage: "
-                "an administrator must move or delete them first."
-            )
+            raise CompanyNotEmpty(beyond)
         if not cascade and (user_ids or len(companies) > 1):
             raise CompanyNotEmpty(
                 f"{company.name} still holds {len(user_ids)} user{pluralize(len(user_ids))} and "

@@ -56,7 +56,7 @@ def test_whole_company_expiry_refuses_when_the_company_holds_a_superuser(east_ad
     with pytest.raises(ValidationError) as refused:
         services.user_set_expiry(origin=Origin(actor=east_admin), user=colleague, expires_at=None, whole_company=True)
 
-    assert "1 account you cannot manage" in refused.value.message_dict["expires_at"][0]
+    assert "1 account you cannot manage: root2." in refused.value.message_dict["expires_at"][0]
     hidden_superuser.refresh_from_db()
     assert hidden_superuser.expires_at is None
 
