@@ -12,4 +12,5 @@ urlpatterns = [
     path("passkeys/register/", views.register_finish, name="register_finish"),
     path("login/passkey/options/", views.login_options, name="login_options"),
     path("login/passkey/", views.login_finish, name="login_finish"),
+    path("passkeys/reauth/", views.reauth_finish, name="reauth_finish"),
 ]

@@ -21,7 +21,7 @@ from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_http_methods, require_POST
 
 from core import reauth, throttle
-from core.audit import Origin
+from core.audit import Origin, record
 from core.client_ip import get_client_ip, throttle_key
 from core.errors import error_response
 from core.reauth import sudo_required
@@ -177,25 +177,46 @@ def login_options(request, rp):
 @login_not_required
 @_ceremony
 def login_finish(request, rp):
-    origin = Origin.from_request(request)
-    credential = _credential(request)
-    try:
-        with throttle.guarded_attempt(
-            origin=origin, action="passkey.login", username=None, failures=(services.PasskeyRefused,)
-        ):
-            if credential is None:
-                return _error('Send the passkey\'s answer as JSON: {"credential": {...}}.', 400)
-            user = services.passkey_authenticate(origin=origin, rp=rp, credential=credential)
-    except throttle.Throttled as throttled:
-        response = _error(throttled.messages[0], 429)
-        response["Retry-After"] = str(throttled.wait)
-        return response
-    except services.PasskeyRefused as refused:
-        return _error(str(refused), 400)
+    user, refusal = _verified_user(request, rp, action="passkey.login", username=None)
+    if refusal is not None:
+        return refusal
     # Possession plus user verification: two factors in one, so no second step follows.
     login(request, user, backend=settings.AUTHENTICATION_BACKENDS[0])
     request.session[selectors.LOGGED_IN_BY_PASSKEY] = True
     return JsonResponse({"redirect": _next_url(request)})
+
+
+@_ceremony
+def reauth_finish(request, rp):
+    """Re-authentication (sudo mode) with one of your own passkeys: a fresh login proof for this session."""
+    me = request.user
+    user, refusal = _verified_user(request, rp, action="auth.reauth", username=me.get_username(), target=me)
+    if refusal is not None:
+        return refusal
+    if user.pk != me.pk:
+        return _error("That passkey belongs to another account: use one of your own.", 403)
+    reauth.mark_proof(request.session)
+    record(origin=Origin.from_request(request), action="auth.reauth", target=me, details={"method": "passkey"})
+    return JsonResponse({"confirmed": True})
+
+
+def _verified_user(request, rp, *, action, username, target=None):
+    """The user whose passkey answered ``request`` (under the login guard), or None and the refusal to send."""
+    origin = Origin.from_request(request)
+    credential = _credential(request)
+    if credential is None:
+        return None, _error('Send the passkey\'s answer as JSON: {"credential": {...}}.', 400)
+    try:
+        with throttle.guarded_attempt(
+            origin=origin, action=action, username=username, target=target, failures=(services.PasskeyRefused,)
+        ):
+            return services.passkey_authenticate(origin=origin, rp=rp, credential=credential), None
+    except throttle.Throttled as throttled:
+        response = _error(throttled.messages[0], 429)
+        response["Retry-After"] = str(throttled.wait)
+        return None, response
+    except services.PasskeyRefused as refused:
+        return None, _error(str(refused), 400)
 
 
 def _next_url(request):

@@ -162,6 +162,32 @@
     }
   }
 
+  // Re-authentication (sudo mode) with a passkey: prove it is you, then send the form that asked, as it was.
+  function setUpReauth(box) {
+    const status = box.querySelector("[data-passkey-status]");
+    const button = box.querySelector("button");
+    if (!supported) return;
+    button.hidden = false;
+    button.addEventListener("click", async function () {
+      show(status, "");
+      button.disabled = true;
+      try {
+        const options = await post(box.dataset.optionsUrl, {});
+        options.challenge = toBytes(options.challenge);
+        options.allowCredentials = withBytes(options.allowCredentials);
+        const credential = await navigator.credentials.get({ publicKey: options });
+        await post(box.dataset.finishUrl, { credential: credentialJSON(credential) });
+        const form = document.getElementById(box.dataset.form);
+        form.querySelector("input[name=_reauth]").remove(); // proven now: the action runs as submitted
+        form.submit();
+      } catch (error) {
+        show(status, error.fromPanel ? error.message : browserMessage(error, false));
+        button.disabled = false;
+      }
+    });
+  }
+
   document.querySelectorAll("form[data-passkey-register]").forEach(setUpRegistration);
+  document.querySelectorAll("[data-passkey-reauth]").forEach(setUpReauth);
   document.querySelectorAll("[data-passkey-login]").forEach(setUpLogin);
 })();

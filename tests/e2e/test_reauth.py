@@ -43,3 +43,24 @@ def test_an_old_login_confirms_the_password_then_creates_the_token_typed(admin_p
     token = AccessToken.objects.get(user=admin_user)
     assert token.name == "after-confirming"
     expect(page.locator("#created-secret")).to_be_visible()
+
+
+def test_an_old_login_confirms_with_a_passkey_instead_of_the_password(admin_page, admin_user):
+    from tests.e2e.test_passkeys import VirtualAuthenticator, _register
+
+    page = admin_page
+    VirtualAuthenticator(page)
+    _register(page, admin_user, "Laptop")
+    page.goto(f"/users/{admin_user.pk}/tokens/")
+    _age_the_login(page)
+
+    page.get_by_role("link", name="Create Token").click()
+    dialog = page.get_by_role("dialog", name="Create Token")
+    dialog.get_by_label("Name").fill("by-passkey")
+    dialog.get_by_label("Long-term").check()
+    dialog.get_by_role("button", name="Create").click()
+    expect(page.get_by_role("heading", name="Confirm it's you")).to_be_visible()
+    page.get_by_role("button", name="Use a passkey instead").click()
+
+    expect(page.locator("#created-secret")).to_be_visible()
+    assert AccessToken.objects.get(user=admin_user).name == "by-passkey"

@@ -241,3 +241,50 @@ def test_a_user_with_only_email_codes_is_mailed_one_with_the_prompt(owner, stale
     assert "A code was sent to your email address" in page_text(prompt)
     assert response.status_code == 200
     assert AccessToken.objects.filter(user=owner).count() == 1
+
+
+# Re-authentication with a passkey (the JSON endpoint passkeys.js calls from the prompt)
+
+
+def _passkey_answer(browser, authenticator):
+    options = browser.post("/login/passkey/options/", HTTP_HOST="localhost").json()
+    return authenticator.login(options)
+
+
+def test_your_own_passkey_gives_a_fresh_proof(owner, stale):
+    from tests.integration.conftest import register_passkey
+
+    _passkey, authenticator = register_passkey(owner)
+    browser = logged_in_client(owner, HTTP_HOST="localhost")
+    stale()
+
+    answer = browser.post(
+        "/passkeys/reauth/",
+        {"credential": _passkey_answer(browser, authenticator)},
+        content_type="application/json",
+        HTTP_HOST="localhost",
+    )
+    response = _create_token(browser, owner)
+
+    assert answer.status_code == 200
+    assert response.status_code == 200 and AccessToken.objects.filter(user=owner).exists()
+    assert events("auth.reauth")[-1].details["method"] == "passkey"
+
+
+def test_another_accounts_passkey_gives_no_proof(owner, stale):
+    from tests.integration.conftest import register_passkey
+
+    _passkey, someone_elses = register_passkey(UserFactory(username="mallory"))
+    browser = logged_in_client(owner, HTTP_HOST="localhost")
+    stale()
+
+    answer = browser.post(
+        "/passkeys/reauth/",
+        {"credential": _passkey_answer(browser, someone_elses)},
+        content_type="application/json",
+        HTTP_HOST="localhost",
+    )
+
+    assert answer.status_code == 403
+    assert "another account" in answer.json()["detail"]
+    assert "Confirm it's you" in page_text(_create_token(browser, owner))
