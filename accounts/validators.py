@@ -9,6 +9,8 @@ from django.core.exceptions import ValidationError
 from django.core.validators import RegexValidator
 from django.utils import timezone
 
+from core.validators import add_years, clean_moment
+
 USERNAME_MAX_LENGTH = 32
 PASSWORD_MIN_LENGTH = 8
 PASSWORD_MAX_LENGTH = 20
@@ -84,14 +86,23 @@ REQUIRED_MESSAGES = {
 }
 
 
+ACCOUNT_EXPIRY_MAX_YEARS = 100
+
+
 def validate_account_expiry(expires_at, *, now=None):
-    """An account's expiry is empty (never) or a moment in the future, with its time zone."""
+    """An account's expiry is empty (never) or a moment in the future, at most 100 years away, with its time zone."""
     if expires_at is None:
         return
     if timezone.is_naive(expires_at):
         raise ValidationError("The expiry must include a time zone.", code="naive")
-    if expires_at <= (now or timezone.now()):
+    expires_at, now = clean_moment(expires_at), now or timezone.now()
+    if expires_at <= now:
         raise ValidationError("Choose a moment in the future, or leave it empty for never.", code="past")
+    if expires_at > add_years(now, ACCOUNT_EXPIRY_MAX_YEARS):
+        raise ValidationError(
+            f"Choose a moment at most {ACCOUNT_EXPIRY_MAX_YEARS} years away, or leave it empty for never.",
+            code="too_far",
+        )
 
 
 def validate_sub_user_expiry(expires_at, *, parent):

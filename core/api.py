@@ -2,10 +2,11 @@
 
 from django.core.exceptions import PermissionDenied
 from ninja import Schema
-from pydantic import model_validator
+from pydantic import field_validator, model_validator
 
 from core.audit import Origin, record
 from core.models import AuditEvent
+from core.validators import unstorable
 
 TOKEN_CANNOT_CHANGE_CREDENTIALS = "An access token cannot create or change credentials: use the panel in a browser."
 
@@ -29,6 +30,15 @@ class BodyIn(Schema):
         if not isinstance(data, dict):
             raise ValueError("The request body must be a JSON object.")
         return data
+
+    @field_validator("*", mode="before")
+    @classmethod
+    def _storable_text(cls, value):
+        """No text in a body may hold a character the database cannot store (NUL, or one not UTF-8)."""
+        texts = value if isinstance(value, list) else [value]
+        if any(isinstance(text, str) and unstorable(text) for text in texts):
+            raise ValueError("This may not contain a NUL byte or a character that is not valid UTF-8.")
+        return value
 
 
 def errors(*statuses):

@@ -1,3 +1,5 @@
+import datetime
+
 from django import forms
 
 # The value format of <input type="datetime-local">; times are UTC throughout the panel.
@@ -22,6 +24,9 @@ def untouched_moment(value, stored):
     return value
 
 
+AUDIT_FIRST_DAY, AUDIT_LAST_DAY = datetime.date(1970, 1, 1), datetime.date(9999, 12, 30)
+
+
 class AuditFilterForm(forms.Form):
     actor = forms.CharField(required=False, max_length=64, label="Actor")
     action = forms.ChoiceField(required=False, label="Action")
@@ -31,6 +36,19 @@ class AuditFilterForm(forms.Form):
     def __init__(self, *args, actions=(), **kwargs):
         super().__init__(*args, **kwargs)
         self.fields["action"].choices = [("", "Any action"), *((action, action) for action in sorted(actions))]
+
+    def _clean_day(self, name):
+        day = self.cleaned_data[name]
+        # The filter reaches the next day's midnight: the last day a date-time can hold is 9999-12-30.
+        if day is not None and not AUDIT_FIRST_DAY <= day <= AUDIT_LAST_DAY:
+            raise forms.ValidationError(f"Choose a date from {AUDIT_FIRST_DAY} to {AUDIT_LAST_DAY}.", code="range")
+        return day
+
+    def clean_since(self):
+        return self._clean_day("since")
+
+    def clean_until(self):
+        return self._clean_day("until")
 
     def clean(self):
         data = super().clean()

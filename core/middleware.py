@@ -1,6 +1,9 @@
 """Under /api/, every error answers the one JSON shape, whoever made it."""
 
+from django.http import HttpResponseBadRequest
+
 from core.errors import DETAILS, error_response, is_api
+from core.validators import unstorable
 
 # Headers of the answer replaced that describe its old body; every other one (Allow, Retry-After,
 # WWW-Authenticate, Vary, the security headers...) is kept.
@@ -38,3 +41,25 @@ def _as_api_error(response):
             replacement[name] = value
     replacement.cookies = response.cookies
     return replacement
+
+
+class UnstorableInputMiddleware:
+    """Refuses, with a 400, a query string holding a character no database here can store: NUL
+    (PostgreSQL's text refuses it) or one that is not UTF-8. A search such as ``?q=a%00b`` would
+    otherwise reach the database and fail there.
+
+    Form fields refuse NUL themselves, next to the field (Django's ProhibitNullCharactersValidator),
+    and JSON bodies in the API's schemas (core.api.BodyIn), so each answer names the field at fault.
+    """
+
+    MESSAGE = "The address holds a character that cannot be stored (such as a NUL byte)."
+
+    def __init__(self, get_response):
+        self.get_response = get_response
+
+    def __call__(self, request):
+        if any(unstorable(key) or any(unstorable(value) for value in values) for key, values in request.GET.lists()):
+            if is_api(request):
+                return error_response(400, self.MESSAGE)
+            return HttpResponseBadRequest(self.MESSAGE, content_type="text/plain; charset=utf-8")
+        return self.get_response(request)
