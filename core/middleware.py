@@ -1,9 +1,16 @@
 """Under /api/, every error answers the one JSON shape, whoever made it."""
 
-from django.http import HttpResponseBadRequest
+import logging
+import secrets
 
-from core.errors import DETAILS, error_response, is_api
+from django.core.cache import cache
+from django.db import connection
+from django.http import HttpResponseBadRequest, JsonResponse
+
+from core.errors import DETAILS, RETRY_AFTER, error_response, is_api
 from core.validators import unstorable
+
+logger = logging.getLogger(__name__)
 
 # Headers of the answer replaced that describe its old body; every other one (Allow, Retry-After,
 # WWW-Authenticate, Vary, the security headers...) is kept.
@@ -63,3 +70,54 @@ class UnstorableInputMiddleware:
                 return error_response(400, self.MESSAGE)
             return HttpResponseBadRequest(self.MESSAGE, content_type="text/plain; charset=utf-8")
         return self.get_response(request)
+
+
+class HealthProbeMiddleware:
+    """``/livez`` and ``/readyz`` for load balancers and orchestrators, answered before anything else.
+
+    First in MIDDLEWARE, so that a probe needs no public Host header (it is not checked against
+    ALLOWED_HOSTS), is never redirected to HTTPS, and touches no session. Liveness says the process
+    answers; readiness makes one round trip to the database and one to the cache and answers 503 with
+    Retry-After, naming what failed, while either is unreachable.
+    """
+
+    def __init__(self, get_response):
+        self.get_response = get_response
+
+    def __call__(self, request):
+        if request.path_info == "/livez":
+            return JsonResponse({"status": "ok"})
+        if request.path_info == "/readyz":
+            return _readiness()
+        return self.get_response(request)
+
+
+def _readiness():
+    checks = {"database": _database_answers, "cache": _cache_answers}
+    results = {}
+    for name, check in checks.items():
+        try:
+            check()
+        except Exception:  # noqa: BLE001  (any failure means not ready; the reason is logged)
+            logger.warning("readiness: the %s does not answer", name, exc_info=True)
+            results[name] = "unavailable"
+        else:
+            results[name] = "ok"
+    ready = all(result == "ok" for result in results.values())
+    response = JsonResponse({"status": "ok" if ready else "unavailable", **results}, status=200 if ready else 503)
+    if not ready:
+        response["Retry-After"] = str(RETRY_AFTER)
+    return response
+
+
+def _database_answers():
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT 1")
+
+
+def _cache_answers():
+    key = f"readyz:{secrets.token_hex(8)}"
+    cache.set(key, "1", timeout=5)
+    if cache.get(key) != "1":
+        raise RuntimeError("the cache did not give back what was just stored")
+    cache.delete(key)

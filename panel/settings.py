@@ -47,6 +47,8 @@ INSTALLED_APPS = [
 ]
 
 MIDDLEWARE = [
+    # Probes (/livez, /readyz) first: no Host check, no HTTPS redirect, no session (core.middleware).
+    "core.middleware.HealthProbeMiddleware",
     # First: under /api/ every error, whichever layer made it, answers the one JSON shape (core.errors).
     "core.middleware.ApiErrorMiddleware",
     "django.middleware.security.SecurityMiddleware",
@@ -144,6 +146,7 @@ STORAGES = {
 WHITENOISE_USE_FINDERS = True
 
 EMAIL_BACKEND, EMAIL_SETTINGS = conf.email()
+EMAIL_TIMEOUT = conf.value("PANEL_EMAIL_TIMEOUT")
 globals().update(EMAIL_SETTINGS)
 DEFAULT_FROM_EMAIL = conf.value("DEFAULT_FROM_EMAIL")
 PANEL_NOTIFY_NEW_LOGIN = conf.value("PANEL_NOTIFY_NEW_LOGIN")  # core.notify: new-browser login emails

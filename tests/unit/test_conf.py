@@ -201,7 +201,15 @@ def test_cache_reads_a_redis_url(monkeypatch):
     assert conf.cache() == {
         "BACKEND": "django.core.cache.backends.redis.RedisCache",
         "LOCATION": "redis://cache.example.com:6379/1",
+        # A frozen Redis answers nothing: each call gives up after PANEL_CACHE_TIMEOUT seconds.
+        "OPTIONS": {"socket_connect_timeout": 1, "socket_timeout": 1},
     }
+
+
+def test_cache_timeout_is_configurable(monkeypatch):
+    monkeypatch.setenv("REDIS_URL", "redis://cache.example.com:6379/1")
+    monkeypatch.setenv("PANEL_CACHE_TIMEOUT", "3")
+    assert conf.cache()["OPTIONS"] == {"socket_connect_timeout": 3, "socket_timeout": 3}
 
 
 # email
@@ -314,6 +322,8 @@ def test_the_shown_default_is_the_real_default(variable):
         ("PANEL_SESSION_AGE", 43200),
         ("PANEL_SESSION_IDLE_TIMEOUT", 3600),
         ("PANEL_REAUTH_SECONDS", 900),
+        ("PANEL_CACHE_TIMEOUT", 1),
+        ("PANEL_EMAIL_TIMEOUT", 10),
         ("EMAIL_URL", ""),
         ("DEFAULT_FROM_EMAIL", "panel@localhost"),
         ("PANEL_NAME", "Panel"),
@@ -384,6 +394,8 @@ def test_the_least_and_other_allowed_values_are_accepted(monkeypatch, name, raw,
         ("PANEL_SESSION_AGE", "12h", "PANEL_SESSION_AGE must be a whole number, not '12h'."),
         ("PANEL_SESSION_IDLE_TIMEOUT", "0", "PANEL_SESSION_IDLE_TIMEOUT must be a whole number of seconds, 1 or more"),
         ("PANEL_REAUTH_SECONDS", "0", "PANEL_REAUTH_SECONDS must be a whole number of seconds, 1 or more"),
+        ("PANEL_CACHE_TIMEOUT", "0", "PANEL_CACHE_TIMEOUT must be a whole number of seconds, 1 or more"),
+        ("PANEL_EMAIL_TIMEOUT", "0", "PANEL_EMAIL_TIMEOUT must be a whole number of seconds, 1 or more"),
         ("PANEL_SESSION_IDLE_TIMEOUT", "1.5", "PANEL_SESSION_IDLE_TIMEOUT must be a whole number"),
         ("PANEL_HSTS_SECONDS", "-1", "PANEL_HSTS_SECONDS must be a whole number of seconds, 0 or more, not -1."),
         ("PANEL_HSTS_SECONDS", "a year", "PANEL_HSTS_SECONDS must be a whole number"),
