@@ -193,13 +193,8 @@ def user_set_expiry(*, origin, user, expires_at, whole_company=False):
     _validate_expiry(expires_at, None if whole_company else user.parent)
     targets = User.objects.filter(company_id=user.company_id) if whole_company else User.objects.filter(pk=user.pk)
     _refuse_out_of_reach(origin.actor, targets, field="expires_at")
-    actor = origin.actor
-    if (
-        actor is not None
-        and not scope.may_manage(actor, actor, action="expiry")
-        and targets.filter(pk=actor.pk).exists()
-    ):
-        raise PermissionDenied("Someone else who may manage your account must change its expiry.")
+    if scope.own_change_refused(origin.actor, "expiry") and targets.filter(pk=origin.actor.pk).exists():
+        raise PermissionDenied(scope.OWN_CHANGE_REFUSED)
     with transaction.atomic():
         # exclude(expires_at=None) is "IS NOT NULL"; exclude(expires_at=moment) keeps the NULLs too.
         changed_ids = set(targets.exclude(expires_at=expires_at).values_list("pk", flat=True))

@@ -60,15 +60,12 @@ def visible_users(actor):
 
 # Changes to these need someone else who may manage the user: nobody extends their own account.
 SELF_EXCLUDED = frozenset({"expiry", "session_policy", "access"})
+OWN_CHANGE_REFUSED = "Someone else who may manage your account must change this for you."
 
 
-def _held_permission_ids(actor):
-    names = actor.get_all_permissions()
-    wanted = Q(pk__in=[])
-    for name in names:
-        app_label, codename = name.split(".", 1)
-        wanted |= Q(content_type__app_label=app_label, codename=codename)
-    return Permission.objects.filter(wanted).values("pk")
+def _held_by(user_ref):
+    """The permissions ``user_ref`` (a user or an OuterRef to one) holds, directly or through a role."""
+    return Permission.objects.filter(Q(user=user_ref) | Q(group__user=user_ref))
 
 
 def narrow_users(actor, users):
@@ -79,10 +76,13 @@ def narrow_users(actor, users):
     users = users.filter(is_superuser=False)
     if ids is not None:
         users = users.filter(company_id__in=ids)
-    beyond = Permission.objects.filter(Q(user=OuterRef("pk")) | Q(group__user=OuterRef("pk"))).exclude(
-        pk__in=_held_permission_ids(actor)
-    )
+    beyond = _held_by(OuterRef("pk")).exclude(pk__in=_held_by(actor).values("pk"))
     return users.exclude(Exists(beyond))
+
+
+def own_change_refused(actor, action) -> bool:
+    """Whether ``action`` is one ``actor`` may not take on their own account (``SELF_EXCLUDED``)."""
+    return actor is not None and not actor.is_superuser and action in SELF_EXCLUDED
 
 
 def may_manage(actor, user, *, action=None) -> bool:
@@ -90,7 +90,7 @@ def may_manage(actor, user, *, action=None) -> bool:
     if actor is None or actor.is_superuser:
         return True
     if user.pk == actor.pk:
-        return action not in SELF_EXCLUDED
+        return not own_change_refused(actor, action)
     return narrow_users(actor, get_user_model().objects.filter(pk=user.pk)).exists()
 
 
@@ -143,9 +143,9 @@ def user_get(*, actor, pk, action=None):
 
     With an ``action`` of ``SELF_EXCLUDED``, the actor's own account is refused (PermissionDenied).
     """
-    user = get_object_or_404(visible_users(actor), pk=pk)
-    if not may_manage(actor, user, action=action):
-        raise PermissionDenied("Someone else who may manage your account must change this for you.")
+    user = get_object_or_404(visible_users(actor), pk=pk)  # in reach: only the own-account rule is left
+    if user.pk == actor.pk and own_change_refused(actor, action):
+        raise PermissionDenied(OWN_CHANGE_REFUSED)
     return user
 
 

@@ -247,7 +247,7 @@ def user_set_access(*, origin, user, roles, permissions):
     """
     actor = origin.actor
     if not scope.may_manage(actor, user, action="access"):
-        raise PermissionDenied("Someone else who may manage this account must change its access.")
+        raise PermissionDenied(scope.OWN_CHANGE_REFUSED if user.pk == actor.pk else "You cannot manage this user.")
     roles = set(roles)
     visible = set(selectors.visible_roles(actor)) if actor is not None else set(Group.objects.all())
     hidden = sorted(role.name for role in roles - visible)
