@@ -19,18 +19,7 @@ from pathlib import Path
 import dj_database_url
 
 from core.catalogue import CATALOGUE
-from core.env import (  # noqa: F401  (the readers are conf's API too)
-    DERIVED,
-    LOG_LEVELS,
-    Variable,
-    env_bool,
-    env_int,
-    env_list,
-    env_networks,
-    env_str,
-    fernet_keys_problem,
-    smtp_url_problem,
-)
+from core.env import DERIVED
 from core.var_dir import create_owner_only, make_var_dir
 
 _CATALOGUE_DEFAULT = object()

@@ -8,8 +8,6 @@ from django.utils import timezone
 
 from core.validators import add_years, clean_moment
 
-__all__ = ["add_years", "clean_moment"]  # add_years is part of the token rule's vocabulary
-
 MAX_LIFETIME_YEARS = 10
 MAX_IP_ALLOWLIST_ENTRIES = 100
 

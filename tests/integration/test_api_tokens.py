@@ -14,13 +14,13 @@ from django.utils import timezone
 
 from core.audit import Origin
 from core.models import AuditEvent
+from core.validators import add_years
 from tests.factories import UserFactory
 from tests.integration.api_script import NO_BODY, Browser, Script, assert_error, grant_api_module
 from tests.integration.conftest import audit_dump, events, grant
 from tokens.credentials import bearer_string
 from tokens.models import AccessToken
 from tokens.services import token_create
-from tokens.validators import add_years
 
 pytestmark = pytest.mark.django_db
 

@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 from django.core.exceptions import ImproperlyConfigured
 
-from core import conf
+from core import conf, env
 
 VAR = "PANEL_TEST_SETTING"
 
@@ -28,75 +28,75 @@ def _unset(monkeypatch):
 
 @pytest.mark.parametrize("default", [True, False])
 def test_env_bool_unset_gives_the_default(default):
-    assert conf.env_bool(VAR, default) is default
+    assert env.env_bool(VAR, default) is default
 
 
 @pytest.mark.parametrize("raw", ["1", "true", "TRUE", "True", "yes", "on", " on "])
 def test_env_bool_reads_true(monkeypatch, raw):
     monkeypatch.setenv(VAR, raw)
-    assert conf.env_bool(VAR, False) is True
+    assert env.env_bool(VAR, False) is True
 
 
 @pytest.mark.parametrize("raw", ["0", "false", "FALSE", "no", "off", ""])
 def test_env_bool_reads_false(monkeypatch, raw):
     monkeypatch.setenv(VAR, raw)
-    assert conf.env_bool(VAR, True) is False
+    assert env.env_bool(VAR, True) is False
 
 
 @pytest.mark.parametrize("raw", ["maybe", "2", "y", "enabled", "truee"])
 def test_env_bool_refuses_other_values_naming_the_variable(monkeypatch, raw):
     monkeypatch.setenv(VAR, raw)
     with pytest.raises(ImproperlyConfigured, match=f"{VAR} must be true or false"):
-        conf.env_bool(VAR, False)
+        env.env_bool(VAR, False)
 
 
 # env_int
 
 
 def test_env_int_unset_gives_the_default():
-    assert conf.env_int(VAR, 3600) == 3600
+    assert env.env_int(VAR, 3600) == 3600
 
 
 @pytest.mark.parametrize(("raw", "value"), [("0", 0), ("42", 42), ("-5", -5), (" 7 ", 7)])
 def test_env_int_reads_whole_numbers(monkeypatch, raw, value):
     monkeypatch.setenv(VAR, raw)
-    assert conf.env_int(VAR, 1) == value
+    assert env.env_int(VAR, 1) == value
 
 
 @pytest.mark.parametrize("raw", ["", "abc", "1.5", "1e3", "12h"])
 def test_env_int_refuses_other_values_naming_the_variable(monkeypatch, raw):
     monkeypatch.setenv(VAR, raw)
     with pytest.raises(ImproperlyConfigured, match=f"{VAR} must be a whole number"):
-        conf.env_int(VAR, 1)
+        env.env_int(VAR, 1)
 
 
 # env_list
 
 
 def test_env_list_unset_gives_the_default():
-    assert conf.env_list(VAR, ["localhost"]) == ["localhost"]
+    assert env.env_list(VAR, ["localhost"]) == ["localhost"]
 
 
 def test_env_list_splits_on_commas_and_drops_blanks(monkeypatch):
     monkeypatch.setenv(VAR, " panel.example.com, ,localhost,, [::1] ")
-    assert conf.env_list(VAR, []) == ["panel.example.com", "localhost", "[::1]"]
+    assert env.env_list(VAR, []) == ["panel.example.com", "localhost", "[::1]"]
 
 
 def test_env_list_set_empty_gives_an_empty_list(monkeypatch):
     monkeypatch.setenv(VAR, "")
-    assert conf.env_list(VAR, ["localhost"]) == []
+    assert env.env_list(VAR, ["localhost"]) == []
 
 
 # env_networks
 
 
 def test_env_networks_unset_gives_the_default():
-    assert conf.env_networks(VAR, []) == []
+    assert env.env_networks(VAR, []) == []
 
 
 def test_env_networks_reads_addresses_and_cidrs_of_both_families(monkeypatch):
     monkeypatch.setenv(VAR, "10.0.0.0/8, 192.0.2.7, 2001:db8::/32, ::1")
-    assert conf.env_networks(VAR, []) == [
+    assert env.env_networks(VAR, []) == [
         ipaddress.ip_network("10.0.0.0/8"),
         ipaddress.ip_network("192.0.2.7/32"),
         ipaddress.ip_network("2001:db8::/32"),
@@ -106,14 +106,14 @@ def test_env_networks_reads_addresses_and_cidrs_of_both_families(monkeypatch):
 
 def test_env_networks_accepts_a_cidr_with_host_bits_as_its_network(monkeypatch):
     monkeypatch.setenv(VAR, "10.1.2.3/8")
-    assert conf.env_networks(VAR, []) == [ipaddress.ip_network("10.0.0.0/8")]
+    assert env.env_networks(VAR, []) == [ipaddress.ip_network("10.0.0.0/8")]
 
 
 @pytest.mark.parametrize("raw", ["proxy.example.com", "10.0.0.0/33", "300.1.1.1", "10.0.0.1, nope", "2001:db8::/129"])
 def test_env_networks_refuses_anything_but_addresses_and_cidrs_naming_the_variable(monkeypatch, raw):
     monkeypatch.setenv(VAR, raw)
     with pytest.raises(ImproperlyConfigured, match=VAR):
-        conf.env_networks(VAR, [])
+        env.env_networks(VAR, [])
 
 
 # secret_key
@@ -421,7 +421,7 @@ def test_each_rule_refuses_a_bad_value_naming_the_variable_and_what_is_allowed(m
 
 
 @pytest.mark.parametrize(
-    "name", [v.name for v in conf.CATALOGUE.values() if v.read is conf.env_bool], ids=lambda name: name
+    "name", [v.name for v in conf.CATALOGUE.values() if v.read is env.env_bool], ids=lambda name: name
 )
 def test_each_switch_refuses_what_is_not_true_or_false(monkeypatch, name):
     monkeypatch.setenv(name, "maybe")
@@ -430,7 +430,7 @@ def test_each_switch_refuses_what_is_not_true_or_false(monkeypatch, name):
 
 
 @pytest.mark.parametrize(
-    "name", [v.name for v in conf.CATALOGUE.values() if v.read is conf.env_int], ids=lambda name: name
+    "name", [v.name for v in conf.CATALOGUE.values() if v.read is env.env_int], ids=lambda name: name
 )
 def test_each_number_refuses_what_is_not_a_whole_number(monkeypatch, name):
     monkeypatch.setenv(name, "ten")

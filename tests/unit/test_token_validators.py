@@ -7,9 +7,9 @@ import pytest
 import time_machine
 from django.core.exceptions import ValidationError
 
+from core.validators import add_years
 from tokens.validators import (
     MAX_IP_ALLOWLIST_ENTRIES,
-    add_years,
     clean_ip_allowlist,
     ip_allowed,
     latest_expiry,
