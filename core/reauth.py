@@ -84,7 +84,8 @@ class ReauthForm(forms.Form):
         if not self.devices:
             del self.fields["_reauth_code"]
         elif not self.is_bound and all(isinstance(device, EmailDevice) for device in self.devices):
-            self.code_mailed = _mail_a_code(request, self.devices[0])
+            _mail_a_code(request, self.devices[0])
+            self.code_mailed = True  # or one was, less than a minute ago
 
     def clean(self):
         data = super().clean()
@@ -119,7 +120,6 @@ def _mail_a_code(request, device):
     if allowed:
         device.generate_challenge(extra_context={"panel_name": settings.PANEL_NAME, "username": request.user.username})
         record(origin=Origin.from_request(request), action="mfa.email.code_sent", target=request.user)
-    return True
 
 
 def _kept_input(post):

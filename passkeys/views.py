@@ -24,7 +24,6 @@ from core import reauth, throttle
 from core.audit import Origin, record
 from core.client_ip import get_client_ip, throttle_key
 from core.errors import error_response
-from core.reauth import sudo_required
 from core.throttle import FailureLimit
 from core.view_helpers import posted
 from passkeys import relying_party, selectors, services
@@ -95,7 +94,7 @@ def passkey_list(request, user_id):
 
 
 @require_http_methods(["GET", "POST"])
-@sudo_required
+@reauth.sudo_required
 def passkey_register_page(request, user_id):
     """The register dialog as a page. Registering itself needs JavaScript; a plain POST is told so."""
     owner = selectors.passkey_owner(actor=request.user, user_id=user_id)
@@ -109,7 +108,7 @@ def passkey_register_page(request, user_id):
 
 
 @require_http_methods(["GET", "POST"])
-@sudo_required
+@reauth.sudo_required
 def passkey_delete(request, user_id, passkey_id):
     owner = selectors.passkey_owner(actor=request.user, user_id=user_id)
     passkey = selectors.passkey_get(owner=owner, passkey_id=passkey_id)
