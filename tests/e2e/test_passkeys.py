@@ -22,6 +22,7 @@ from core.audit import Origin
 from mfa import selectors as mfa_selectors
 from passkeys.models import Passkey
 from passkeys.services import NOT_ACCEPTED
+from tests.e2e.authenticator import VirtualAuthenticator, open_register_dialog, register
 from tests.helpers import enable_totp, log_out
 
 pytestmark = pytest.mark.browser
@@ -30,49 +31,8 @@ _TIME = re.compile(r"^\d{4}-\d\d-\d\d \d\d:\d\d$")
 _OPTIONS, _FINISH = "/login/passkey/options/", "/login/passkey/"
 
 
-class VirtualAuthenticator:
-    """A CTAP2 platform authenticator (resident keys, user verification) attached to ``page``'s tab."""
-
-    def __init__(self, page):
-        self._cdp = page.context.new_cdp_session(page)
-        self._cdp.send("WebAuthn.enable")
-        options = {
-            "protocol": "ctap2",
-            "transport": "internal",
-            "hasResidentKey": True,
-            "hasUserVerification": True,
-            "isUserVerified": True,
-            "automaticPresenceSimulation": True,
-        }
-        self.id = self._cdp.send("WebAuthn.addVirtualAuthenticator", {"options": options})["authenticatorId"]
-
-    def credentials(self):
-        return self._cdp.send("WebAuthn.getCredentials", {"authenticatorId": self.id})["credentials"]
-
-    def answer_at_once(self, enabled):
-        """On: every request is answered at once. Off: requests made from now on wait for a touch that never comes."""
-        self._cdp.send("WebAuthn.setAutomaticPresenceSimulation", {"authenticatorId": self.id, "enabled": enabled})
-
-
 def _passkey_row(page, name):
     return page.locator("table.passkeys tbody tr", has=page.locator('td[data-label="Name"]', has_text=name))
-
-
-def _open_register_dialog(page):
-    # The link opens the dialog only once dialog.js (deferred) has run, and passkeys.js must be there to submit it.
-    page.wait_for_load_state("load")
-    page.get_by_role("link", name="Register Passkey").click()
-    dialog = page.get_by_role("dialog", name="Register Passkey")
-    expect(dialog).to_be_visible()
-    return dialog
-
-
-def _register(page, user, name):
-    page.goto(f"/users/{user.pk}/passkeys/")
-    dialog = _open_register_dialog(page)
-    dialog.get_by_label("Name").fill(name)
-    dialog.get_by_role("button", name="Register").click()
-    expect(page.get_by_role("status")).to_have_text(f"Passkey “{name}” was registered. You can now log in with it.")
 
 
 def _log_out_with_autofill_waiting(page, authenticator):
@@ -109,7 +69,7 @@ def test_passkey_is_registered_logs_in_without_password_or_code_and_is_deleted(
     expect(page.get_by_text("No passkeys yet.")).to_be_visible()
 
     # Register one named "Laptop": the authenticator answers, the page reloads with it.
-    dialog = _open_register_dialog(page)
+    dialog = open_register_dialog(page)
     dialog.get_by_label("Name").fill("Laptop")
     dialog.get_by_role("button", name="Register").click()
     expect(page.get_by_role("status")).to_have_text("Passkey “Laptop” was registered. You can now log in with it.")
@@ -177,7 +137,7 @@ def test_picking_the_passkey_from_the_username_autofill_logs_in(admin_page, admi
     """The background (conditional mediation) request, answered as when the user picks the passkey."""
     page = admin_page
     VirtualAuthenticator(page)
-    _register(page, admin_user, "Phone")
+    register(page, admin_user, "Phone")
 
     posts = _posts_to(page)
 
@@ -196,7 +156,7 @@ def test_an_empty_name_is_refused_in_the_dialog_and_nothing_is_registered(admin_
     console.expect_http_error(422, "/passkeys/register/options/")
     page.goto(f"/users/{admin_user.pk}/passkeys/")
 
-    dialog = _open_register_dialog(page)
+    dialog = open_register_dialog(page)
     dialog.get_by_role("button", name="Register").click()
 
     status = dialog.locator("[data-passkey-status]")

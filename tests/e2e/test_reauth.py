@@ -9,6 +9,7 @@ from django.contrib.sessions.backends.db import SessionStore
 from playwright.sync_api import expect
 
 from core.reauth import PROOF_AT
+from tests.e2e.authenticator import VirtualAuthenticator, register
 from tests.factories import DEFAULT_PASSWORD
 from tokens.models import AccessToken
 
@@ -46,11 +47,9 @@ def test_an_old_login_confirms_the_password_then_creates_the_token_typed(admin_p
 
 
 def test_an_old_login_confirms_with_a_passkey_instead_of_the_password(admin_page, admin_user):
-    from tests.e2e.test_passkeys import VirtualAuthenticator, _register
-
     page = admin_page
     VirtualAuthenticator(page)
-    _register(page, admin_user, "Laptop")
+    register(page, admin_user, "Laptop")
     page.goto(f"/users/{admin_user.pk}/tokens/")
     _age_the_login(page)
 

@@ -6,8 +6,11 @@
   the current password on the password page and in the API, and turning two-factor off.
 """
 
+import datetime
+
 import pytest
 from django.core.exceptions import PermissionDenied, ValidationError
+from django.utils import timezone
 
 from accounts import services
 from accounts.models import User
@@ -76,11 +79,15 @@ def test_whole_company_expiry_page_shows_the_refusal_and_changes_nothing(east_ad
 
 
 def test_the_operator_may_expire_a_whole_company_with_its_superuser(east_admin, hidden_superuser):
+    moment = timezone.now() + datetime.timedelta(days=30)
+
     changed = services.user_set_expiry(
-        origin=Origin.command("user"), user=east_admin, expires_at=None, whole_company=True
+        origin=Origin.command("user"), user=east_admin, expires_at=moment, whole_company=True
     )
 
-    assert changed == 0  # nothing was set; the point is that nothing was refused
+    assert changed == 2
+    hidden_superuser.refresh_from_db()
+    assert hidden_superuser.expires_at == moment
 
 
 def test_company_cascade_refuses_when_it_would_delete_a_superuser(east_admin, hidden_superuser):
