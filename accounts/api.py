@@ -111,10 +111,15 @@ def user_update(request, user_id: int, body: UserUpdateIn):
     if "email" in changes:
         require_recent_proof(request)
     origin = api_origin(request)
-    with transaction.atomic():  # all the changes, or none
-        if "expires_at" in changes:
-            services.user_set_expiry(origin=origin, user=user, expires_at=changes.pop("expires_at"))
-        return services.user_update(origin=origin, user=user, **changes)
+    with transaction.atomic():  # all the changes, or none; but a refusal's audit event is kept
+        try:
+            if "expires_at" in changes:
+                services.user_set_expiry(origin=origin, user=user, expires_at=changes.pop("expires_at"))
+        except services.LastUserError as error:
+            refusal = error
+        else:
+            return services.user_update(origin=origin, user=user, **changes)
+    raise refusal
 
 
 @router.put(

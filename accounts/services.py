@@ -24,7 +24,7 @@ from core.audit import record
 from core.models import AuditEvent
 from core.notify import notify
 from organisation import scope
-from organisation.services import LastUserError, deletion_refusal, lock_users
+from organisation.services import ACTOR_DELETED, LastUserError, change_in_turn, deletion_refusal, in_turn
 from usersessions.services import end_sessions
 
 __all__ = ["LastUserError"]
@@ -83,6 +83,16 @@ def _refuse_out_of_reach(actor, users, *, field):
     refusal = scope.beyond_reach(actor, users, doing="change")
     if refusal:
         raise ValidationError({field: refusal})
+
+
+def _hold_row(user):
+    """Lock ``user``'s row until the transaction ends: a deletion racing this change waits, or went first.
+
+    In the second case the change is refused (DoesNotExist, a 404) rather than writing to a row that
+    is gone, which ``save()`` would even put back.
+    """
+    if not User.objects.select_for_update().filter(pk=user.pk).exists():
+        raise User.DoesNotExist("This user no longer exists.")
 
 
 def _save_username(user):
@@ -156,6 +166,7 @@ def user_update(*, origin, user, username=None, email=None):
     if not changes:
         return user
     with transaction.atomic():
+        _hold_row(user)
         for field, change in changes.items():
             setattr(user, field, change["to"])
         _save_username(user)
@@ -186,7 +197,8 @@ def user_set_expiry(*, origin, user, expires_at, whole_company=False):
 
     ``whole_company`` sets the same moment on every user of ``user``'s company (not its subsidiaries).
     Sub-users that would outlive their parent are brought forward to it. Open sessions end at the
-    moment itself (accounts.middleware).
+    moment itself (accounts.middleware). Refused (LastUserError, audited) if every user manager would then
+    expire where one did not.
     """
     if whole_company and user.company_id is None:
         raise ValidationError({"expires_at": "This user belongs to no company."})
@@ -195,7 +207,8 @@ def user_set_expiry(*, origin, user, expires_at, whole_company=False):
     _refuse_out_of_reach(origin.actor, targets, field="expires_at")
     if scope.own_change_refused(origin.actor, "expiry") and targets.filter(pk=origin.actor.pk).exists():
         raise PermissionDenied(scope.OWN_CHANGE_REFUSED)
-    with transaction.atomic():
+
+    def set_expiry(origin):
         # exclude(expires_at=None) is "IS NOT NULL"; exclude(expires_at=moment) keeps the NULLs too.
         changed_ids = set(targets.exclude(expires_at=expires_at).values_list("pk", flat=True))
         if not changed_ids:
@@ -210,8 +223,11 @@ def user_set_expiry(*, origin, user, expires_at, whole_company=False):
         if whole_company:
             details["company"] = user.company.name
         record(origin=origin, action="user.expiry", target=user, details=details)
+        return len(changed_ids)
+
+    changed = change_in_turn(origin=origin, action="user.expiry", target=user, change=set_expiry)
     user.expires_at = expires_at
-    return len(changed_ids)
+    return changed
 
 
 def _clamp_sub_users(parent_ids, expires_at):
@@ -235,6 +251,7 @@ def user_move(*, origin, user, company):
     moving = {user.pk} | selectors.descendant_ids({user.pk})
     _refuse_out_of_reach(origin.actor, User.objects.filter(pk__in=moving), field="company")
     with transaction.atomic():
+        origin = in_turn(origin)  # several user rows at once: in turn with deletions, which lock theirs
         User.objects.filter(pk__in=moving).update(company=company)
         details = {
             "from": user.company and user.company.name,
@@ -261,6 +278,7 @@ def user_set_password(*, origin, user, password, keep_session_key=None, by_reset
     _validate_password(password or "", user)
     user.set_password(password)
     with transaction.atomic():
+        _hold_row(user)
         user.save(update_fields=["password"])
         ended = end_sessions(user=user, except_key=keep_session_key)
         record(
@@ -286,6 +304,7 @@ def user_set_notifications(*, origin, user, notify_new_login):
     if notify_new_login == user.notify_new_login:
         return user
     with transaction.atomic():
+        _hold_row(user)
         user.notify_new_login = notify_new_login
         user.save(update_fields=["notify_new_login"])
         changes = {"notify_new_login": {"from": not notify_new_login, "to": notify_new_login}}
@@ -315,21 +334,23 @@ def user_change_own_password(*, origin, user, current_password, new_password, se
 def user_delete(*, origin, user):
     """Delete a user with its sub-users (and theirs), ending their sessions; returns how many sub-users went.
 
-    Refused (LastUserError) when no user, or no user able to manage users, would remain. Every user
-    row is locked first, so two deletions racing for the last two users are serialised: the second
-    one sees what the first left and is refused.
+    Refused (LastUserError, audited) when no user, or no user able to manage users, would remain; taken
+    in turn with every such change (``in_turn``), so two admins deleting each other leave one of them.
     """
     with transaction.atomic():
-        remaining = lock_users()
-        if user.pk not in remaining:
-            raise User.DoesNotExist("This user no longer exists.")
+        origin = in_turn(origin)
         doomed = {user.pk} | selectors.descendant_ids({user.pk})
-        beyond = scope.beyond_reach(origin.actor, User.objects.filter(pk__in=doomed), doing="delete")
-        if beyond:
-            raise PermissionDenied(beyond)
-        refusal = deletion_refusal(remaining=remaining, doomed=doomed)
+        # Their rows first, in one order: a change to one of them (a password, say) then waits for this
+        # deletion, or this for it, and never each for the other.
+        locked = User.objects.select_for_update().filter(pk__in=doomed).order_by("pk").values_list("pk", flat=True)
+        if user.pk not in set(locked):
+            raise User.DoesNotExist("This user no longer exists.")
+        if not origin.actor_deleted:  # a deleted actor reaches nobody: they are told the rule, or that they went
+            beyond = scope.beyond_reach(origin.actor, User.objects.filter(pk__in=doomed), doing="delete")
+            if beyond:
+                raise PermissionDenied(beyond)
+        refusal = deletion_refusal(doomed)
         if refusal:
-            # Recorded and committed before raising: raising inside the block would roll it back.
             record(
                 origin=origin,
                 action="user.delete",
@@ -337,6 +358,8 @@ def user_delete(*, origin, user):
                 outcome=AuditEvent.Outcome.FAILURE,
                 details={"reason": refusal},
             )
+        elif origin.actor_deleted:
+            raise PermissionDenied(ACTOR_DELETED)
         else:
             ended = sum(end_sessions(user=doomed_user) for doomed_user in User.objects.filter(pk__in=doomed))
             details = {"sessions_ended": ended, "sub_users_deleted": len(doomed) - 1}

@@ -149,13 +149,19 @@ def user_expiry(request, pk):
             )
         except ValidationError as error:
             apply_service_errors(form, error)
+        except services.LastUserError as refused:
+            form.add_error(None, str(refused))
         else:
-            when = f"{user.expires_at:%Y-%m-%d %H:%M} UTC" if user.expires_at else "never"
-            who = f"{changed} account{pluralize(changed)} of {user.company}" if whole_company else user.username
-            messages.success(request, f"Expiry set for {who}: {when}.")
+            messages.success(request, _expiry_set(user, changed, whole_company=whole_company))
             return redirect("accounts:user_list")
     context = {"target": user, "form": form}
     return render(request, "accounts/user_expiry.html", context, status=400 if form.errors else 200)
+
+
+def _expiry_set(user, changed, *, whole_company):
+    when = f"{user.expires_at:%Y-%m-%d %H:%M} UTC" if user.expires_at else "never"
+    who = f"{changed} account{pluralize(changed)} of {user.company}" if whole_company else user.username
+    return f"Expiry set for {who}: {when}."
 
 
 @permission_required("accounts.change_user", raise_exception=True)

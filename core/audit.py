@@ -4,7 +4,7 @@ Services take an ``origin`` and call ``record`` inside their transaction, so an
 event exists exactly when its change does.
 """
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from core.client_ip import get_client_ip
 from core.models import AuditEvent
@@ -70,6 +70,9 @@ class Origin:
     via: str = "web"
     # The access token a script acted with, when it did.
     credential: int | None = None
+    # The actor was deleted (by a change that ran first) while this one waited its turn: events name them
+    # but cannot point at their row.
+    actor_deleted: bool = False
 
     @classmethod
     def from_request(cls, request, *, via="web", credential=None):
@@ -81,6 +84,9 @@ class Origin:
             via=via,
             credential=credential,
         )
+
+    def with_actor_deleted(self):
+        return replace(self, actor_deleted=True)
 
     @classmethod
     def command(cls, name):
@@ -98,7 +104,7 @@ def record(*, origin, action, target=None, target_name="", outcome=AuditEvent.Ou
             raise ValueError(f"Audit details may not carry {key!r}.")
     actor = origin.actor
     return AuditEvent.objects.create(
-        actor=actor,
+        actor=None if origin.actor_deleted else actor,
         actor_name=actor.get_username() if actor is not None else ("operator" if origin.via == "command" else ""),
         action=action,
         target_type=target._meta.model_name if target is not None else "",

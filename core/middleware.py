@@ -4,10 +4,11 @@ import logging
 import secrets
 
 from django.core.cache import cache
+from django.core.exceptions import ObjectDoesNotExist
 from django.db import connection
-from django.http import HttpResponseBadRequest, JsonResponse
+from django.http import Http404, HttpResponseBadRequest, JsonResponse
 
-from core.errors import DETAILS, RETRY_AFTER, error_response, is_api
+from core.errors import DETAILS, RETRY_AFTER, error_response, is_api, page_not_found
 from core.validators import unstorable
 
 logger = logging.getLogger(__name__)
@@ -48,6 +49,23 @@ def _as_api_error(response):
             replacement[name] = value
     replacement.cookies = response.cookies
     return replacement
+
+
+class DeletedMeanwhileMiddleware:
+    """A view whose object another request deleted while it ran (a row gone when its change took its
+    turn) answers 404, as it would have a moment later, instead of a 500. Services say so by raising
+    the model's DoesNotExist."""
+
+    def __init__(self, get_response):
+        self.get_response = get_response
+
+    def __call__(self, request):
+        return self.get_response(request)
+
+    def process_exception(self, request, exception):
+        if isinstance(exception, ObjectDoesNotExist):
+            return page_not_found(request, Http404(str(exception)))
+        return None
 
 
 class UnstorableInputMiddleware:

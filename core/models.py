@@ -32,8 +32,30 @@ class AuditEvent(models.Model):
     class Meta:
         ordering = ["-created_at", "-id"]
         indexes = [models.Index(fields=["action", "-created_at"], name="core_audit_action_idx")]
-        # Not about audit events: the login guard's locks live in the cache, and core has no other model.
+        # Not about audit events: the login guard's locks live in the cache, and no other model of core fits.
         permissions = [("unlock_accounts", "Can see and lift login locks of accounts and addresses")]
 
     def __str__(self):
         return f"{self.created_at:%Y-%m-%d %H:%M:%S} {self.actor_name or '-'} {self.action} {self.target_name}"
+
+
+class Mutex(models.Model):
+    """A named row that transactions take in turn, to serialise changes no single row stands for.
+
+    One row is a lock of constant cost: what it guards (say, "some user can still manage users")
+    spans every user, and locking every user row instead would block all user writes.
+    """
+
+    name = models.CharField(primary_key=True, max_length=32)
+
+    def __str__(self):
+        return self.name
+
+    @classmethod
+    def hold(cls, name):
+        """Wait for the mutex ``name``, then hold it until the current transaction ends.
+
+        On PostgreSQL this is the row's lock (the row is made the first time). SQLite runs one
+        writing transaction at a time already (``transaction_mode`` IMMEDIATE), so there it costs a read.
+        """
+        cls.objects.select_for_update().get_or_create(name=name)

@@ -4,6 +4,8 @@ Each function takes keyword-only arguments and an ``origin``, runs in one
 transaction and writes one audit event (or one refusal event).
 """
 
+from typing import NamedTuple
+
 from django.contrib.auth import get_user_model
 from django.contrib.auth.models import Group
 from django.core.exceptions import PermissionDenied, ValidationError
@@ -11,7 +13,7 @@ from django.db import transaction
 from django.template.defaultfilters import pluralize
 
 from core.audit import record
-from core.models import AuditEvent
+from core.models import AuditEvent, Mutex
 from organisation import scope, selectors
 from organisation.models import Company, Role
 from organisation.permissions import LABELS, grantable_by
@@ -20,28 +22,95 @@ from usersessions.services import end_sessions
 
 
 class LastUserError(Exception):
-    """Deleting this would leave the panel with nobody, or nobody able to manage users."""
+    """This would leave the panel with nobody, or nobody able to manage users (for good)."""
 
     messages = {
         "last user": "The last user cannot be deleted: at least one user must remain.",
         "no manager": "This would leave no user able to manage users. Give someone else that permission first.",
+        "no lasting manager": (
+            "Every user able to manage users would then have an expiry date. "
+            "Leave at least one of them without one, or give someone else that permission first."
+        ),
     }
     message = messages["last user"]
 
 
-def lock_users():
-    """Lock every user row (deletions check what remains); returns their primary keys."""
-    return set(get_user_model().objects.select_for_update().order_by("pk").values_list("pk", flat=True))
+USERS_MUTEX = "users"
+ACTOR_DELETED = "Your account was deleted while this change waited for another one."
 
 
-def deletion_refusal(*, remaining, doomed):
-    """Why deleting the users ``doomed`` must be refused ("last user", "no manager"), or None."""
-    if not remaining - doomed:
+def in_turn(origin):
+    """Wait until no other change to who may use the panel is under way; returns ``origin`` as it now stands.
+
+    Every change that could leave no user or no user manager (deletions, access, roles, expiry), and every
+    change to several users at once, calls this first in its transaction. They take turns on one row, a lock
+    of constant cost taken before any user row, so they never deadlock; each then checks the rule against
+    what the change before it left. An actor deleted meanwhile is still named by the audit event.
+    """
+    Mutex.hold(USERS_MUTEX)
+    actor = origin.actor
+    if actor is not None and not get_user_model().objects.filter(pk=actor.pk).exists():
+        return origin.with_actor_deleted()
+    return origin
+
+
+class _InCharge(NamedTuple):
+    users: bool
+    managers: bool
+    lasting_managers: bool  # a user manager whose account never expires
+
+
+def _in_charge(excluding=()):
+    managers = selectors.user_managers().exclude(pk__in=excluding)
+    return _InCharge(
+        users=get_user_model().objects.exclude(pk__in=excluding).exists(),
+        managers=managers.exists(),
+        lasting_managers=managers.filter(expires_at__isnull=True).exists(),
+    )
+
+
+def _refusal(before, after):
+    """Why going from ``before`` to ``after`` (``_InCharge``) must be refused, or None."""
+    if not after.users:
         return "last user"
-    managers = selectors.user_managers()
-    if managers.filter(pk__in=doomed).exists() and not managers.exclude(pk__in=doomed).exists():
+    if before.managers and not after.managers:
         return "no manager"
+    if before.lasting_managers and not after.lasting_managers:
+        return "no lasting manager"
     return None
+
+
+def deletion_refusal(doomed):
+    """Why deleting the users ``doomed`` must be refused (a key of LastUserError.messages), or None.
+
+    Call it after ``in_turn``, so that what it counts cannot change before the transaction ends.
+    """
+    return _refusal(_in_charge(), _in_charge(excluding=doomed))
+
+
+def change_in_turn(*, origin, action, target, change):
+    """Run ``change(origin)`` in turn (see ``in_turn``) and return what it returns.
+
+    If it left nobody in charge it is undone, the refusal is audited as ``action`` on ``target``, and
+    LastUserError is raised.
+    """
+    with transaction.atomic():
+        origin = in_turn(origin)
+        before = _in_charge()
+        with transaction.atomic():  # a savepoint: a refused change is undone, the refusal's event kept
+            result = change(origin)
+            refusal = _refusal(before, _in_charge())
+            if refusal:
+                transaction.set_rollback(True)
+        if refusal:
+            _record_refusal(origin, action, target, refusal)
+    if refusal:
+        raise LastUserError(LastUserError.messages[refusal])
+    return result
+
+
+def _record_refusal(origin, action, target, refusal):
+    record(origin=origin, action=action, target=target, outcome=AuditEvent.Outcome.FAILURE, details={"reason": refusal})
 
 
 # Companies
@@ -108,10 +177,10 @@ def company_delete(*, origin, company, cascade=False):
     if actor is not None and actor.company_id in companies:
         raise CompanyNotEmpty("You cannot delete the company you belong to.")
     with transaction.atomic():
-        remaining = lock_users()  # first, so that nobody joins these companies while they are emptied
+        origin = in_turn(origin)
         user_ids = set(get_user_model().objects.filter(company_id__in=companies).values_list("pk", flat=True))
         beyond = scope.beyond_reach(actor, get_user_model().objects.filter(pk__in=user_ids), doing="delete")
-        if beyond:
+        if beyond and not origin.actor_deleted:  # a deleted actor reaches nobody: see accounts' user_delete
             raise CompanyNotEmpty(beyond)
         if not cascade and (user_ids or len(companies) > 1):
             raise CompanyNotEmpty(
@@ -119,16 +188,11 @@ def company_delete(*, origin, company, cascade=False):
                 f"{len(companies) - 1} subsidiar{pluralize(len(companies) - 1, 'y,ies')}: "
                 "delete them too, or move them first."
             )
-        refusal = deletion_refusal(remaining=remaining, doomed=user_ids) if user_ids else None
+        refusal = deletion_refusal(user_ids) if user_ids else None
         if refusal:
-            details = {"reason": refusal}
-            record(
-                origin=origin,
-                action="company.delete",
-                target=company,
-                outcome=AuditEvent.Outcome.FAILURE,
-                details=details,
-            )
+            _record_refusal(origin, "company.delete", company, refusal)
+        elif origin.actor_deleted:
+            raise PermissionDenied(ACTOR_DELETED)
         else:
             ended = sum(end_sessions(user=user) for user in get_user_model().objects.filter(pk__in=user_ids))
             details = {
@@ -207,69 +271,54 @@ def role_create(*, origin, name, company=None, permissions=()):
 def role_update(*, origin, role, name, company, permissions):
     """Rename ``role``, change its company, and set the permissions the acting user may grant."""
     name = _checked_role_fields(actor=origin.actor, name=name, company=company, role=role)
-    _checked_grant(origin.actor, permissions, field="permissions")
-    current = selectors.permission_names(role.permissions.all())
-    wanted = set(permissions) | _kept_out_of_reach(origin.actor, current)
-    with transaction.atomic():
+
+    def update(origin):
+        _checked_grant(origin.actor, permissions, field="permissions")  # in turn: the actor's own may just have gone
+        current = selectors.permission_names(role.permissions.all())
+        wanted = set(permissions) | _kept_out_of_reach(origin.actor, current)
         role.name = name
         role.save(update_fields=["name"])
         Role.objects.update_or_create(group=role, defaults={"company": company})
-        had_managers = selectors.user_managers().exists()
         role.permissions.set(selectors.permissions_named(wanted))
-        _ensure_a_manager_remains(had_managers)
         details = {"name": name, "added": sorted(wanted - current), "removed": sorted(current - wanted)}
         record(origin=origin, action="role.update", target=role, details=details)
-    return role
+        return role
+
+    return change_in_turn(origin=origin, action="role.update", target=role, change=update)
 
 
 def role_delete(*, origin, role):
     """Delete ``role``; its members lose its permissions from their next request. Returns how many members."""
-    with transaction.atomic():
+
+    def delete(origin):
         members = role.user_set.count()
-        had_managers = selectors.user_managers().exists()
         record(origin=origin, action="role.delete", target=role, details={"members": members})
-        role.delete()
-        _ensure_a_manager_remains(had_managers)
-    return members
+        Group.objects.filter(pk=role.pk).delete()  # not role.delete(): a refusal still names the role's row
+        return members
 
-
-def _ensure_a_manager_remains(had_managers):
-    """Inside a transaction that took permissions away: refuse (and so roll back) if it took the last user manager."""
-    if had_managers and not selectors.user_managers().exists():
-        raise LastUserError(LastUserError.messages["no manager"])
+    return change_in_turn(origin=origin, action="role.delete", target=role, change=delete)
 
 
 def user_set_access(*, origin, user, roles, permissions):
     """Set ``user``'s roles and direct permissions; their permissions are the sum of both (seed 002).
 
     The acting user assigns only roles they may see whose permissions they hold, and grants only what
-    they hold; what lies beyond their reach stays as it was.
+    they hold; what lies beyond their reach stays as it was. All of that is judged in turn (``in_turn``),
+    so a change that took the acting user's own permissions a moment earlier counts.
     """
-    actor = origin.actor
-    if not scope.may_manage(actor, user, action="access"):
-        raise PermissionDenied(scope.OWN_CHANGE_REFUSED if user.pk == actor.pk else "You cannot manage this user.")
-    roles = set(roles)
-    visible = set(selectors.visible_roles(actor)) if actor is not None else set(Group.objects.all())
-    hidden = sorted(role.name for role in roles - visible)
-    if hidden:
-        raise ValidationError({"roles": f"You cannot assign the role {', '.join(hidden)}."})
-    current_roles = set(user.groups.all())
-    for role in roles - current_roles:  # a role the user already holds is not granted again
-        try:
-            _checked_grant(actor, selectors.permission_names(role.permissions.all()), field="roles")
-        except ValidationError:
-            raise ValidationError({"roles": f"The role {role.name} grants more than you have."}) from None
-    _checked_grant(actor, permissions, field="permissions")
-    current_perms = selectors.permission_names(user.user_permissions.all())
-    wanted_roles = roles | (current_roles - visible)
-    wanted_perms = set(permissions) | _kept_out_of_reach(actor, current_perms)
-    if wanted_roles == current_roles and wanted_perms == current_perms:
-        return user
-    with transaction.atomic():
-        had_managers = selectors.user_managers().exists()
+
+    def set_access(origin):
+        actor = origin.actor
+        if not scope.may_manage(actor, user, action="access"):
+            raise PermissionDenied(scope.OWN_CHANGE_REFUSED if user.pk == actor.pk else "You cannot manage this user.")
+        current_roles, current_perms = set(user.groups.all()), selectors.permission_names(user.user_permissions.all())
+        wanted_roles = _checked_roles(actor, set(roles), current_roles)
+        _checked_grant(actor, permissions, field="permissions")
+        wanted_perms = set(permissions) | _kept_out_of_reach(actor, current_perms)
+        if wanted_roles == current_roles and wanted_perms == current_perms:
+            return user
         user.groups.set(wanted_roles)
         user.user_permissions.set(selectors.permissions_named(wanted_perms))
-        _ensure_a_manager_remains(had_managers)
         details = {
             "roles_added": sorted(role.name for role in wanted_roles - current_roles),
             "roles_removed": sorted(role.name for role in current_roles - wanted_roles),
@@ -277,4 +326,20 @@ def user_set_access(*, origin, user, roles, permissions):
             "permissions_removed": sorted(current_perms - wanted_perms),
         }
         record(origin=origin, action="user.access", target=user, details=details)
-    return user
+        return user
+
+    return change_in_turn(origin=origin, action="user.access", target=user, change=set_access)
+
+
+def _checked_roles(actor, roles, current_roles):
+    """The roles the user will hold: ``roles``, plus those they hold that ``actor`` cannot see."""
+    visible = set(selectors.visible_roles(actor)) if actor is not None else set(Group.objects.all())
+    hidden = sorted(role.name for role in roles - visible)
+    if hidden:
+        raise ValidationError({"roles": f"You cannot assign the role {', '.join(hidden)}."})
+    for role in roles - current_roles:  # a role the user already holds is not granted again
+        try:
+            _checked_grant(actor, selectors.permission_names(role.permissions.all()), field="roles")
+        except ValidationError:
+            raise ValidationError({"roles": f"The role {role.name} grants more than you have."}) from None
+    return roles | (current_roles - visible)

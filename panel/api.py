@@ -9,7 +9,7 @@ errors answered outside these views (404, 405, 400...) into the same shape.
 """
 
 from django.conf import settings
-from django.core.exceptions import PermissionDenied, RequestDataTooBig, ValidationError
+from django.core.exceptions import ObjectDoesNotExist, PermissionDenied, RequestDataTooBig, ValidationError
 from django.http import Http404
 from django.middleware.csrf import CsrfViewMiddleware
 from ninja import NinjaAPI, Schema
@@ -77,6 +77,7 @@ def _forbidden(request, exc):
 
 
 @api.exception_handler(Http404)
+@api.exception_handler(ObjectDoesNotExist)  # deleted by another request meanwhile (core.middleware)
 def _not_found(request, exc):
     return error_response(404, DETAILS[404])
 

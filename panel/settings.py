@@ -68,6 +68,8 @@ MIDDLEWARE = [
     "usersessions.middleware.SessionPolicyMiddleware",
     "panel.middleware.RequireTwoFactorMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
+    # Last, nearest the view: an object deleted by another request meanwhile is a 404, not a 500.
+    "core.middleware.DeletedMeanwhileMiddleware",
 ]
 # A CSRF failure under /api/ answers the JSON shape (pages keep Django's).
 CSRF_FAILURE_VIEW = "core.errors.csrf_failure"

@@ -17,8 +17,11 @@ from django.test import Client, override_settings
 from django.urls import path
 from django.views.decorators.http import require_POST
 
+from accounts.models import User
 from core.errors import CSRF_DETAIL, RETRY_AFTER
+from organisation import scope
 from panel import urls as panel_urls
+from tests.factories import UserFactory
 from tests.integration.api_script import Script, assert_error
 from tests.integration.conftest import logged_in_client
 
@@ -256,3 +259,32 @@ def test_an_unknown_page_still_answers_the_404_page():
 
     assert response.status_code == 404
     assert response["Content-Type"].startswith("text/html")
+
+
+# A change whose user another request deleted while it ran (see accounts.services._hold_row): the
+# page and the API answer 404, as they would have a moment later, and nothing is written back.
+
+
+@pytest.fixture
+def deleted_meanwhile(monkeypatch):
+    """A user the view found, whose row is deleted before the change takes its lock."""
+    stale = User.objects.get(pk=UserFactory(username="gone").pk)
+    User.objects.filter(pk=stale.pk).delete()
+    monkeypatch.setattr(scope, "user_get", lambda **kwargs: stale)
+    return stale
+
+
+@pytest.mark.django_db
+def test_renaming_a_user_deleted_meanwhile_answers_the_404_page(admin_user, deleted_meanwhile):
+    response = logged_in_client(admin_user).post(f"/users/{deleted_meanwhile.pk}/username/edit/", {"value": "back"})
+
+    assert response.status_code == 404
+    assert not User.objects.filter(pk=deleted_meanwhile.pk).exists()
+
+
+@pytest.mark.django_db
+def test_renaming_a_user_deleted_meanwhile_answers_a_json_404(admin_user, deleted_meanwhile):
+    response = Script.of(admin_user).call("patch", f"/api/users/{deleted_meanwhile.pk}", {"username": "back"})
+
+    assert_error(response, 404)
+    assert not User.objects.filter(pk=deleted_meanwhile.pk).exists()
