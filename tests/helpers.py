@@ -2,8 +2,10 @@
 
 import base64
 import re
+import threading
 
 import pyotp
+from django.db import connections
 
 from core.audit import Origin
 from mfa import services as mfa_services
@@ -13,6 +15,35 @@ SETUP = Origin(user_agent="test setup", via="command")
 
 # The code in an email that mfa sends (on a line of its own).
 EMAILED_CODE = re.compile(r"^\s+(\d{6})\s*$", re.MULTILINE)
+# How long a thread of at_the_same_moment waits for the others before the test fails.
+BARRIER_TIMEOUT = 30
+
+
+def at_the_same_moment(*callables):
+    """Call each of ``callables`` in its own thread, all released together; returns their outcomes, in order.
+
+    An outcome is what the callable returned, or the exception it raised. Each thread has its own
+    database connections (closed when it ends), so on PostgreSQL the calls race as two requests would.
+    Load what the calls need before: only the calls themselves wait at the barrier.
+    """
+    barrier = threading.Barrier(len(callables), timeout=BARRIER_TIMEOUT)
+    outcomes = [None] * len(callables)
+
+    def run(index, call):
+        try:
+            barrier.wait()
+            outcomes[index] = call()
+        except Exception as error:  # handed to the test, not lost in the thread
+            outcomes[index] = error
+        finally:
+            connections.close_all()
+
+    threads = [threading.Thread(target=run, args=(index, call)) for index, call in enumerate(callables)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    return outcomes
 
 
 def totp_of(device):

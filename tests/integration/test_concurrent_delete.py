@@ -20,12 +20,6 @@ ROUNDS = 5
 BARRIER_TIMEOUT = 30
 
 
-@pytest.fixture
-def postgresql_only():
-    if connection.vendor != "postgresql":
-        pytest.skip("concurrent deletes need PostgreSQL: run with DATABASE_URL=postgres://...")
-
-
 def _delete_at_the_same_moment(user_pks):
     """Each user deleted by its own thread with its own connection; returns each thread's outcome."""
     barrier = threading.Barrier(len(user_pks), timeout=BARRIER_TIMEOUT)
