@@ -1,8 +1,8 @@
 """Each request of a logged-in session: within its policy's limits, and last seen at most a minute ago.
 
-A session of an exclusive-login account must also still be recorded: a login that ended it while this
-browser's own login request was still running has seen its ending overwritten when that request saved
-the session, so the missing record is what still tells.
+A session of an exclusive-login account must also still be recorded (one query, for those accounts
+only): when a later login ends it while this browser's own login request is still running, that
+request's closing save of the session overwrites the ending, and only the missing record tells.
 """
 
 import time
