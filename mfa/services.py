@@ -14,6 +14,7 @@ from django_otp.models import GenerateNotAllowed
 
 from core import crypto, throttle
 from core.audit import record
+from core.locks import lock_user
 from core.models import AuditEvent
 from core.notify import notify
 from mfa import selectors
@@ -90,6 +91,11 @@ def _hashed_recovery_codes():
 
 
 def _replace_recovery_codes(user, rows):
+    """Make ``rows`` the user's only set; in a transaction that called lock_user(user) first.
+
+    The lock makes two replacements at the same moment run one after the other, so the set that
+    remains is the one the later request showed (without it, both sets remained).
+    """
     RecoveryCodeDevice.objects.filter(user=user).delete()
     device = RecoveryCodeDevice.objects.create(user=user, name="Recovery codes", confirmed=True)
     for row in rows:
@@ -134,6 +140,7 @@ def totp_confirm(*, origin, user, device, code):
     _check_confirmation(origin=origin, user=user, device=device, code=code, action="mfa.totp.enable")
     codes, rows = _hashed_recovery_codes()
     with transaction.atomic():
+        lock_user(user)
         AuthenticatorDevice.objects.filter(user=user, confirmed=True).delete()
         device.confirmed = True
         device.save(update_fields=["confirmed"])
@@ -149,6 +156,7 @@ def recovery_codes_regenerate(*, origin, user):
         raise ValidationError("Turn on two-factor authentication first.")
     codes, rows = _hashed_recovery_codes()
     with transaction.atomic():
+        lock_user(user)
         _replace_recovery_codes(user, rows)
         record(origin=origin, action="mfa.recovery.regenerate", target=user)
         _notify(origin, user, "New recovery codes", "A new set of recovery codes was made; the old ones no longer work")

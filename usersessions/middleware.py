@@ -1,11 +1,16 @@
-"""Each request of a logged-in session: within its policy's limits, and last seen at most a minute ago."""
+"""Each request of a logged-in session: within its policy's limits, and last seen at most a minute ago.
+
+A session of an exclusive-login account must also still be recorded (one query, for those accounts
+only): when a later login ends it while this browser's own login request is still running, that
+request's closing save of the session overwrites the ending, and only the missing record tells.
+"""
 
 import time
 
 from django.contrib import messages
 from django.contrib.auth import logout
 
-from usersessions import policy, services
+from usersessions import policy, selectors, services
 
 # Writing last-seen on every request would save the session each time; once a minute is enough.
 _TOUCH_INTERVAL = 60
@@ -26,6 +31,9 @@ class SessionPolicyMiddleware:
         if policy.timed_out(session, user, now):
             logout(request)
             messages.info(request, "Your session timed out. Please log in again.")
+        elif user.exclusive_login and not selectors.session_recorded(session_key=session.session_key):
+            logout(request)
+            messages.info(request, policy.SIGNED_IN_ELSEWHERE)
         elif now - session.get(policy.SEEN_AT, now) >= _TOUCH_INTERVAL or policy.SEEN_AT not in session:
             session[policy.SEEN_AT] = now
             services.session_touch(session_key=session.session_key)

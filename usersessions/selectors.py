@@ -18,6 +18,11 @@ def active_sessions(*, owner):
     return UserSession.objects.filter(Exists(alive), user=owner).order_by("-last_seen_at", "-id")
 
 
+def session_recorded(*, session_key) -> bool:
+    """Whether the session ``session_key`` is still recorded, i.e. nothing has ended it."""
+    return UserSession.objects.filter(session_key=session_key).exists()
+
+
 def session_get(*, owner, session_id):
     """One of ``owner``'s sessions, or 404."""
     return get_object_or_404(UserSession.objects.filter(user=owner), pk=session_id)

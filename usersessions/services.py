@@ -13,6 +13,7 @@ from django.utils import timezone
 from django.utils.module_loading import import_string
 
 from core.audit import record
+from core.locks import lock_user
 from core.notify import notify
 from usersessions import policy
 from usersessions.models import UserSession
@@ -24,11 +25,15 @@ NEW_LOGIN = "core/notifications/new_login.txt"
 def session_start(*, origin, user, session_key, new_browser=False):
     """Remember a freshly logged-in session, so that it can be ended later, and audit the login.
 
-    With exclusive login, the user's other sessions end, and their browsers are told why. A login from
+    With exclusive login, the user's other sessions end, and their browsers are told why; two logins at
+    the same moment run one after the other (the user's row is locked), so the later one ends the
+    earlier one and exactly one stays. A login from
     a ``new_browser`` (one without a device cookie for the account) is emailed to the user, unless they
     or the panel (PANEL_NOTIFY_NEW_LOGIN) turned that off.
     """
     with transaction.atomic():
+        if user.exclusive_login:
+            lock_user(user)
         UserSession.objects.update_or_create(
             session_key=session_key,
             defaults={"user": user, "ip": origin.ip, "user_agent": origin.user_agent},

@@ -10,6 +10,7 @@ from django.conf import settings
 from django.contrib.auth.models import Permission
 from django.contrib.sessions.models import Session
 from django.core import mail, serializers
+from django.db import connection
 from django.test import Client
 
 from core.audit import Origin
@@ -165,6 +166,13 @@ def events(action=None, **filters):
     if action is not None:
         queryset = queryset.filter(action=action)
     return list(queryset.filter(**filters))
+
+
+@pytest.fixture
+def postgresql_only():
+    """Races need a database with row locks and real concurrency: PostgreSQL. Skipped on SQLite."""
+    if connection.vendor != "postgresql":
+        pytest.skip("races need PostgreSQL: run with DATABASE_URL=postgres://...")
 
 
 @pytest.fixture

@@ -5,52 +5,33 @@ deletions are serialised and the panel is never left without a user. Only a
 database with row locks shows this: PostgreSQL.
 """
 
-import threading
+from functools import partial
 
 import pytest
-from django.db import connection
 
 from accounts import services
 from accounts.models import User
 from core.audit import Origin
 from core.models import AuditEvent
 from tests.factories import UserFactory
+from tests.helpers import at_the_same_moment
 
 ROUNDS = 5
-BARRIER_TIMEOUT = 30
-
-
-@pytest.fixture
-def postgresql_only():
-    if connection.vendor != "postgresql":
-        pytest.skip("concurrent deletes need PostgreSQL: run with DATABASE_URL=postgres://...")
 
 
 def _delete_at_the_same_moment(user_pks):
-    """Each user deleted by its own thread with its own connection; returns each thread's outcome."""
-    barrier = threading.Barrier(len(user_pks), timeout=BARRIER_TIMEOUT)
-    outcomes = {}
+    """Each user deleted by its own thread with its own connection; returns each one's outcome by pk."""
+    users = [User.objects.get(pk=pk) for pk in user_pks]
 
-    def attempt(pk):
+    def delete(user):
         try:
-            user = User.objects.get(pk=pk)
-            origin = Origin(ip="192.0.2.1", user_agent=f"thread deleting {pk}")
-            barrier.wait()
-            services.user_delete(origin=origin, user=user)
-            outcomes[pk] = "deleted"
+            services.user_delete(origin=Origin(ip="192.0.2.1", user_agent=f"thread deleting {user.pk}"), user=user)
         except services.LastUserError:
-            outcomes[pk] = "refused"
-        except Exception as error:  # reported by the test, not lost in the thread
-            outcomes[pk] = error
-        finally:
-            connection.close()
+            return "refused"
+        return "deleted"
 
-    threads = [threading.Thread(target=attempt, args=(pk,)) for pk in user_pks]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join()
-    return outcomes
+    outcomes = at_the_same_moment(*(partial(delete, user) for user in users))
+    return dict(zip(user_pks, outcomes, strict=True))  # by the pks given: a deleted User object has pk None
 
 
 @pytest.mark.django_db(transaction=True)
