@@ -1,24 +1,23 @@
 """Security notifications: the owner of an account is emailed when its credentials change.
 
 ``notify`` is the one way to send them. Services call it inside their transaction; the email goes
-out only once that transaction commits (nothing is said about a change that rolled back), and a
-mail fault is logged, never raised: a change never fails because mail is down.
+out only once that transaction commits (nothing is said about a change that rolled back), after the
+answer (core.mail), and a mail fault is logged, never raised: a change never fails because mail is down.
 
 A notification says what changed, when (UTC), from which address and device and, when someone
 else acted, who; it never carries a secret (no token secret, no code, no password): callers pass
 none in ``context``.
 """
 
-import logging
 from datetime import UTC
+from functools import partial
 
 from django.conf import settings
 from django.core.mail import send_mail
-from django.db import transaction
 from django.template.loader import render_to_string
 from django.utils import timezone
 
-logger = logging.getLogger(__name__)
+from core import mail
 
 # How a User-Agent header reads as a device ("Firefox on Linux"). core imports no app, so the
 # usersessions app hands its describer in (usersessions.signals); until then the header is shown.
@@ -43,8 +42,10 @@ def notify(user, *, subject, template, context, to=None, origin=None):
         return
     body = render_to_string(template, {**_about(user, origin), **context})
     subject = f"[{settings.PANEL_NAME}] {subject}"
-    username = user.get_username()
-    transaction.on_commit(lambda: _send(subject, body, address, username))
+    mail.send_after_commit(
+        partial(send_mail, subject, body, settings.DEFAULT_FROM_EMAIL, [address]),
+        about=f"the notification {subject!r} to the user {user.pk}",
+    )
 
 
 def _about(user, origin):
@@ -64,10 +65,3 @@ def _about(user, origin):
         "by": by,
         "panel_name": settings.PANEL_NAME,
     }
-
-
-def _send(subject, body, address, username):
-    try:
-        send_mail(subject, body, settings.DEFAULT_FROM_EMAIL, [address])
-    except Exception:  # SMTP down, refused address...: the change stands
-        logger.exception("Could not send the notification %r to the user %s.", subject, username)

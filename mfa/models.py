@@ -11,6 +11,7 @@ import datetime
 import hashlib
 import hmac
 import time
+from functools import partial
 
 from django.conf import settings
 from django.contrib.auth.hashers import UNUSABLE_PASSWORD_PREFIX, check_password, make_password
@@ -24,6 +25,7 @@ from django_otp.plugins.otp_email.conf import settings as otp_email_settings
 from django_otp.plugins.otp_email.models import EmailDevice
 from django_otp.util import random_number_token
 
+from core import mail
 from core.crypto import EncryptedTextField
 
 # What Google Authenticator, Microsoft Authenticator, Authy and 1Password all accept.
@@ -230,7 +232,9 @@ class EmailCodeDevice(LockedVerificationMixin, EmailDevice):
         # Panel's settings name the templates by path (OTP_EMAIL_BODY_TEMPLATE_PATH, and an HTML one if set).
         body = get_template(otp_email_settings.OTP_EMAIL_BODY_TEMPLATE_PATH).render(context)
         html_path = otp_email_settings.OTP_EMAIL_BODY_HTML_TEMPLATE_PATH
-        self.send_mail(body, html_message=get_template(html_path).render(context) if html_path else None)
+        html = get_template(html_path).render(context) if html_path else None
+        # Sent at once rather than after a commit: the code is what the user waits for, its digest already saved.
+        mail.send(partial(self.send_mail, body, html_message=html), about=f"a login code to the user {self.user_id}")
         return "sent by email"
 
     def get_subject(self):

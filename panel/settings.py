@@ -151,6 +151,7 @@ EMAIL_BACKEND, EMAIL_SETTINGS = conf.email()
 EMAIL_TIMEOUT = conf.value("PANEL_EMAIL_TIMEOUT")
 globals().update(EMAIL_SETTINGS)
 DEFAULT_FROM_EMAIL = conf.value("DEFAULT_FROM_EMAIL")
+MAIL_IN_BACKGROUND = True  # core.mail: sent after the answer (the tests turn it off to read the outbox at once)
 PANEL_NOTIFY_NEW_LOGIN = conf.value("PANEL_NOTIFY_NEW_LOGIN")  # core.notify: new-browser login emails
 
 # Two-factor authentication (mfa/).

@@ -7,7 +7,7 @@ from tests.factories import DEFAULT_PASSWORD, AdminFactory, UserFactory
 
 
 def pytest_configure(config):
-    """Hash with a small-cost Argon2id for the whole run (browser tests' live server included).
+    """Hash with a small-cost Argon2id and send mail at once, for the whole run (browser tests' live server included).
 
     Only tests/integration/test_password_hashing.py puts the production hashers back.
     """
@@ -16,6 +16,9 @@ def pytest_configure(config):
     from tests import hashers
 
     hashers.install(settings)
+    # In the caller's thread, so that mail is in django.core.mail.outbox when the call returns (core.mail);
+    # tests of the background sender turn it back on.
+    settings.MAIL_IN_BACKGROUND = False
 
 
 def pytest_report_header(config):
