@@ -1,0 +1,20 @@
+"""gunicorn settings for Panel behind deploy/nginx.conf: ``gunicorn -c deploy/gunicorn.conf.py``.
+
+Sync workers block on a slow client's request until it is whole, so a few slow clients would
+occupy every worker. nginx reads each request and each response in full before it hands it on,
+so the workers only ever talk to nginx, which is fast; that is why the panel listens on loopback
+only. Settings given on the command line or in GUNICORN_CMD_ARGS override these.
+"""
+
+import multiprocessing
+import os
+
+wsgi_app = "panel.wsgi"
+bind = "127.0.0.1:8000"  # where deploy/nginx.conf proxies to; never expose it to clients
+worker_class = "sync"
+# WEB_CONCURRENCY is gunicorn's own variable for the worker count (panel.W001 reads it too).
+workers = int(os.environ.get("WEB_CONCURRENCY") or multiprocessing.cpu_count() * 2 + 1)
+timeout = 30  # a worker silent this long is killed and replaced (a request stuck in the database, say)
+graceful_timeout = 30  # on restart, requests under way get this long to finish
+# Only nginx, on this host, may say the request came over HTTPS (X-Forwarded-Proto).
+forwarded_allow_ips = "127.0.0.1"
