@@ -21,6 +21,7 @@ from accounts.validators import (
 )
 from core import throttle
 from core.audit import record
+from core.locks import lock_user
 from core.models import AuditEvent
 from core.notify import notify
 from organisation import scope
@@ -83,16 +84,6 @@ def _refuse_out_of_reach(actor, users, *, field):
     refusal = scope.beyond_reach(actor, users, doing="change")
     if refusal:
         raise ValidationError({field: refusal})
-
-
-def _hold_row(user):
-    """Lock ``user``'s row until the transaction ends: a deletion racing this change waits, or went first.
-
-    In the second case the change is refused (DoesNotExist, a 404) rather than writing to a row that
-    is gone, which ``save()`` would even put back.
-    """
-    if not User.objects.select_for_update().filter(pk=user.pk).exists():
-        raise User.DoesNotExist("This user no longer exists.")
 
 
 def _save_username(user):
@@ -166,7 +157,7 @@ def user_update(*, origin, user, username=None, email=None):
     if not changes:
         return user
     with transaction.atomic():
-        _hold_row(user)
+        lock_user(user)
         for field, change in changes.items():
             setattr(user, field, change["to"])
         _save_username(user)
@@ -278,7 +269,7 @@ def user_set_password(*, origin, user, password, keep_session_key=None, by_reset
     _validate_password(password or "", user)
     user.set_password(password)
     with transaction.atomic():
-        _hold_row(user)
+        lock_user(user)
         user.save(update_fields=["password"])
         ended = end_sessions(user=user, except_key=keep_session_key)
         record(
@@ -304,7 +295,7 @@ def user_set_notifications(*, origin, user, notify_new_login):
     if notify_new_login == user.notify_new_login:
         return user
     with transaction.atomic():
-        _hold_row(user)
+        lock_user(user)
         user.notify_new_login = notify_new_login
         user.save(update_fields=["notify_new_login"])
         changes = {"notify_new_login": {"from": not notify_new_login, "to": notify_new_login}}

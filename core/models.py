@@ -40,7 +40,8 @@ class AuditEvent(models.Model):
 
 
 class Mutex(models.Model):
-    """A named row that transactions take in turn, to serialise changes no single row stands for.
+    """A named row that transactions take in turn (core.locks.hold_mutex), to serialise changes no single
+    row stands for.
 
     One row is a lock of constant cost: what it guards (say, "some user can still manage users")
     spans every user, and locking every user row instead would block all user writes.
@@ -50,12 +51,3 @@ class Mutex(models.Model):
 
     def __str__(self):
         return self.name
-
-    @classmethod
-    def hold(cls, name):
-        """Wait for the mutex ``name``, then hold it until the current transaction ends.
-
-        On PostgreSQL this is the row's lock (the row is made the first time). SQLite runs one
-        writing transaction at a time already (``transaction_mode`` IMMEDIATE), so there it costs a read.
-        """
-        cls.objects.select_for_update().get_or_create(name=name)

@@ -13,7 +13,8 @@ from django.db import transaction
 from django.template.defaultfilters import pluralize
 
 from core.audit import record
-from core.models import AuditEvent, Mutex
+from core.locks import hold_mutex
+from core.models import AuditEvent
 from organisation import scope, selectors
 from organisation.models import Company, Role
 from organisation.permissions import LABELS, grantable_by
@@ -47,7 +48,7 @@ def in_turn(origin):
     of constant cost taken before any user row, so they never deadlock; each then checks the rule against
     what the change before it left. An actor deleted meanwhile is still named by the audit event.
     """
-    Mutex.hold(USERS_MUTEX)
+    hold_mutex(USERS_MUTEX)
     actor = origin.actor
     if actor is not None and not get_user_model().objects.filter(pk=actor.pk).exists():
         return origin.with_actor_deleted()

@@ -261,7 +261,7 @@ def test_an_unknown_page_still_answers_the_404_page():
     assert response["Content-Type"].startswith("text/html")
 
 
-# A change whose user another request deleted while it ran (see accounts.services._hold_row): the
+# A change whose user another request deleted while it ran (see core.locks.lock_user): the
 # page and the API answer 404, as they would have a moment later, and nothing is written back.
 
 

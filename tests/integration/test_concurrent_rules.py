@@ -16,7 +16,6 @@ from datetime import timedelta
 import pytest
 from django.contrib.auth.models import Group, Permission
 from django.core.exceptions import PermissionDenied
-from django.db import connection
 from django.utils import timezone
 
 from accounts import services as account_services
@@ -35,13 +34,7 @@ ROUNDS = 20
 MANAGE = ["accounts.view_user", "accounts.change_user", "accounts.delete_user"]
 NOT_MANAGE = ["accounts.view_user", "accounts.delete_user"]
 
-pytestmark = pytest.mark.django_db(transaction=True)
-
-
-@pytest.fixture(autouse=True)
-def postgresql_only():
-    if connection.vendor != "postgresql":
-        pytest.skip("races need concurrent writers: run with DATABASE_URL=postgres://...")
+pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.usefixtures("postgresql_only")]
 
 
 def _clean_slate():
