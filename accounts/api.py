@@ -1,6 +1,7 @@
 """User management over the JSON API: the same permissions as the pages, the same services."""
 
 from datetime import datetime
+from typing import Annotated
 
 from django.core.exceptions import ValidationError
 from django.db import transaction
@@ -8,12 +9,53 @@ from django.http import Http404
 from ninja import Field, Query, Router, Schema, Status
 
 from accounts import selectors, services
-from core.api import BodyIn, api_origin, errors, require_browser_session, require_permission
+from accounts.models import User
+from accounts.validators import (
+    ACCOUNT_EXPIRY_MAX_YEARS,
+    PASSWORD_MAX_LENGTH,
+    PASSWORD_MIN_LENGTH,
+    USERNAME_CHARACTERS,
+    USERNAME_MAX_LENGTH,
+)
+from core.api import (
+    NO_NUL,
+    BodyIn,
+    Moment,
+    Text,
+    api_origin,
+    errors,
+    require_browser_session,
+    require_permission,
+    stated,
+    text,
+)
 from core.reauth import require_recent_proof
 from organisation import scope
 from organisation import selectors as organisation_selectors
 
 router = Router(tags=["users"])
+
+# The rules a schema can state, from the constants the validators use; the services still check
+# every rule, including those no schema can state (see each description).
+Username = Annotated[
+    str,
+    stated(
+        description="Unique, ignoring case.",
+        minLength=1,
+        maxLength=USERNAME_MAX_LENGTH,
+        pattern=f"^[{USERNAME_CHARACTERS}]+$",
+    ),
+]
+Email = Annotated[str, stated(format="email", maxLength=User._meta.get_field("email").max_length)]
+Password = text(
+    description=(
+        "At least two of: letters, digits and special characters; "
+        "not a common password, nor too like the username or email."
+    ),
+    minLength=PASSWORD_MIN_LENGTH,
+    maxLength=PASSWORD_MAX_LENGTH,
+)
+ACCOUNT_EXPIRY = f"in the future and at most {ACCOUNT_EXPIRY_MAX_YEARS} years away, with a time zone offset"
 
 
 class UserOut(Schema):
@@ -36,29 +78,31 @@ class UserPage(Schema):
 
 
 class UserListQuery(Schema):
-    search: str = Field("", max_length=100)
+    search: str = Field("", max_length=100, pattern=NO_NUL)
     page: int = Field(1, ge=1, le=1_000_000)
     size: int = Field(20, ge=1, le=100)
 
 
 class UserCreateIn(BodyIn):
-    username: str
-    email: str
-    password: str
-    expires_at: datetime | None = Field(None, description="When the account expires; omit or null for never.")
+    username: Username
+    email: Email
+    password: Password
+    expires_at: Moment | None = Field(None, description=f"When the account expires ({ACCOUNT_EXPIRY}); null: never.")
     company_id: int | None = Field(None, description="A company within yours; required unless you are panel staff.")
     parent_id: int | None = Field(None, description="Make it a sub-user of this user (in the parent's company).")
 
 
 class UserUpdateIn(BodyIn):
-    username: str | None = None
-    email: str | None = None
-    expires_at: datetime | None = Field(None, description="A new expiry; null for never. Omit to leave it as it is.")
+    username: Username | None = None
+    email: Email | None = None
+    expires_at: Moment | None = Field(
+        None, description=f"A new expiry ({ACCOUNT_EXPIRY}); null: never. Omit to leave it as it is."
+    )
 
 
 class PasswordIn(BodyIn):
-    password: str
-    current_password: str | None = Field(None, description="Required when changing your own password.")
+    password: Password
+    current_password: Text | None = Field(None, description="Required when changing your own password.")
 
 
 @router.get("/user/info", response={200: UserOut, **errors()}, summary="The user the request acts as")

@@ -12,11 +12,14 @@ from django.utils import timezone
 from core.validators import add_years, clean_moment
 
 USERNAME_MAX_LENGTH = 32
+# The characters a username may hold, as a regular-expression class body: the validator below and
+# the API schema's pattern are built from it.
+USERNAME_CHARACTERS = "A-Za-z0-9_-"
 PASSWORD_MIN_LENGTH = 8
 PASSWORD_MAX_LENGTH = 20
 
 validate_username_characters = RegexValidator(
-    regex=r"\A[A-Za-z0-9_-]+\Z",
+    regex=rf"\A[{USERNAME_CHARACTERS}]+\Z",
     message="Username may only contain letters (A-Z, a-z), digits, underscores (_) and hyphens (-).",
     code="username_characters",
 )

@@ -1,8 +1,12 @@
-"""What every API router shares: the error schema, the acting origin, the permission check."""
+"""What every API router shares: the error schema, the request field types, the acting origin, the permission check."""
+
+import re
+from datetime import datetime
+from typing import Annotated
 
 from django.core.exceptions import PermissionDenied
-from ninja import Schema
-from pydantic import field_validator, model_validator
+from ninja import Field, Schema
+from pydantic import BeforeValidator, field_validator, model_validator
 
 from core.audit import Origin, record
 from core.models import AuditEvent
@@ -39,6 +43,42 @@ class BodyIn(Schema):
         if any(isinstance(text, str) and unstorable(text) for text in texts):
             raise ValueError("This may not contain a NUL byte or a character that is not valid UTF-8.")
         return value
+
+
+def stated(*, description=None, **keywords):
+    """A field whose schema states rules (JSON Schema keywords: ``maxLength``, ``pattern``...) the services enforce.
+
+    pydantic does not check them a second time: the services' validators answer, with the messages the
+    pages show and every field's errors at once. Give the numbers from the validators' constants.
+    """
+    return Field(description=description, json_schema_extra=keywords)
+
+
+# What BodyIn refuses in every text, stated in the schema: a NUL byte. (Lone surrogates cannot be
+# sent as UTF-8, so a schema need not exclude them.)
+NO_NUL = r"^[^\u0000]*$"
+
+
+def text(*, description=None, **keywords):
+    """A text field stating its ``keywords`` and that it holds no NUL byte."""
+    return Annotated[str, stated(description=description, pattern=NO_NUL, **keywords)]
+
+
+Text = text()
+
+_RFC3339_START = re.compile(r"\d{4}-\d\d-\d\d[Tt]")
+
+
+def _written_moment(value):
+    """pydantic would also read a number, or a string of digits, as Unix time: the schema promises a date-time."""
+    if isinstance(value, str) and _RFC3339_START.match(value):
+        return value
+    raise ValueError("Give a date and time with its offset, such as 2030-01-31T17:00:00+01:00.")
+
+
+# A date and time in a request: RFC 3339 text (the schema's format: date-time); the offset is checked
+# by core.validators.clean_moment, with the rules of the field.
+Moment = Annotated[datetime, BeforeValidator(_written_moment)]
 
 
 def errors(*statuses):

@@ -46,7 +46,50 @@ class SessionCookieAuth(APIKeyCookie):
         return request.user if key is not None else None
 
 
-api = NinjaAPI(
+# OpenAPI links: the answer that names a new resource, and the calls that can act on it next (for
+# clients, and for the stateful schemathesis run, which follows them).
+# {(operation ID, status): {link name: (operation ID, parameters[, request body])}}
+_NEW_USER = {"user_id": "$response.body#/id"}
+_NEW_TOKEN = {"user_id": "$request.path.user_id", "token_id": "$response.body#/id"}
+LINKS = {
+    ("accounts_api_user_create", 201): {
+        "GetUser": ("accounts_api_user_get", _NEW_USER),
+        "UpdateUser": ("accounts_api_user_update", _NEW_USER),
+        "SetPassword": ("accounts_api_user_password", _NEW_USER),
+        "DeleteUser": ("accounts_api_user_delete", _NEW_USER),
+        "ListTokens": ("tokens_api_token_list", _NEW_USER),
+        "CreateToken": ("tokens_api_token_create", _NEW_USER),
+        "CreateLongTermToken": ("tokens_api_token_create", _NEW_USER, {"long_term": True}),
+        "TwoFactorStatus": ("mfa_api_two_factor_status", _NEW_USER),
+        "ListPasskeys": ("passkeys_api_passkey_list", _NEW_USER),
+    },
+    ("tokens_api_token_create", 201): {
+        "UpdateToken": ("tokens_api_token_update", _NEW_TOKEN),
+        "DeleteToken": ("tokens_api_token_delete", _NEW_TOKEN),
+        "ListTokens": ("tokens_api_token_list", {"user_id": "$request.path.user_id"}),
+    },
+}
+
+
+def _link(operation_id, parameters, request_body=None):
+    link = {"operationId": operation_id, "parameters": parameters}
+    return link if request_body is None else {**link, "requestBody": request_body}
+
+
+class PanelAPI(NinjaAPI):
+    """ninja's API with the LINKS added to the schema it publishes."""
+
+    def get_openapi_schema(self, **kwargs):
+        schema = super().get_openapi_schema(**kwargs)
+        operations = {
+            operation["operationId"]: operation for path in schema["paths"].values() for operation in path.values()
+        }
+        for (source, status), links in LINKS.items():
+            operations[source]["responses"][status]["links"] = {name: _link(*link) for name, link in links.items()}
+        return schema
+
+
+api = PanelAPI(
     title="Panel API",
     version="1",
     description=(

@@ -1,13 +1,16 @@
 """Access tokens over the JSON API: the same rules as the token manager page."""
 
 from datetime import datetime
+from typing import Annotated
 
 from ninja import Field, Router, Schema, Status
 
-from core.api import BodyIn, api_origin, errors, require_browser_session
+from core.api import BodyIn, Moment, Text, api_origin, errors, require_browser_session, stated, text
 from core.reauth import require_recent_proof
 from tokens import selectors, services
 from tokens.credentials import bearer_string
+from tokens.models import AccessToken
+from tokens.validators import MAX_IP_ALLOWLIST_ENTRIES, MAX_LIFETIME_YEARS
 
 router = Router(tags=["tokens"])
 
@@ -28,18 +31,36 @@ class TokenCreatedOut(TokenOut):
     bearer: str = Field(description="The ready `Authorization: Bearer` value.")
 
 
+# The rules a schema can state, from the constants the validators use; the services check them all.
+TokenName = text(maxLength=AccessToken._meta.get_field("name").max_length)
+IpAllowlist = Annotated[
+    list[Text],
+    stated(
+        description=(
+            "IPv4 and IPv6 addresses and CIDR blocks (no host bits set, none listed twice) "
+            "the token may be used from; empty: any address."
+        ),
+        maxItems=MAX_IP_ALLOWLIST_ENTRIES,
+    ),
+]
+EXPIRY = f"in the future and at most {MAX_LIFETIME_YEARS} years away, with a time zone offset"
+LONG_TERM = f"Expire at the latest allowed moment, {MAX_LIFETIME_YEARS} years from now (expires_at is then ignored)."
+
+
 class TokenCreateIn(BodyIn):
-    name: str = ""
-    ip_allowlist: list[str] = []
-    expires_at: datetime | None = Field(None, description="At most 10 years away; omit with long_term=true.")
-    long_term: bool = Field(False, description="Expire at the latest allowed moment, 10 years from now.")
+    name: TokenName = ""
+    ip_allowlist: IpAllowlist = []
+    expires_at: Moment | None = Field(
+        None, description=f"When the token expires ({EXPIRY}); required unless long_term is true."
+    )
+    long_term: bool = Field(False, description=LONG_TERM)
 
 
 class TokenUpdateIn(BodyIn):
-    name: str | None = None
-    ip_allowlist: list[str] | None = None
-    expires_at: datetime | None = None
-    long_term: bool = False
+    name: TokenName | None = None
+    ip_allowlist: IpAllowlist | None = None
+    expires_at: Moment | None = Field(None, description=f"A new expiry ({EXPIRY}).")
+    long_term: bool = Field(False, description=LONG_TERM)
 
 
 @router.get(

@@ -6,6 +6,9 @@ from urllib.parse import urlsplit
 import pytest
 from django.test import Client
 
+from accounts.validators import PASSWORD_MAX_LENGTH, PASSWORD_MIN_LENGTH, USERNAME_MAX_LENGTH
+from tokens.validators import MAX_IP_ALLOWLIST_ENTRIES
+
 pytestmark = pytest.mark.django_db
 
 _URL_ATTRIBUTE = re.compile(r'(?:src|href)="([^"]+)"')
@@ -67,6 +70,32 @@ def test_openapi_schema_documents_the_user_and_token_operations(anonymous):
         ("/api/users/{user_id}/tokens", "post"),
         ("/api/users/{user_id}/tokens/{token_id}", "patch"),
         ("/api/users/{user_id}/tokens/{token_id}", "delete"),
+    }
+
+
+def test_openapi_schema_states_the_validators_bounds(anonymous):
+    schemas = anonymous.get("/api/openapi.json").json()["components"]["schemas"]
+
+    user, token = schemas["UserCreateIn"]["properties"], schemas["TokenCreateIn"]["properties"]
+    assert (user["username"]["maxLength"], user["username"]["pattern"]) == (USERNAME_MAX_LENGTH, "^[A-Za-z0-9_-]+$")
+    assert (user["password"]["minLength"], user["password"]["maxLength"]) == (PASSWORD_MIN_LENGTH, PASSWORD_MAX_LENGTH)
+    assert user["email"]["format"] == "email"
+    assert token["ip_allowlist"]["maxItems"] == MAX_IP_ALLOWLIST_ENTRIES
+    assert token["name"]["pattern"] == "^[^\\u0000]*$"
+
+
+def test_openapi_schema_links_a_new_user_and_a_new_token_to_the_calls_on_them(anonymous):
+    paths = anonymous.get("/api/openapi.json").json()["paths"]
+
+    user_links = paths["/api/users"]["post"]["responses"]["201"]["links"]
+    token_links = paths["/api/users/{user_id}/tokens"]["post"]["responses"]["201"]["links"]
+    assert user_links["DeleteUser"] == {
+        "operationId": "accounts_api_user_delete",
+        "parameters": {"user_id": "$response.body#/id"},
+    }
+    assert token_links["DeleteToken"]["parameters"] == {
+        "user_id": "$request.path.user_id",
+        "token_id": "$response.body#/id",
     }
 
 

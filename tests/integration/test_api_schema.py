@@ -1,60 +1,141 @@
-"""schemathesis against /api/openapi.json, through the WSGI app, with a superuser's Bearer token.
+"""schemathesis against /api/openapi.json, through the WSGI app: each operation alone, and in sequences.
 
-For every operation, generated requests (valid and invalid) must never get a server error,
-and every answer must match the schema the panel publishes (status code, content type,
-body). Bounded in time: 30 examples per operation, derandomized, so CI sees the same cases.
+Generated requests (valid and invalid) must never get a server error, every answer must match the
+schema the panel publishes (status code, content type, body), a request the schema calls invalid
+must be refused and one it calls valid accepted, except where a rule no schema can state refuses it
+(``RULES_NO_SCHEMA_STATES``). Bounded in time and derandomized, so CI sees the same cases.
+
+- Each operation alone: 30 examples, as a script (a superuser's Bearer token) and as a browser
+  (the superuser's session and CSRF token: the only way to create tokens and set passwords).
+- Sequences: schemathesis's state machine follows the OpenAPI links (panel.api.LINKS) from a
+  created user to the calls on it, and from a created token to its changes, as a browser.
 
 The requests go through ``panel.wsgi.application`` as a server would run it, so it closes the
 database connection after each request; ``transactional_db`` lets it, where the ``db``
 fixture's open test transaction would be cut off on PostgreSQL.
 """
 
-import pytest
 import schemathesis
+from django.core.management import call_command
 from hypothesis import HealthCheck, settings
+from schemathesis.config import OperationConfig, OperationsConfig
 
 from core.audit import Origin
 from panel.wsgi import application
 from tests.factories import AdminFactory
+from tests.integration.api_script import Browser
 from tokens.authentication import FAILURES_PER_IP
 from tokens.credentials import bearer_string
 from tokens.services import token_create
 
 # werkzeug's test client sends no REMOTE_ADDR; a real server always does.
 CLIENT_IP = "127.0.0.1"
+HYPOTHESIS = {
+    "deadline": None,
+    "derandomize": True,
+    "database": None,
+    "suppress_health_check": list(HealthCheck),
+}
 
-# The schema is public and needs no database: read once, at import. Its requests send Host: localhost.
-schema = schemathesis.openapi.from_wsgi("/api/openapi.json", application)
-schema.config.generation.update(max_examples=30, deterministic=True, database="none")
-# A schema cannot state every rule (a taken username, a common password, an expiry at most ten
-# years away), so a schema-valid request may still be refused with 422, which every operation documents.
-schema.config.checks.positive_data_acceptance.expected_statuses = [
-    *schema.config.checks.positive_data_acceptance.expected_statuses,
-    "422",
+# A schema-valid request these operations may still refuse with 422, for a rule no schema can state:
+# - a username taken by another user (ignoring case);
+# - a password that is common, too like the username or email, or of one kind of character only;
+# - an expiry relative to now (in the future, at most 100 years away for a user, 10 for a token), or
+#   later than the parent user's; a token without one unless long_term;
+# - a company or parent user that does not exist within the caller's scope;
+# - IP allow-list entries that are not addresses or CIDR blocks, have host bits set or repeat;
+# - the wrong current password when changing one's own.
+# Every other operation must accept every schema-valid request (or answer 403, 404, 409).
+RULES_NO_SCHEMA_STATES = [
+    "accounts_api_user_create",
+    "accounts_api_user_update",
+    "accounts_api_user_password",
+    "tokens_api_token_create",
+    "tokens_api_token_update",
 ]
 
 
-@pytest.fixture
-def issue_bearer(transactional_db):
-    """Headers with a fresh superuser's token, for each example: an earlier one may have deleted the last.
+def load_schema(*, excluded_checks=()):
+    """The published schema (public, no database needed), its requests sending Host: localhost."""
+    schema = schemathesis.openapi.from_wsgi("/api/openapi.json", application)
+    schema.config.generation.update(max_examples=30, deterministic=True, database="none")
+    schema.config.checks.update(excluded_check_names=list(excluded_checks))
+    accepted = [*schema.config.checks.positive_data_acceptance.expected_statuses, "422"]
+    rules = {
+        "include-operation-id": RULES_NO_SCHEMA_STATES,
+        "checks": {"positive_data_acceptance": {"expected-statuses": accepted}},
+    }
+    schema.config.operations = OperationsConfig(operations=[OperationConfig.from_dict(rules)])
+    # Sequences follow the published links only: an inferred one (user info -> delete that user) would
+    # have the browser delete its own account, after which every call is rightly a 401.
+    schema.config.phases.stateful.inference.algorithms = []
+    return schema
+
+
+script_schema = load_schema()
+# A browser's session cookie travels beside the generated case, so ignored_auth would read the cookie
+# schemathesis generates for the cookie scheme as the credential, and a 200 as "auth ignored". The
+# script run checks that authentication is enforced.
+browser_schema = load_schema(excluded_checks=["ignored_auth"])
+
+
+def as_script():
+    """The call's credentials: a fresh superuser's Bearer token (an earlier example may have deleted the last).
 
     The failed-token throttle is reset too: the auth checks' deliberately bad requests would
     otherwise block this address after twenty, and every later answer would be a 429.
     """
-
-    def issue():
-        FAILURES_PER_IP.reset(CLIENT_IP)
-        admin = AdminFactory()
-        token, secret = token_create(origin=Origin.command("schemathesis"), user=admin, long_term=True)
-        return {"Authorization": f"Bearer {bearer_string(token.pk, secret)}"}
-
-    return issue
+    FAILURES_PER_IP.reset(CLIENT_IP)
+    token, secret = token_create(origin=Origin.command("schemathesis"), user=AdminFactory(), long_term=True)
+    return {"headers": {"Authorization": f"Bearer {bearer_string(token.pk, secret)}"}}
 
 
-@schema.parametrize()
-@settings(deadline=None, derandomize=True, database=None, suppress_health_check=list(HealthCheck))
-def test_api_answers_match_the_schema_and_are_never_server_errors(case, issue_bearer):
-    response = case.call_and_validate(headers=issue_bearer(), environ_base={"REMOTE_ADDR": CLIENT_IP})
+def as_browser():
+    """The call's credentials: a fresh superuser's browser, its session (with a recent login proof) and CSRF token."""
+    browser = Browser.of(AdminFactory())
+    cookies = {name: morsel.value for name, morsel in browser.client.cookies.items()}
+    return {"headers": {"X-CSRFToken": browser.csrf}, "cookies": cookies}
 
-    # The token was accepted: the run exercised the operation itself, not the authentication refusals.
+
+def assert_the_credentials_held(response):
+    """The run exercised the operation itself, not the authentication refusals."""
     assert response.status_code not in (401, 429), response.text
+
+
+@script_schema.parametrize()
+@settings(**HYPOTHESIS)
+def test_script_calls_match_the_schema_and_are_never_server_errors(case, transactional_db):
+    response = case.call_and_validate(**as_script(), environ_base={"REMOTE_ADDR": CLIENT_IP})
+
+    assert_the_credentials_held(response)
+
+
+@browser_schema.parametrize()
+@settings(**HYPOTHESIS)
+def test_browser_calls_match_the_schema_and_are_never_server_errors(case, transactional_db):
+    response = case.call_and_validate(**as_browser(), environ_base={"REMOTE_ADDR": CLIENT_IP})
+
+    assert_the_credentials_held(response)
+
+
+class LinkedCalls(browser_schema.as_state_machine()):
+    """Sequences of calls following the links, each scenario as a fresh superuser's browser."""
+
+    def setup(self):
+        self.credentials = as_browser()
+
+    def teardown(self):
+        # Each scenario starts from an empty database: Hypothesis replays a scenario while it shrinks
+        # or explores, and a username an earlier one took would make the replay take another path.
+        call_command("flush", interactive=False, verbosity=0)
+
+    def get_call_kwargs(self, case):
+        return {**self.credentials, "environ_base": {"REMOTE_ADDR": CLIENT_IP}}
+
+    def after_call(self, response, case):
+        super().after_call(response, case)
+        assert_the_credentials_held(response)
+
+
+def test_linked_calls_match_the_schema_and_are_never_server_errors(transactional_db):
+    LinkedCalls.run(settings=settings(max_examples=40, stateful_step_count=10, **HYPOTHESIS))
