@@ -1,5 +1,7 @@
 """Reads of users for pages, commands and the API, each within the reader's scope (organisation.scope)."""
 
+import logging
+
 from django.conf import settings
 from django.contrib.auth.models import Permission
 from django.core.cache import cache
@@ -7,7 +9,10 @@ from django.core.paginator import Paginator
 from django.db.models import Exists, OuterRef, Q
 
 from accounts.models import User
+from core.errors import CACHE_FAULTS
 from organisation import scope
+
+logger = logging.getLogger(__name__)
 
 
 def user_list(*, actor, search="", page=1, per_page=None, company=None):
@@ -48,13 +53,23 @@ def user_total():
     COUNT(*) reads every row on PostgreSQL (about 15 ms at 100,000 users), so
     the total is cached. Saving a new user or deleting one through the ORM
     forgets it on commit (accounts.signals); rows written around the ORM (bulk
-    imports, raw SQL) are counted when it expires, within five minutes.
+    imports, raw SQL) are counted when it expires, within five minutes. While
+    the cache is down the database counts: the user list keeps working.
     """
-    return cache.get_or_set(USER_TOTAL_CACHE_KEY, user_count, timeout=300)
+    try:
+        return cache.get_or_set(USER_TOTAL_CACHE_KEY, user_count, timeout=300)
+    except CACHE_FAULTS:
+        logger.warning("The cache is unavailable: the user list counts its users in the database.")
+        return user_count()
 
 
 def forget_user_total():
-    cache.delete(USER_TOTAL_CACHE_KEY)
+    """After a user was added or deleted. While the cache is down the change stands, and a total cached
+    before it may be shown until it expires."""
+    try:
+        cache.delete(USER_TOTAL_CACHE_KEY)
+    except CACHE_FAULTS:
+        logger.warning("The cache is unavailable: the cached user total could not be forgotten.")
 
 
 def users_newest_first():

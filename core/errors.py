@@ -45,7 +45,8 @@ DETAILS = {
 # Errors of the database's operation, not of the program (PEP 249): unreachable, connection lost, shut down.
 # IntegrityError, ProgrammingError, DataError are bugs: they stay 500.
 # Cache faults: redis-py's connection errors and timeouts, and the OS's (refused, reset, broken pipe).
-FAULTS = (db.OperationalError, db.InterfaceError, RedisConnectionError, RedisTimeoutError, ConnectionError)
+CACHE_FAULTS = (RedisConnectionError, RedisTimeoutError, ConnectionError)
+FAULTS = (db.OperationalError, db.InterfaceError, *CACHE_FAULTS)
 
 
 def error_response(status, detail, errors=None, headers=None):

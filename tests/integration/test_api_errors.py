@@ -18,12 +18,14 @@ from django.urls import path
 from django.views.decorators.http import require_POST
 
 from accounts.models import User
+from accounts.services import user_create
+from core.audit import Origin
 from core.errors import CSRF_DETAIL, RETRY_AFTER
 from organisation import scope
 from panel import urls as panel_urls
 from tests.factories import UserFactory
 from tests.integration.api_script import Script, assert_error
-from tests.integration.conftest import logged_in_client
+from tests.integration.conftest import logged_in_client, page_text
 
 CLOSED_PORT = 1  # nothing listens there: connecting is refused at once
 NO_CACHE = {
@@ -241,6 +243,39 @@ def test_a_cache_fault_on_a_page_answers_the_503_page(admin_user, password):
         response = browser().post("/login/", {"username": admin_user.username, "password": password})
 
     _assert_unavailable_page(response)
+
+
+# With the cache down, what needs the attempt counters fails closed (logging in, above; API tokens,
+# whose failures and replays are counted there) and what only reads the database keeps working.
+
+
+@pytest.mark.parametrize("path", ["/users/", "/account/", "/audit/", "/roles/", "/companies/"])
+def test_pages_that_read_the_database_keep_working_while_the_cache_is_down(admin_user, path):
+    session = logged_in_client(admin_user, raise_request_exception=False)
+
+    with override_settings(CACHES=NO_CACHE):
+        response = session.get(path)
+
+    assert response.status_code == 200
+
+
+def test_the_user_list_counts_in_the_database_while_the_cache_is_down(admin_user, caplog):
+    UserFactory.create_batch(2)
+    session = logged_in_client(admin_user, raise_request_exception=False)
+
+    with override_settings(CACHES=NO_CACHE):
+        response = session.get("/users/")
+
+    assert "3 users" in page_text(response)
+    assert "counts its users in the database" in caplog.text
+
+
+def test_a_user_created_while_the_cache_is_down_is_created(admin_user):
+    origin = Origin.command("pytest")
+    with override_settings(CACHES=NO_CACHE):
+        user_create(origin=origin, username="carmen", email="carmen@example.com", password="Quartz-9-Lamp")
+
+    assert User.objects.filter(username="carmen").exists()
 
 
 @with_test_views
