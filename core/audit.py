@@ -53,6 +53,9 @@ EVENTS = {
     "passkey.login": "Logged in with a passkey, or failed to",
     "passkey.clone_suspected": "Refused a passkey whose signature counter went back (a cloned authenticator?)",
     "passkey.delete": "Deleted a passkey",
+    "audit.export": "Downloaded or exported audit events (the format, the filters and how many)",
+    "database.backup": "Backed up the SQLite database to a file (the operator)",
+    "database.restore": "Restored the SQLite database from a backup file (the operator)",
 }
 
 # Keys that could carry a secret are refused outright rather than scrubbed,

@@ -1,6 +1,9 @@
 import datetime
 
 from django import forms
+from django.utils import timezone
+
+from core.validators import clean_moment
 
 # The value format of <input type="datetime-local">; times are UTC throughout the panel.
 LOCAL_INPUT = "%Y-%m-%dT%H:%M"
@@ -27,28 +30,47 @@ def untouched_moment(value, stored):
 AUDIT_FIRST_DAY, AUDIT_LAST_DAY = datetime.date(1970, 1, 1), datetime.date(9999, 12, 30)
 
 
+class AuditMomentField(forms.Field):
+    """A day (``2025-03-01``: its first or last microsecond in UTC) or an ISO 8601 date-time
+    (``2025-03-01T12:00+02:00``; without an offset it is UTC), cleaned to an aware UTC datetime.
+
+    The page's date picker sends a day; ``audit_export --since`` takes either.
+    """
+
+    def __init__(self, *, end_of_day, **kwargs):
+        self.end_of_day = end_of_day
+        super().__init__(required=False, widget=forms.DateInput(attrs={"type": "date"}), **kwargs)
+
+    def to_python(self, value):
+        text = str(value or "").strip()
+        if not text:
+            return None
+        try:
+            if len(text) == 10:
+                day = datetime.date.fromisoformat(text)
+                moment = datetime.datetime.combine(day, datetime.time.max if self.end_of_day else datetime.time.min)
+            else:
+                moment = datetime.datetime.fromisoformat(text)
+        except ValueError:
+            raise forms.ValidationError("Enter a valid date.", code="invalid") from None
+        moment = clean_moment(moment if timezone.is_aware(moment) else moment.replace(tzinfo=datetime.UTC))
+        # Each bound is stored and compared as UTC; SQLite and PostgreSQL both hold these years.
+        if not AUDIT_FIRST_DAY <= moment.date() <= AUDIT_LAST_DAY:
+            raise forms.ValidationError(f"Choose a date from {AUDIT_FIRST_DAY} to {AUDIT_LAST_DAY}.", code="range")
+        return moment
+
+
 class AuditFilterForm(forms.Form):
+    """The audit log's filters: the page, its downloads and ``audit_export`` all read them through this form."""
+
     actor = forms.CharField(required=False, max_length=64, label="Actor")
     action = forms.ChoiceField(required=False, label="Action")
-    since = forms.DateField(required=False, label="From", widget=forms.DateInput(attrs={"type": "date"}))
-    until = forms.DateField(required=False, label="Until", widget=forms.DateInput(attrs={"type": "date"}))
+    since = AuditMomentField(label="From", end_of_day=False)
+    until = AuditMomentField(label="Until", end_of_day=True)
 
     def __init__(self, *args, actions=(), **kwargs):
         super().__init__(*args, **kwargs)
         self.fields["action"].choices = [("", "Any action"), *((action, action) for action in sorted(actions))]
-
-    def _clean_day(self, name):
-        day = self.cleaned_data[name]
-        # The filter reaches the next day's midnight: the last day a date-time can hold is 9999-12-30.
-        if day is not None and not AUDIT_FIRST_DAY <= day <= AUDIT_LAST_DAY:
-            raise forms.ValidationError(f"Choose a date from {AUDIT_FIRST_DAY} to {AUDIT_LAST_DAY}.", code="range")
-        return day
-
-    def clean_since(self):
-        return self._clean_day("since")
-
-    def clean_until(self):
-        return self._clean_day("until")
 
     def clean(self):
         data = super().clean()

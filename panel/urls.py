@@ -52,6 +52,8 @@ urlpatterns = [
     path("roles/", include(organisation_urls.roles)),
     path("api/", _public(api.urls)),
     path("audit/", core_views.audit_log, name="audit_log"),
+    path("audit/export.csv", core_views.audit_export, {"file_format": "csv"}, name="audit_export_csv"),
+    path("audit/export.jsonl", core_views.audit_export, {"file_format": "jsonl"}, name="audit_export_jsonl"),
     path("locks/", core_views.locks, name="locks"),
     path("healthz", core_views.healthz, name="healthz"),
 ]

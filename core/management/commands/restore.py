@@ -1,0 +1,58 @@
+"""Replace the embedded SQLite database with a backup made by `backup`, audited."""
+
+from pathlib import Path
+
+from django.core.management.base import BaseCommand, CommandError
+from django.db import connection
+
+from core import sqlite_backup
+from core.audit import Origin, record
+
+
+class Command(BaseCommand):
+    help = (
+        "Replace the SQLite database with the backup at PATH, after checking it is a Panel database no newer "
+        "than this code. Stop the panel first. The replaced database is kept beside it "
+        "(.before-restore-<time>). On PostgreSQL use pg_restore instead (README, Backups)."
+    )
+
+    def add_arguments(self, parser):
+        parser.add_argument("path", type=Path, help="A backup file made by `backup`.")
+        parser.add_argument("--yes", action="store_true", help="Do not ask for confirmation.")
+
+    def handle(self, *args, path, yes, **options):
+        try:
+            live = sqlite_backup.database_path(connection)
+            backup = sqlite_backup.check_backup(path)
+        except sqlite_backup.BackupError as error:
+            raise CommandError(f"Nothing restored: {error}") from None
+        if not yes:
+            self.stdout.write(
+                f"This replaces everything in {live} with {path}. Stop the panel first: "
+                "a process still running keeps its cached data and may write while the restore runs."
+            )
+            if _answer("Type yes to restore: ") != "yes":
+                raise CommandError("Nothing restored.")
+        try:
+            kept = sqlite_backup.restore(connection, backup)
+        except (sqlite_backup.BackupError, OSError) as error:
+            raise CommandError(f"Nothing restored: {error}") from None
+        record(
+            origin=Origin.command("restore"),
+            action="database.restore",
+            details={"file": str(path), "replaced_database_kept_in": str(kept)},
+        )
+        self.stdout.write(self.style.SUCCESS(f"Restored {live} from {path}; the replaced database is in {kept}."))
+        if backup.missing_migrations:
+            self.stdout.write(
+                f"The backup predates {backup.missing_migrations} migration(s) of this code: "
+                "run `panel migrate` before starting the panel."
+            )
+
+
+def _answer(prompt):
+    """The operator's answer, lowercased; none (end of input, as from cron) counts as no."""
+    try:
+        return input(prompt).strip().lower()
+    except EOFError:
+        return ""
