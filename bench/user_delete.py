@@ -231,6 +231,7 @@ def seed(seeder, *, size, victim_count):
         admin = User.objects.create(
             username="bench-admin", email="admin@example.test", password=seeder.password_hash, is_superuser=True
         )
+        seeder.rows["users"] += 1  # the superuser
         seeder.extras(victims, sessions=VICTIM_SESSIONS, tokens=1, events=VICTIM_EVENTS)
         seeder.extras(victim_subs, sessions=1, tokens=1)
         seeder.extras(busy, sessions=2, tokens=1)
