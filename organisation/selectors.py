@@ -4,7 +4,7 @@ from collections import defaultdict
 
 from django.contrib.auth import get_user_model
 from django.contrib.auth.models import Group, Permission
-from django.db.models import Count, Exists, OuterRef, Q
+from django.db.models import Count, Q
 from django.shortcuts import get_object_or_404
 from django.utils import timezone
 
@@ -117,13 +117,15 @@ MANAGE_USERS_PERMISSION = ("accounts", "change_user")
 def user_managers():
     """The users who can log in and manage users (superusers, or change_user from a role or directly).
 
-    EXISTS subqueries, not joins with DISTINCT: ``.exists()`` then stops at the first manager it finds
-    instead of joining every user's permissions, so the check costs the same at any number of users.
+    Found from the few who could be one (the superusers, through an index of their own, and the holders
+    of the permission), never by scanning every user: ``.exists()`` costs the same at any number of users
+    wherever the managers' rows lie.
     """
     app_label, codename = MANAGE_USERS_PERMISSION
     granted = Permission.objects.filter(content_type__app_label=app_label, codename=codename)
     User = get_user_model()
-    direct = User.user_permissions.through.objects.filter(user=OuterRef("pk"), permission__in=granted)
-    by_role = User.groups.through.objects.filter(user=OuterRef("pk"), group__permissions__in=granted)
+    superusers = User.objects.filter(is_superuser=True).order_by().values("pk")
+    direct = User.user_permissions.through.objects.filter(permission__in=granted).values("user_id")
+    by_role = User.groups.through.objects.filter(group__permissions__in=granted).values("user_id")
     valid = Q(expires_at__isnull=True) | Q(expires_at__gt=timezone.now())
-    return User.objects.filter(Q(is_superuser=True) | Exists(direct) | Exists(by_role), valid, is_active=True)
+    return User.objects.filter(valid, pk__in=superusers.union(direct, by_role), is_active=True)
