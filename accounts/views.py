@@ -4,16 +4,17 @@ from django import forms
 from django.contrib import messages
 from django.contrib.auth import update_session_auth_hash
 from django.contrib.auth.decorators import permission_required
-from django.core.exceptions import ValidationError
-from django.http import Http404
+from django.core.exceptions import PermissionDenied, ValidationError
+from django.http import Http404, HttpResponseBadRequest
 from django.shortcuts import redirect, render
 from django.template.defaultfilters import pluralize
 from django.urls import reverse
-from django.views.decorators.http import require_http_methods
+from django.views.decorators.http import require_http_methods, require_POST
 
 from accounts import selectors, services
 from accounts.forms import (
     ChangeOwnPasswordForm,
+    EnabledForm,
     ExpiryForm,
     MoveForm,
     SetPasswordForm,
@@ -162,6 +163,27 @@ def _expiry_set(user, changed, *, whole_company):
     when = f"{user.expires_at:%Y-%m-%d %H:%M} UTC" if user.expires_at else "never"
     who = f"{changed} account{pluralize(changed)} of {user.company}" if whole_company else user.username
     return f"Expiry set for {who}: {when}."
+
+
+@permission_required("accounts.change_user", raise_exception=True)
+@require_POST
+def user_enabled(request, pk):
+    """The Enabled switch of a row: the switch again for htmx (with why, if refused), else back to the list."""
+    user, form, refusal = scope.user_get(actor=request.user, pk=pk), EnabledForm(request.POST), None
+    if not form.is_valid():
+        return HttpResponseBadRequest("enabled must be true or false.")
+    enabled = form.cleaned_data["enabled"]
+    try:
+        services.user_set_enabled(origin=Origin.from_request(request), user=user, enabled=enabled)
+    except (PermissionDenied, services.LastUserError) as refused:
+        refusal = str(refused)
+    if is_htmx(request):  # htmx swaps 200 answers only: a refusal comes back as 200 with its message
+        return render(request, "accounts/_enabled_switch.html", {"row": user, "refusal": refusal})
+    if refusal:
+        messages.error(request, refusal)
+    else:
+        messages.success(request, f"The account of {user.username} is {'enabled' if enabled else 'disabled'}.")
+    return redirect("accounts:user_list")
 
 
 @permission_required("accounts.change_user", raise_exception=True)

@@ -22,6 +22,8 @@ EVENTS = {
     "user.update": "Changed a user's username or email",
     "user.expiry": "Set when an account (or a whole company's) expires",
     "user.move": "Moved a user (with its sub-users) to another company",
+    "user.enable": "Enabled an account",
+    "user.disable": "Disabled an account: it cannot log in, its sessions ended, its tokens are refused",
     "user.password_change": "Changed a password",
     "user.password_reset": "Set a new password through an emailed link",
     "user.session_policy": "Changed a user's login-session policy",
