@@ -5,8 +5,10 @@ Each step is a service of its app, audited as the operator when it changed somet
 or twice at once, changes nothing more and sends no reminder twice.
 """
 
+from django.conf import settings
 from django.core.management.base import BaseCommand
 
+from core import mail
 from core.audit import Origin, audit_prune
 from tokens import services as token_services
 from usersessions import services as session_services
@@ -31,3 +33,7 @@ class Command(BaseCommand):
             self.stdout.write(f"Audit log: {pruned.deleted} events from before {cutoff} deleted.")
         reminders = token_services.token_expiry_reminders_send(origin=origin)
         self.stdout.write(f"Token expiry reminders: {reminders} emailed.")
+        # The reminders go through core.mail's background sender, whose wait at exit is EMAIL_TIMEOUT in all:
+        # too short for many emails, and a reminder is never sent twice, so give each its own timeout.
+        if reminders and not mail.wait_until_sent(settings.EMAIL_TIMEOUT * reminders):
+            self.stderr.write("Some reminders could not be sent in time (see the log).")
