@@ -252,6 +252,17 @@ CATALOGUE = {
             "the first administrator's password",
         ),
         Variable(
+            "PANEL_AUDIT_RETENTION_DAYS",
+            env_int,
+            365,
+            "`365`",
+            "days the audit log keeps an event; the periodic job (`housekeeping`) deletes older ones; "
+            "`0` keeps every event",
+            setting="PANEL_AUDIT_RETENTION_DAYS",
+            minimum=0,
+            unit="of days",
+        ),
+        Variable(
             "PANEL_VAR_DIR",
             env_str,
             DERIVED,

@@ -152,6 +152,8 @@ globals().update(EMAIL_SETTINGS)
 DEFAULT_FROM_EMAIL = conf.value("DEFAULT_FROM_EMAIL")
 MAIL_IN_BACKGROUND = True  # core.mail: sent after the answer (the tests turn it off to read the outbox at once)
 PANEL_NOTIFY_NEW_LOGIN = conf.value("PANEL_NOTIFY_NEW_LOGIN")  # core.notify: new-browser login emails
+# The periodic job (`manage.py housekeeping`) deletes audit events older than this many days; 0 keeps them all.
+PANEL_AUDIT_RETENTION_DAYS = conf.value("PANEL_AUDIT_RETENTION_DAYS")
 
 # Two-factor authentication (mfa/).
 PANEL_REQUIRE_TWO_FACTOR = conf.value("PANEL_REQUIRE_TWO_FACTOR")

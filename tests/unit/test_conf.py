@@ -333,6 +333,7 @@ def test_the_shown_default_is_the_real_default(variable):
         ("PANEL_PASSKEY_ORIGINS", []),
         ("PANEL_ADMIN_USERNAME", "admin"),
         ("PANEL_ADMIN_PASSWORD", ""),
+        ("PANEL_AUDIT_RETENTION_DAYS", 365),
         ("PANEL_DB_CONN_MAX_AGE", 300),
         ("PANEL_MANIFEST_STATIC", False),
         ("PANEL_LOG_LEVEL", "INFO"),
