@@ -1,5 +1,6 @@
 # Panel: `make run` serves the panel, `make test` runs every test, `make bench` measures the user list, API
-# authentication, logging in, deleting a user, the reset page's timing, and the production recipe (deploy/) under slow clients.
+# authentication, logging in, deleting a user, pruning the audit log, the reset page's timing, and the production recipe
+# (deploy/) under slow clients.
 # `make screenshots` reruns the browser tests to refresh the README's pictures in docs/screenshots/.
 PYTHON ?= python3
 VENV := .venv
@@ -33,7 +34,7 @@ screenshots: $(STAMP)
 	PANEL_SCREENSHOTS_DIR=docs/screenshots $(PY) -m pytest tests/e2e $(PYTEST_ARGS)
 
 # Every benchmark runs even if one misses its target; the exit status reports any miss.
-BENCHMARKS := user_list api_auth login user_delete reset_timing slow_clients
+BENCHMARKS := user_list api_auth login user_delete audit_prune reset_timing slow_clients
 bench: $(STAMP)
 	status=0; for bench in $(BENCHMARKS); do $(PY) bench/$$bench.py || status=1; done; exit $$status
 
