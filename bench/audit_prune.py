@@ -14,14 +14,13 @@ import shutil
 import sys
 import tempfile
 import time
-import urllib.parse
 from datetime import timedelta
 from pathlib import Path
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO_ROOT))
 
-from benchdb import create_database, destroy_database, vendor_label  # noqa: E402  (this folder)
+from benchdb import create_database, destroy_database, prepare_environment, vendor_label  # noqa: E402  (this folder)
 
 RETENTION_DAYS = 365
 MAX_SECONDS_PER_MILLION = 120  # the whole prune of a million old events, generous for a small machine
@@ -34,18 +33,6 @@ def parse_args():
     parser.add_argument("--old", type=float, default=0.9, help="share older than the retention (default 0.9)")
     parser.add_argument("--batch-size", type=int, default=None, help="events per DELETE (default the panel's)")
     return parser.parse_args()
-
-
-def prepare_environment(tmp_dir):
-    os.environ["PANEL_VAR_DIR"] = tmp_dir
-    os.environ["PANEL_DEBUG"] = "false"  # DEBUG would keep every query in memory
-    os.environ["PANEL_AUDIT_RETENTION_DAYS"] = str(RETENTION_DAYS)
-    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "panel.settings")
-    url = os.environ.get("DATABASE_URL")
-    if not url or url.startswith("sqlite"):
-        os.environ.pop("DATABASE_URL", None)
-        return None
-    return f"test_{urllib.parse.urlsplit(url).path.lstrip('/')}_audit_prune"
 
 
 def fill(total, old_count):
@@ -69,7 +56,8 @@ def fill(total, old_count):
 def main():
     args = parse_args()
     tmp_dir = tempfile.mkdtemp(prefix="panel-bench-prune-")
-    test_name = prepare_environment(tmp_dir)
+    test_name = prepare_environment(tmp_dir, "audit_prune")
+    os.environ["PANEL_AUDIT_RETENTION_DAYS"] = str(RETENTION_DAYS)
 
     import django
 

@@ -28,14 +28,12 @@ The exit status is 1 if a target fails. See bench/README.md.
 
 import argparse
 import gc
-import os
 import shutil
 import statistics
 import sys
 import tempfile
 import threading
 import time
-import urllib.parse
 import uuid
 from datetime import timedelta
 from pathlib import Path
@@ -43,7 +41,7 @@ from pathlib import Path
 REPO_ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO_ROOT))
 
-from benchdb import create_database, destroy_database, vendor_label  # noqa: E402  (this folder)
+from benchdb import create_database, destroy_database, prepare_environment, vendor_label  # noqa: E402  (this folder)
 
 SIZES = (100, 100_000)
 MAX_RATIO = 2.0
@@ -83,21 +81,6 @@ def victims_needed(args):
 
 
 # --- databases ---------------------------------------------------------------
-
-
-def prepare_environment(tmp_dir):
-    """Point this process at a fresh var/ folder before Django starts; returns the server database's base name.
-
-    None for SQLite, whose databases are files in that folder, never the configured one.
-    """
-    os.environ["PANEL_VAR_DIR"] = tmp_dir
-    os.environ["PANEL_DEBUG"] = "false"  # DEBUG would keep every query in memory
-    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "panel.settings")
-    url = os.environ.get("DATABASE_URL")
-    if not url or url.startswith("sqlite"):
-        os.environ.pop("DATABASE_URL", None)
-        return None
-    return f"test_{urllib.parse.urlsplit(url).path.lstrip('/')}_delete"
 
 
 def use_database(name):
@@ -468,7 +451,7 @@ def check_targets(summary, renames):
 def main():
     args = parse_args()
     tmp_dir = tempfile.mkdtemp(prefix="panel-bench-delete-")
-    base_name = prepare_environment(tmp_dir)
+    base_name = prepare_environment(tmp_dir, "delete")
 
     import django
 
