@@ -6,6 +6,7 @@ deploy/smoke.py (CI); here ``python -m panel`` runs the same ``panel.cli.main`` 
 
 import importlib.metadata
 import os
+import runpy
 import subprocess
 import sys
 from pathlib import Path
@@ -62,16 +63,26 @@ def test_panel_serve_hands_its_options_to_gunicorn_after_the_production_settings
     assert config.timeout == gunicorn_conf.timeout
 
 
-def test_gunicorn_listens_on_loopback_with_workers_from_the_cpu_count_unless_told(monkeypatch):
-    monkeypatch.setenv("WEB_CONCURRENCY", "5")
+def test_panel_serve_listens_on_loopback_only_unless_told(monkeypatch):
     started = []
     monkeypatch.setattr("gunicorn.app.wsgiapp.WSGIApplication.run", lambda application: started.append(application.cfg))
 
     cli.main(["panel", "serve"])
 
     assert started[0].bind == ["127.0.0.1:8000"]
-    assert started[0].workers == 5
-    assert gunicorn_conf.workers >= 3  # read at import: 2 per CPU plus one, without WEB_CONCURRENCY
+
+
+def test_gunicorn_runs_two_workers_per_cpu_plus_one(monkeypatch):
+    monkeypatch.delenv("WEB_CONCURRENCY", raising=False)
+    monkeypatch.setattr("multiprocessing.cpu_count", lambda: 4)
+
+    assert runpy.run_path(gunicorn_conf.__file__)["workers"] == 9
+
+
+def test_web_concurrency_sets_the_worker_count(monkeypatch):
+    monkeypatch.setenv("WEB_CONCURRENCY", "7")
+
+    assert runpy.run_path(gunicorn_conf.__file__)["workers"] == 7
 
 
 @pytest.mark.django_db
