@@ -266,8 +266,8 @@ CATALOGUE = {
             "PANEL_VAR_DIR",
             env_str,
             DERIVED,
-            "`var/`",
-            "where the embedded default keeps its database and key",
+            "`var/` in the checkout; installed, in the working directory",
+            "where the embedded default keeps its database and key, and `collectstatic` its files",
             setting="VAR_DIR",
         ),
         Variable(

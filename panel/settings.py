@@ -12,7 +12,10 @@ from core import conf
 from passkeys import relying_party
 
 BASE_DIR = Path(__file__).resolve().parent.parent
-VAR_DIR = Path(conf.value("PANEL_VAR_DIR", str(BASE_DIR / "var")))
+# In a checkout, var/ beside manage.py; an installed package's folder is no place for data (and
+# often not writable), so there it is var/ in the working directory.
+DEFAULT_VAR_DIR = BASE_DIR / "var" if (BASE_DIR / "manage.py").is_file() else Path.cwd() / "var"
+VAR_DIR = Path(conf.value("PANEL_VAR_DIR", str(DEFAULT_VAR_DIR)))
 
 DEBUG = conf.value("PANEL_DEBUG")
 SECRET_KEY = conf.secret_key(VAR_DIR)

@@ -15,7 +15,7 @@ from core.env import DERIVED
 
 DEPLOY = Path(__file__).resolve().parents[2] / "deploy"
 UNITS = ("panel.service", "panel-housekeeping.service", "panel-housekeeping.timer")
-PANEL = "/opt/panel/.venv/bin/panel"
+PANEL = "/opt/panel/venv/bin/panel"
 ENV_FILE = "/etc/panel/panel.env"
 # Variables of the example file that are not Panel's: gunicorn's own worker count.
 NOT_PANELS = {"WEB_CONCURRENCY"}
