@@ -1,6 +1,7 @@
 """User management pages. Thin: check permission, parse the form, call a service."""
 
 from django import forms
+from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth import update_session_auth_hash
 from django.contrib.auth.decorators import permission_required
@@ -21,9 +22,10 @@ from accounts.forms import (
     UserCreateForm,
     UserFieldForm,
 )
+from core import view_helpers
 from core.audit import Origin
 from core.reauth import sudo_required
-from core.view_helpers import apply_service_errors, is_htmx, page_query, posted
+from core.view_helpers import apply_service_errors, is_htmx, posted
 from organisation import scope
 from organisation import selectors as organisation_selectors
 from usersessions import services as session_services
@@ -31,18 +33,27 @@ from usersessions import services as session_services
 INLINE_FIELDS = ("username", "email")
 
 
+# The user list's view options: kept by the company tree's links and the search form.
+LIST_OPTIONS = ("size", "direct", "nested")
+
+
 @permission_required("accounts.view_user", raise_exception=True)
 def user_list(request):
     search = request.GET.get("q", "")[:100]
-    company = _chosen_company(request)
-    page = selectors.user_list(actor=request.user, search=search, page=request.GET.get("page", 1), company=company)
+    options = {
+        "company": _chosen_company(request),
+        "direct_only": request.GET.get("direct") == "1",
+        "nested": request.GET.get("nested") == "1",
+    }
+    paging = view_helpers.paging(request, default_size=settings.PANEL_USERS_PER_PAGE)
+    page = selectors.user_list(actor=request.user, search=search, page=paging.number, per_page=paging.size, **options)
     context = {
-        "page": page,
+        **paging.context(page),
+        **options,
         "search": search,
-        "company": company,
         "companies": organisation_selectors.company_tree(request.user),
         "inline_fields": INLINE_FIELDS,
-        "page_query": page_query(request),
+        "options_query": view_helpers.query_keeping(request, LIST_OPTIONS),
     }
     return render(request, "accounts/user_list.html", context)
 

@@ -11,10 +11,9 @@ from django.shortcuts import redirect, render
 from django.utils import timezone
 from django.views.decorators.http import require_GET, require_http_methods
 
-from core import throttle
+from core import throttle, view_helpers
 from core.audit import Origin, events_visible_to
 from core.forms import AuditFilterForm
-from core.view_helpers import page_query
 
 AUDIT_EVENTS_PER_PAGE = 50
 
@@ -35,8 +34,8 @@ def audit_log(request):
             events = events.filter(created_at__gte=_day_start(data["since"]))
         if data["until"]:
             events = events.filter(created_at__lt=_day_start(data["until"] + datetime.timedelta(days=1)))
-    page = Paginator(events, AUDIT_EVENTS_PER_PAGE).get_page(request.GET.get("page", 1))
-    context = {"form": form, "page": page, "page_query": page_query(request)}
+    paging = view_helpers.paging(request, default_size=AUDIT_EVENTS_PER_PAGE)
+    context = {"form": form, **paging.context(Paginator(events, paging.size).get_page(paging.number))}
     return render(request, "core/audit_log.html", context, status=400 if form.errors else 200)
 
 

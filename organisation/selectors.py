@@ -24,7 +24,11 @@ def company_user_count(company):
 
 
 def company_tree(actor):
-    """The companies ``actor`` may see, in tree order: a list of (company, depth), each with ``user_count``."""
+    """The companies ``actor`` may see, in tree order: a list of (company, depth).
+
+    Each has ``user_count`` (its own users) and ``subtree_user_count`` (with those of its subsidiaries),
+    both from one grouped query: the totals are added up here, children before parents.
+    """
     companies = list(scope.visible_companies(actor).annotate(user_count=Count("users")).order_by("name", "id"))
     known = {company.pk for company in companies}
     children = defaultdict(list)
@@ -35,6 +39,10 @@ def company_tree(actor):
         company, depth = pending.pop()
         rows.append((company, depth))
         pending.extend((child, depth + 1) for child in reversed(children[company.pk]))
+    for company, _depth in reversed(rows):
+        company.subtree_user_count = company.user_count + sum(
+            child.subtree_user_count for child in children[company.pk]
+        )
     return rows
 
 
