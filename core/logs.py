@@ -15,8 +15,8 @@ import contextvars
 import json
 import logging
 import re
+import secrets
 import time
-import uuid
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
@@ -55,7 +55,7 @@ def request_id_for(request) -> str:
     given = request.headers.get(REQUEST_ID_HEADER, "")
     if given and from_trusted_proxy(request) and _WELL_FORMED_ID.fullmatch(given):
         return given
-    return uuid.uuid4().hex
+    return secrets.token_hex(16)
 
 
 def _known_user(request):
