@@ -45,8 +45,8 @@ def test_an_emailed_code_counts_only_as_a_whole_number():
     assert _watch(f"your code: {code}.", secrets=[code]).leaks() == [(code, f"your code: {code}.")]
 
 
-def test_strings_too_short_to_be_secrets_are_not_remembered():
-    assert _watch("a b c 12345", secrets=["12345", "b"]).secrets == set()
+def test_strings_too_short_or_plain_words_are_not_remembered_as_secrets():
+    assert _watch("a b c 12345", secrets=["12345", "b", "users_deleted", "plain words"]).secrets == set()
 
 
 def _run(tmp_path, message):
