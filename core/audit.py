@@ -4,6 +4,7 @@ Services take an ``origin`` and call ``record`` inside their transaction, so an
 event exists exactly when its change does.
 """
 
+import logging
 from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 
@@ -13,6 +14,8 @@ from django.utils import timezone
 
 from core.client_ip import get_client_ip
 from core.models import AuditEvent
+
+logger = logging.getLogger("panel.audit")
 
 # Every kind of event the panel writes, with what it means: one catalogue, so that a misspelt action
 # fails loudly in tests instead of writing an event no filter finds.
@@ -113,7 +116,7 @@ def record(*, origin, action, target=None, target_name="", outcome=AuditEvent.Ou
         if any(word in key.lower() for word in _FORBIDDEN_DETAIL_WORDS):
             raise ValueError(f"Audit details may not carry {key!r}.")
     actor = origin.actor
-    return AuditEvent.objects.create(
+    event = AuditEvent.objects.create(
         actor=None if origin.actor_deleted else actor,
         actor_name=actor.get_username() if actor is not None else ("operator" if origin.via == "command" else ""),
         action=action,
@@ -125,6 +128,21 @@ def record(*, origin, action, target=None, target_name="", outcome=AuditEvent.Ou
         outcome=outcome,
         details={**details, "via": origin.via, **({"credential": origin.credential} if origin.credential else {})},
     )
+    _log(event)
+    return event
+
+
+def _log(event):
+    """One line per event: its action, actor, target and outcome. Never its details, nor the target's name
+    (a failed login's is whatever was typed as the username, a password pasted there included)."""
+    fields = {
+        "action": event.action,
+        "actor": event.actor_name or "-",
+        "target": f"{event.target_type}:{event.target_id}" if event.target_type else "-",
+        "outcome": event.outcome,
+        "via": event.details["via"],
+    }
+    logger.info("audit %s", " ".join(f"{name}={value}" for name, value in fields.items()), extra={"fields": fields})
 
 
 # How many events one DELETE removes: a prune of a million events never holds one long transaction.

@@ -2,6 +2,7 @@
 
 from core.env import (
     DERIVED,
+    LOG_FORMATS,
     LOG_LEVELS,
     Variable,
     env_bool,
@@ -23,8 +24,16 @@ CATALOGUE = {
             env_str,
             "",
             "generated once into `var/secret_key`",
-            "Django's secret key. Set it in production.",
+            "Django's secret key; production refuses to start without it",
             setting="SECRET_KEY",
+        ),
+        Variable(
+            "PANEL_SECRET_KEY_FALLBACKS",
+            env_list,
+            [],
+            "none",
+            'comma-separated former secret keys that still verify sessions and links; see "Rotating SECRET_KEY"',
+            setting="SECRET_KEY_FALLBACKS",
         ),
         Variable(
             "DATABASE_URL",
@@ -124,8 +133,8 @@ CATALOGUE = {
             env_list,
             [],
             "a key derived from `SECRET_KEY`",
-            "comma-separated Fernet keys for secrets at rest (token secrets), newest first; "
-            'see "Rotating the encryption key"',
+            "comma-separated Fernet keys for secrets at rest (token secrets), newest first; production refuses "
+            'to start without it; see "Rotating the encryption key"',
             setting="PANEL_ENCRYPTION_KEYS",
             check=fernet_keys_problem,
         ),
@@ -297,6 +306,15 @@ CATALOGUE = {
             "log level: " + ", ".join(f"`{level}`" for level in LOG_LEVELS),
             setting="LOGGING",
             choices=LOG_LEVELS,
+        ),
+        Variable(
+            "PANEL_LOG_FORMAT",
+            env_str,
+            "text",
+            "`text`",
+            "`text` (one line of `key=value` fields) or `json` (one JSON object a line, for log shippers)",
+            setting="LOGGING",
+            choices=LOG_FORMATS,
         ),
     )
 }
