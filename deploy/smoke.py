@@ -21,6 +21,7 @@ itself after --timeout seconds.
 """
 
 import argparse
+import base64
 import http.cookiejar
 import json
 import os
@@ -152,6 +153,7 @@ def production_environment(database_url, redis_url, var_dir):
     env = {name: raw for name, raw in os.environ.items() if name not in skipped}
     env.update(
         SECRET_KEY=secrets.token_urlsafe(48),
+        PANEL_ENCRYPTION_KEYS=base64.urlsafe_b64encode(secrets.token_bytes(32)).decode(),  # a Fernet key
         DATABASE_URL=database_url,
         REDIS_URL=redis_url,
         ALLOWED_HOSTS=HOST,
