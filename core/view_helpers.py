@@ -1,5 +1,11 @@
 """Small helpers every app's views share."""
 
+from urllib.parse import urlsplit
+
+from django.http import HttpResponse
+from django.shortcuts import redirect, resolve_url
+from django.utils.http import url_has_allowed_host_and_scheme
+
 
 def posted(request):
     """The form data of a POST (even an empty one, so that it gets its errors), else None."""
@@ -8,6 +14,36 @@ def posted(request):
 
 def is_htmx(request):
     return request.headers.get("HX-Request") == "true"
+
+
+def current_page(request):
+    """The path (with query) of the page the browser shows: for htmx, the page around the fragment.
+
+    htmx names it in HX-Current-URL, a header the browser's script sets: anything not on this
+    panel's own host falls back to the home page.
+    """
+    if not is_htmx(request):
+        return request.get_full_path()
+    url = request.headers.get("HX-Current-URL", "")
+    if not url_has_allowed_host_and_scheme(url, allowed_hosts={request.get_host()}, require_https=request.is_secure()):
+        return "/"
+    parts = urlsplit(url)
+    if not parts.path.startswith("/"):
+        return "/"
+    return f"{parts.path}?{parts.query}" if parts.query else parts.path
+
+
+def page_redirect(request, to, *args, **kwargs):
+    """Send the browser to ``to`` (as ``redirect`` takes it) as the whole page, also from an htmx request.
+
+    htmx would follow a plain redirect itself and swap the page it lands on into the cell or dialog
+    it targets; HX-Redirect makes it load that page in the window instead.
+    """
+    if not is_htmx(request):
+        return redirect(to, *args, **kwargs)
+    response = HttpResponse()
+    response["HX-Redirect"] = resolve_url(to, *args, **kwargs)
+    return response
 
 
 def apply_service_errors(form, error):
