@@ -1,10 +1,13 @@
 """Small helpers every app's views share."""
 
+import json
 from urllib.parse import urlsplit
 
 from django.http import HttpResponse
 from django.shortcuts import redirect, resolve_url
 from django.utils.http import url_has_allowed_host_and_scheme
+
+from core import crypto
 
 
 def posted(request):
@@ -59,3 +62,22 @@ def page_query(request):
     query.pop("page", None)
     encoded = query.urlencode()
     return f"{encoded}&" if encoded else ""
+
+
+_SHOWN_ONCE = "panel_shown_once:"
+
+
+def keep_for_next_page(request, name, data):
+    """Keep ``data`` (JSON-able, secrets too) for the one page the browser is redirected to next.
+
+    Post/redirect/get for what must be shown once (a new token's secret, recovery codes): the POST
+    keeps it encrypted in the server-side session, never in the URL; reloading the page, or going
+    Back to it, finds nothing and creates nothing.
+    """
+    request.session[_SHOWN_ONCE + name] = crypto.encrypt(json.dumps(data))
+
+
+def take_kept(request, name):
+    """What ``keep_for_next_page`` kept under ``name``, gone from the session from now on; None if nothing."""
+    kept = request.session.pop(_SHOWN_ONCE + name, None)
+    return None if kept is None else json.loads(crypto.decrypt(kept))

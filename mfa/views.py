@@ -15,12 +15,12 @@ from django.contrib.auth.decorators import login_not_required
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.shortcuts import redirect, render
 from django.utils.cache import add_never_cache_headers
-from django.views.decorators.http import require_http_methods, require_POST
+from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from core import device_cookies, throttle
 from core.audit import Origin
 from core.reauth import sudo_required
-from core.view_helpers import apply_service_errors, is_htmx, posted
+from core.view_helpers import apply_service_errors, is_htmx, keep_for_next_page, posted, take_kept
 from mfa import login_step, selectors, services
 from mfa.forms import ConfirmCodeForm, DisableForm, VerifyForm
 from mfa.models import TOTP_DIGITS, TOTP_STEP
@@ -173,8 +173,7 @@ def totp_confirm(request, user_id):
         except ValidationError as error:
             apply_service_errors(form, error)
         else:
-            context = {"subject": subject, "codes": codes, "just_enabled": True}
-            return _render(request, "mfa/_recovery_codes.html", context, secret=True)
+            return _show_recovery_codes_once(request, subject, codes, just_enabled=True)
     context = _enrol_context(subject, device, form)
     return _render(request, "mfa/_totp_enrol.html", context, status=_refused_status(request), secret=True)
 
@@ -188,7 +187,29 @@ def recovery_regenerate(request, user_id):
     except ValidationError as error:
         messages.error(request, " ".join(error.messages))
         return redirect("mfa:two_factor", user_id=subject.pk)
-    return _render(request, "mfa/_recovery_codes.html", {"subject": subject, "codes": codes}, secret=True)
+    return _show_recovery_codes_once(request, subject, codes, just_enabled=False)
+
+
+def _recovery_codes_kept_for(subject):
+    return f"recovery_codes:{subject.pk}"
+
+
+def _show_recovery_codes_once(request, subject, codes, *, just_enabled):
+    """Post/redirect/get: the new codes are kept for the one page after the redirect (reloading makes none)."""
+    keep_for_next_page(request, _recovery_codes_kept_for(subject), {"codes": codes, "just_enabled": just_enabled})
+    # htmx follows the redirect itself (headers included) and swaps the codes into the dialog.
+    return redirect("mfa:recovery_codes_new", user_id=subject.pk)
+
+
+@require_GET
+def recovery_codes_new(request, user_id):
+    """The recovery codes just made, this once; afterwards (a reload, Back) the two-factor page."""
+    subject = selectors.two_factor_subject(actor=request.user, user_id=user_id)
+    kept = take_kept(request, _recovery_codes_kept_for(subject))
+    if kept is None:
+        messages.info(request, "Recovery codes are shown only once. If you did not save them, make new ones.")
+        return redirect("mfa:two_factor", user_id=subject.pk)
+    return _render(request, "mfa/_recovery_codes.html", {"subject": subject, **kept}, secret=True)
 
 
 @require_http_methods(["GET", "POST"])

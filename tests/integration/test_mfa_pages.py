@@ -121,7 +121,7 @@ def _start(client, user, **extra):
 def _enrol(client, user):
     """Enable and confirm through the pages; returns (secret, recovery codes)."""
     _, secret, device_id = _start(client, user)
-    response = client.post(_url(user, "app/confirm/"), {"device": device_id, "code": _code(secret)})
+    response = client.post(_url(user, "app/confirm/"), {"device": device_id, "code": _code(secret)}, follow=True)
     assert response.status_code == 200, page_text(response)
     return secret, _RECOVERY.findall(response.content.decode())
 
@@ -230,18 +230,45 @@ def test_confirm_with_a_pyotp_code_turns_two_factor_on_and_shows_ten_recovery_co
 
     response = carol_client.post(_url(carol, "app/confirm/"), {"device": device_id, "code": _code(secret)})
 
-    assert response.status_code == 200
-    codes = _RECOVERY.findall(response.content.decode())
+    # Post/redirect/get: the codes are shown on the page the POST redirects to.
+    assert response.status_code == 302
+    assert response["Location"] == _url(carol, "recovery-codes/new/")
+    shown = carol_client.get(response["Location"])
+    codes = _RECOVERY.findall(shown.content.decode())
     assert len(codes) == len(set(codes)) == 10
+    assert "Two-factor authentication is on" in page_text(shown)
     assert _has_app(carol)
     assert RecoveryCode.objects.filter(device__user=carol).count() == 10
-    assert "no-store" in response["Cache-Control"]
+    assert "no-store" in shown["Cache-Control"]
+
+
+def test_recovery_codes_are_shown_once_a_reload_shows_none_and_makes_none(carol, carol_client, clock):
+    _, codes = _enrol(carol_client, carol)
+    stored = set(RecoveryCode.objects.values_list("code_hash", flat=True))
+
+    reloaded = carol_client.get(_url(carol, "recovery-codes/new/"), follow=True)
+
+    assert not _RECOVERY.findall(reloaded.content.decode())
+    assert not any(code in reloaded.content.decode() for code in codes)
+    assert messages_of(reloaded) == ["Recovery codes are shown only once. If you did not save them, make new ones."]
+    assert set(RecoveryCode.objects.values_list("code_hash", flat=True)) == stored
+    assert len(events("mfa.recovery.regenerate")) == 0
+
+
+def test_codes_kept_for_one_user_are_not_shown_on_anothers_page(carol, resetter_client, resetter, clock):
+    _turn_on(carol)
+    resetter_client.post(_url(carol, "recovery-codes/"))
+
+    assert resetter_client.get(_url(resetter, "recovery-codes/new/")).status_code == 302
+    assert len(_RECOVERY.findall(resetter_client.get(_url(carol, "recovery-codes/new/")).content.decode())) == 10
 
 
 def test_confirm_over_htmx_answers_the_recovery_codes_fragment(carol, carol_client, clock):
     _, secret, device_id = _start(carol_client, carol, **HTMX)
 
-    response = carol_client.post(_url(carol, "app/confirm/"), {"device": device_id, "code": _code(secret)}, **HTMX)
+    response = carol_client.post(
+        _url(carol, "app/confirm/"), {"device": device_id, "code": _code(secret)}, follow=True, **HTMX
+    )
 
     assert response.status_code == 200
     assert "<html" not in response.content.decode()
@@ -251,7 +278,7 @@ def test_confirm_over_htmx_answers_the_recovery_codes_fragment(carol, carol_clie
 def test_recovery_codes_offer_copy_and_a_download_holding_every_code(carol, carol_client, clock):
     _, secret, device_id = _start(carol_client, carol)
 
-    response = carol_client.post(_url(carol, "app/confirm/"), {"device": device_id, "code": _code(secret)})
+    response = carol_client.post(_url(carol, "app/confirm/"), {"device": device_id, "code": _code(secret)}, follow=True)
 
     text = page_text(response)
     codes = _RECOVERY.findall(response.content.decode())
@@ -305,7 +332,9 @@ def test_wrong_confirmation_code_over_htmx_answers_200_with_the_message(carol, c
 def test_confirm_accepts_a_code_typed_with_surrounding_spaces(carol, carol_client, clock):
     _, secret, device_id = _start(carol_client, carol)
 
-    response = carol_client.post(_url(carol, "app/confirm/"), {"device": device_id, "code": f"  {_code(secret)} "})
+    response = carol_client.post(
+        _url(carol, "app/confirm/"), {"device": device_id, "code": f"  {_code(secret)} "}, follow=True
+    )
 
     assert response.status_code == 200
     assert _has_app(carol)
@@ -403,9 +432,10 @@ def test_re_enrolling_replaces_the_old_app_and_recovery_codes(carol, carol_clien
 def test_regenerate_shows_ten_new_codes_and_the_old_stop_working(carol, carol_client, clock):
     _, old_codes = _enrol(carol_client, carol)
 
-    response = carol_client.post(_url(carol, "recovery-codes/"))
+    posted = carol_client.post(_url(carol, "recovery-codes/"))
+    response = carol_client.get(posted["Location"])
 
-    assert response.status_code == 200
+    assert posted.status_code == 302
     new_codes = _RECOVERY.findall(response.content.decode())
     assert len(new_codes) == 10
     assert not set(old_codes) & set(new_codes)
@@ -793,7 +823,9 @@ def test_admin_with_the_permission_enrols_another_user_audited_as_the_admin(caro
     response, secret, device_id = _start(resetter_client, carol, **HTMX)
     assert "Turn on two-factor authentication for carol" in page_text(response)
 
-    response = resetter_client.post(_url(carol, "app/confirm/"), {"device": device_id, "code": _code(secret)}, **HTMX)
+    response = resetter_client.post(
+        _url(carol, "app/confirm/"), {"device": device_id, "code": _code(secret)}, follow=True, **HTMX
+    )
 
     assert response.status_code == 200
     assert len(_RECOVERY.findall(response.content.decode())) == 10
@@ -835,7 +867,7 @@ def test_admin_turns_off_another_users_two_factor_without_their_code_audited(car
 def test_admin_regenerates_another_users_recovery_codes(carol, resetter, resetter_client, clock):
     _turn_on(carol)
 
-    response = resetter_client.post(_url(carol, "recovery-codes/"))
+    response = resetter_client.post(_url(carol, "recovery-codes/"), follow=True)
 
     assert response.status_code == 200
     assert len(_RECOVERY.findall(response.content.decode())) == 10
