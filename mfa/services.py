@@ -227,7 +227,9 @@ def email_confirm(*, origin, user, device, code):
     _check_confirmation(origin=origin, user=user, device=device, code=code, action="mfa.email.enable")
     with transaction.atomic():
         device.confirmed = True
-        device.save(update_fields=["confirmed"])
+        # The enrolment's email had its own one-a-minute limit: a login right after may ask for a code.
+        device.cooldown_reset(commit=False)
+        device.save(update_fields=["confirmed", "last_generated_timestamp"])
         record(origin=origin, action="mfa.email.enable", target=user)
         _notify(origin, user, "Email login codes turned on", "Login codes by email were turned on for your logins")
 

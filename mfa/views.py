@@ -48,7 +48,7 @@ def login_verify(request):
     if request.method == "POST" and request.POST.get("action") == "send":
         return _send_login_code(request, user)
     methods = selectors.login_methods(user)
-    form = VerifyForm(posted(request), methods=methods)
+    form = VerifyForm(posted(request), methods=methods, chosen=login_step.chosen_method(request))
     unavailable = False
     if request.method == "POST" and form.is_valid():
         try:
@@ -71,6 +71,7 @@ def _unavailable(response):
 
 
 def _send_login_code(request, user):
+    login_step.choose_method(request, "email")  # the code asked for is the one to type next (or the one sent)
     try:
         services.email_code_send(origin=Origin.from_request(request), user=user)
     except services.CodeSendRefused as refused:

@@ -21,7 +21,7 @@ from playwright.sync_api import expect
 
 from tests.e2e.conftest import log_in
 from tests.factories import DEFAULT_PASSWORD, UserFactory
-from tests.helpers import EMAILED_CODE, log_out
+from tests.helpers import EMAILED_CODE, log_out, turn_on_app
 
 pytestmark = pytest.mark.browser
 
@@ -259,3 +259,28 @@ def test_email_codes_through_a_real_smtp_server(page, smtp_mailbox, screenshot):
 
         expect(page.get_by_role("heading", name="My account")).to_be_visible()
         expect(page.get_by_role("banner").get_by_role("link", name=carol.username, exact=True)).to_be_visible()
+
+
+def test_right_after_turning_on_email_codes_email_me_a_code_logs_in_without_changing_the_choice(page, smtp_mailbox):
+    carol = UserFactory(username="carol", email="carol@example.com")
+    totp, _codes = turn_on_app(carol)
+    _log_in_to(page, "/account/", username="carol")
+    page.get_by_label("Code", exact=True).fill(_next_code(totp.secret))
+    page.get_by_role("button", name="Verify").click()
+    page.goto(f"/users/{carol.pk}/two-factor/")
+    page.get_by_role("button", name="Turn on email codes").click()
+    page.get_by_label("6-digit code").fill(smtp_mailbox.code_in_last())
+    page.get_by_role("button", name="Confirm and turn on").click()
+    expect(page.get_by_role("heading", name="Email codes On")).to_be_visible()
+    log_out(page)
+
+    # At once, no minute's wait: the enrolment's email does not count against the login codes.
+    _log_in_to(page, "/account/", username="carol")
+    expect(page.get_by_label("Authenticator app")).to_be_checked()
+    page.get_by_role("button", name="Email me a code").click()
+
+    expect(page.get_by_role("status")).to_have_text("A code was sent to your email address. It is valid for 5 minutes.")
+    expect(page.get_by_label("Code sent by email")).to_be_checked()
+    page.get_by_label("Code", exact=True).fill(smtp_mailbox.code_in_last())
+    page.get_by_role("button", name="Verify").click()
+    expect(page.get_by_role("heading", name="My account")).to_be_visible()

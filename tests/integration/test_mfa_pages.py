@@ -713,6 +713,31 @@ def test_login_with_an_emailed_code(carol, carol_client, clock, mailoutbox):
     assert is_logged_in(client, carol)
 
 
+def _checked_method(page):
+    return re.search(r'<input type="radio" name="method" value="(\w+)"[^>]*checked', page.content.decode()).group(1)
+
+
+def test_after_email_me_a_code_the_choice_is_email_and_the_code_is_accepted_as_posted(carol, carol_client, mailoutbox):
+    _turn_on(carol)  # an app first: "Verify with" starts on it
+    response = carol_client.post(_url(carol, "email/enable/"))
+    carol_client.post(
+        _url(carol, "email/confirm/"), {"device": _device_id_from(response), "code": _emailed_code(mailoutbox[0])}
+    )
+    client = Client()
+    _log_in_with_password(client, carol)
+    assert _checked_method(client.get("/login/verify/")) == "totp"
+
+    # Right after enrolling: the enrolment's email does not count against the one a minute.
+    sent = client.post("/login/verify/", {"action": "send"}, follow=True)
+
+    assert messages_of(sent) == ["A code was sent to your email address. It is valid for 5 minutes."]
+    assert _checked_method(sent) == "email"
+    # The page's form as the browser posts it: the checked choice, and the code typed.
+    response = client.post("/login/verify/", {"method": _checked_method(sent), "code": _emailed_code(mailoutbox[-1])})
+    assert response.status_code == 302
+    assert is_logged_in(client, carol)
+
+
 def test_email_me_a_code_twice_within_a_minute_sends_one(carol, carol_client, clock, mailoutbox):
     response = carol_client.post(_url(carol, "email/enable/"))
     carol_client.post(

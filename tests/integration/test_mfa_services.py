@@ -560,3 +560,21 @@ def test_every_step_writes_its_audit_event_without_a_secret(origin, user, _froze
     secrets = [key.hex(), b32.rstrip("="), totp_code, *codes, *new_codes]
     secrets += [mailed_code(message) for message in mail.outbox]
     assert not [secret for secret in secrets if secret in dump]
+
+
+def test_the_enrolment_email_does_not_use_up_the_login_codes_allowance(origin, user):
+    device = services.email_begin(origin=origin, user=user)
+    services.email_confirm(origin=origin, user=user, device=device, code=mailed_code())
+    mail.outbox.clear()
+
+    services.email_code_send(origin=origin, user=user)  # at once: no minute to wait
+
+    assert len(mail.outbox) == 1
+
+
+def test_the_login_code_allowance_still_holds_after_enrolment(origin, user):
+    _enable_email(origin, user)
+    services.email_code_send(origin=origin, user=user)
+
+    with pytest.raises(services.CodeSendRefused, match="less than a minute ago"):
+        services.email_code_send(origin=origin, user=user)
