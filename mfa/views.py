@@ -14,7 +14,10 @@ from django.contrib import messages
 from django.contrib.auth.decorators import login_not_required
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.shortcuts import redirect, render
+from django.template.defaultfilters import pluralize
+from django.urls import reverse
 from django.utils.cache import add_never_cache_headers
+from django.utils.html import format_html
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from core import device_cookies, throttle
@@ -95,6 +98,28 @@ def _verify(request, user, *, method, code):
         spared=(services.FactorUnavailable,),  # the server's fault, not a guess: no lockout
     ):
         services.verify_login_code(origin=origin, user=user, method=method, code=code)
+    if method == "recovery":
+        _tell_recovery_codes_left(request, user)
+
+
+# Few enough that the user should make a new set before they run out.
+_RECOVERY_CODES_LOW = 2
+
+
+def _tell_recovery_codes_left(request, user):
+    left = selectors.recovery_codes_left(user)
+    if left > _RECOVERY_CODES_LOW:
+        messages.info(request, f"Recovery code accepted. {left} recovery codes left.")
+        return
+    count = f"Only {left} recovery code{pluralize(left)}" if left else "No recovery codes"
+    messages.warning(
+        request,
+        format_html(
+            'Recovery code accepted. {} left: <a href="{}">make new recovery codes</a> before they run out.',
+            count,
+            reverse("mfa:two_factor", args=[user.pk]),
+        ),
+    )
 
 
 @login_not_required
@@ -113,9 +138,14 @@ def two_factor(request, user_id):
     return render(request, "mfa/two_factor.html", context)
 
 
+def _base32_key(device):
+    """The key as authenticator apps take it when typed in (RFC 4648 base32, no padding)."""
+    return b32encode(device.key).decode().rstrip("=")
+
+
 def _otpauth_url(user, device):
     issuer = settings.PANEL_TOTP_ISSUER
-    secret = b32encode(device.key).decode().rstrip("=")
+    secret = _base32_key(device)
     label = quote(f"{issuer}:{user.get_username()}")
     return (
         f"otpauth://totp/{label}?secret={secret}&issuer={quote(issuer)}"
@@ -129,8 +159,16 @@ def _qr_svg(text):
 
 
 def _enrol_context(subject, device, form):
-    url = _otpauth_url(subject, device)
-    return {"subject": subject, "device": device, "otpauth_url": url, "qr_svg": _qr_svg(url), "form": form}
+    url, key = _otpauth_url(subject, device), _base32_key(device)
+    return {
+        "subject": subject,
+        "device": device,
+        "otpauth_url": url,
+        "qr_svg": _qr_svg(url),
+        "key": key,
+        "key_grouped": " ".join(key[i : i + 4] for i in range(0, len(key), 4)),  # easier to read and type
+        "form": form,
+    }
 
 
 @require_POST
@@ -274,3 +312,20 @@ def email_confirm(request, user_id):
     return _render(
         request, "mfa/_email_enrol.html", {"subject": subject, "form": form}, status=_refused_status(request)
     )
+
+
+@require_POST
+@sudo_required
+def email_disable(request, user_id):
+    """Turn email codes off and keep the app; when they are the last factor, turning two-factor off is the way."""
+    subject = selectors.two_factor_subject(actor=request.user, user_id=user_id)
+    try:
+        services.email_codes_turn_off(origin=Origin.from_request(request), user=subject)
+    except services.LastFactor as refused:
+        messages.info(request, " ".join(refused.messages))
+        return redirect("mfa:disable", user_id=subject.pk)
+    except ValidationError as error:
+        messages.error(request, " ".join(error.messages))
+    else:
+        messages.success(request, "Email codes are off. Logins need a code from your authenticator app.")
+    return redirect("mfa:two_factor", user_id=subject.pk)

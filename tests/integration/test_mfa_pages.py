@@ -1001,3 +1001,95 @@ def test_user_list_shows_on_for_email_codes_too(carol, admin_client, mailoutbox)
     services.email_confirm(origin=Origin.command("test"), user=carol, device=device, code=_emailed_code(mailoutbox[-1]))
 
     assert ">On</a>" in _switch_cell(admin_client.get("/users/"), carol)
+
+
+# the key for manual entry, recovery codes left at login, email codes off on their own
+
+
+def test_enrolment_shows_the_base32_key_in_groups_of_four_with_a_copy_button(carol, carol_client):
+    response, secret, _ = _start(carol_client, carol)
+
+    shown = re.search(r'<code id="totp-key-grouped">([A-Z2-7 ]+)</code>', response.content.decode()).group(1)
+    assert shown.replace(" ", "") == secret
+    assert all(len(group) == 4 for group in shown.split(" ")[:-1])
+    assert f'<span id="totp-key" hidden>{secret}</span>' in response.content.decode()
+    assert 'data-copy="totp-key"' in response.content.decode()
+
+
+@pytest.mark.parametrize(("used_before", "left"), [(0, 9), (6, 3)])
+def test_login_with_a_recovery_code_says_how_many_are_left(carol, clock, used_before, left):
+    _, codes = _turn_on(carol)
+    for code in codes[:used_before]:
+        services.verify_login_code(origin=Origin.command("test"), user=carol, method="recovery", code=code)
+    client = Client()
+    _log_in_with_password(client, carol)
+
+    response = client.post("/login/verify/", {"method": "recovery", "code": codes[-1]}, follow=True)
+
+    assert messages_of(response) == [f"Recovery code accepted. {left} recovery codes left."]
+
+
+@pytest.mark.parametrize(("used_before", "left"), [(7, "2 recovery codes"), (8, "1 recovery code")])
+def test_login_with_one_of_the_last_recovery_codes_warns_and_links_to_new_ones(carol, clock, used_before, left):
+    _, codes = _turn_on(carol)
+    for code in codes[:used_before]:
+        services.verify_login_code(origin=Origin.command("test"), user=carol, method="recovery", code=code)
+    client = Client()
+    _log_in_with_password(client, carol)
+
+    response = client.post("/login/verify/", {"method": "recovery", "code": codes[-1]}, follow=True)
+
+    (message,) = messages_of(response)
+    assert message.startswith(f"Recovery code accepted. Only {left} left:")
+    assert f'<a href="{_url(carol)}">make new recovery codes</a>' in response.content.decode()
+
+
+def test_login_with_an_app_code_says_nothing_about_recovery_codes(carol, clock):
+    secret, _ = _turn_on(carol)
+    client = Client()
+    _log_in_with_password(client, carol)
+
+    response = client.post("/login/verify/", {"method": "totp", "code": _code(secret, steps_ahead=1)}, follow=True)
+
+    assert not any("recovery" in message for message in messages_of(response))
+
+
+def _email_on(client, user, mailoutbox):
+    response = client.post(_url(user, "email/enable/"))
+    data = {"device": _device_id_from(response), "code": _emailed_code(mailoutbox[-1])}
+    client.post(_url(user, "email/confirm/"), data, follow=True)  # its message shown
+
+
+def test_email_codes_are_turned_off_alone_from_the_two_factor_page(carol, carol_client, clock, mailoutbox):
+    _turn_on(carol)
+    _email_on(carol_client, carol, mailoutbox)
+    assert "Turn off email codes" in page_text(carol_client.get(_url(carol)))
+
+    response = carol_client.post(_url(carol, "email/disable/"), follow=True)
+
+    assert messages_of(response) == ["Email codes are off. Logins need a code from your authenticator app."]
+    assert not EmailCodeDevice.objects.filter(user=carol).exists()
+    assert _has_app(carol)
+    assert events("mfa.email.disable")[0].actor == carol
+
+
+def test_email_codes_as_the_last_factor_lead_to_turning_two_factor_off_with_proof(
+    carol, carol_client, clock, mailoutbox
+):
+    _email_on(carol_client, carol, mailoutbox)
+
+    response = carol_client.post(_url(carol, "email/disable/"), follow=True)
+
+    assert response.redirect_chain[-1][0] == _url(carol, "disable/")
+    assert messages_of(response) == [services.EMAIL_IS_LAST_FACTOR]
+    assert EmailCodeDevice.objects.filter(user=carol, confirmed=True).exists()
+    assert not events("mfa.email.disable")
+
+
+def test_turning_off_another_users_email_codes_needs_the_permission(carol, viewer_client, resetter_client, mailoutbox):
+    _turn_on(carol)
+    _email_on(logged_in_client(carol), carol, mailoutbox)
+
+    assert viewer_client.post(_url(carol, "email/disable/")).status_code == 403
+    assert resetter_client.post(_url(carol, "email/disable/")).status_code == 302
+    assert not EmailCodeDevice.objects.filter(user=carol).exists()
