@@ -76,7 +76,8 @@ MIDDLEWARE = [
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "usersessions.middleware.FallbackKeyMiddleware",  # a session moved off a former SECRET_KEY keeps its record
     "core.device_cookies.DeviceCookieMiddleware",  # a browser that logs in gets a device cookie (brute force)
-    "django.contrib.auth.middleware.LoginRequiredMiddleware",
+    # Django's, sending htmx requests of an ended session to the login page as a whole page (core.middleware).
+    "core.middleware.LoginRequiredMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     # After messages: a timed-out session is told why on the login page.
     "accounts.middleware.AccountValidityMiddleware",
