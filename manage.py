@@ -1,14 +1,7 @@
 #!/usr/bin/env python
-import os
-import sys
+"""In a checkout: ``python manage.py <command>``, the same as the installed ``panel`` command."""
 
-
-def main():
-    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "panel.settings")
-    from django.core.management import execute_from_command_line
-
-    execute_from_command_line(sys.argv)
-
+from panel.cli import main
 
 if __name__ == "__main__":
     main()

@@ -98,6 +98,11 @@ class UserUpdateIn(BodyIn):
     expires_at: Moment | None = Field(
         None, description=f"A new expiry ({ACCOUNT_EXPIRY}); null: never. Omit to leave it as it is."
     )
+    is_active: bool | None = Field(
+        None,
+        description="false disables the account (no login by any means, sessions end, tokens refused); "
+        "true enables it. Not your own. Omit (or null) to leave it as it is.",
+    )
 
 
 class PasswordIn(BodyIn):
@@ -146,7 +151,9 @@ def user_get(request, user_id: int):
 
 
 @router.patch(
-    "/users/{user_id}", response={200: UserOut, **errors(403, 404, 422)}, summary="Change username, email or expiry"
+    "/users/{user_id}",
+    response={200: UserOut, **errors(403, 404, 409, 422)},
+    summary="Change username, email, expiry or whether the account is enabled",
 )
 def user_update(request, user_id: int, body: UserUpdateIn):
     require_permission(request, "accounts.change_user")
@@ -159,6 +166,8 @@ def user_update(request, user_id: int, body: UserUpdateIn):
         try:
             if "expires_at" in changes:
                 services.user_set_expiry(origin=origin, user=user, expires_at=changes.pop("expires_at"))
+            if (enabled := changes.pop("is_active", None)) is not None:
+                services.user_set_enabled(origin=origin, user=user, enabled=enabled)
         except services.LastUserError as error:
             refusal = error
         else:

@@ -126,3 +126,9 @@ class NotificationsForm(forms.Form):
         required=False,
         help_text="Emails about changes to your password, email, second factors, passkeys and tokens are always sent.",
     )
+
+
+class EnabledForm(forms.Form):
+    """The user list's Enabled switch; anything but "true" or "false" is refused, not read as "off"."""
+
+    enabled = forms.TypedChoiceField(choices=[("true", "On"), ("false", "Off")], coerce=lambda value: value == "true")

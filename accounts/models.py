@@ -119,6 +119,10 @@ class User(AbstractBaseUser, PermissionsMixin):
             # The user list searches the start of the username or the email (selectors.user_list).
             PrefixSearchIndex(field_name="username", name="accounts_user_username_prefix"),
             PrefixSearchIndex(field_name="email", name="accounts_user_email_prefix"),
+            # The few superusers, found without scanning every user (organisation.selectors.user_managers).
+            models.Index(
+                fields=["is_superuser"], condition=models.Q(is_superuser=True), name="accounts_user_superusers"
+            ),
         ]
 
     def __str__(self):

@@ -1,6 +1,7 @@
 """Reads of users for pages, commands and the API, each within the reader's scope (organisation.scope)."""
 
 import logging
+from collections import defaultdict
 
 from django.conf import settings
 from django.contrib.auth.models import Permission
@@ -15,25 +16,64 @@ from organisation import scope
 logger = logging.getLogger(__name__)
 
 
-def user_list(*, actor, search="", page=1, per_page=None, company=None):
-    """A page of the users ``actor`` may see, newest first, optionally of one ``company`` or matching a search.
+def user_list(*, actor, search="", page=1, per_page=None, company=None, direct_only=False, nested=False):
+    """A page of the users ``actor`` may see, newest first, optionally of a ``company`` or matching a search.
 
+    A company's users are those of it and its subsidiaries, or of it alone with ``direct_only``.
     The search matches the start of the username or the email, ignoring case,
-    so that it can use an index and stays fast on large panels.
+    so that it can use an index and stays fast on large panels. With ``nested``, see ``_nested_page``.
     """
     per_page = per_page or settings.PANEL_USERS_PER_PAGE
     scoped = not scope.is_unrestricted(actor)
     users = scope.narrow_users(actor, users_newest_first())
     if company is not None:
-        users = users.filter(company=company)
+        users = (
+            users.filter(company=company) if direct_only else users.filter(company_id__in=scope.subtree_ids(company.pk))
+        )
     search = search.strip()
     if search:
         users = users.filter(Q(username__istartswith=search) | Q(email__istartswith=search))
+    if nested:
+        return _nested_page(users, page, per_page)
     if search or company is not None or scoped:
         paginator = Paginator(users, per_page)
     else:
         paginator = _KnownCountPaginator(users, per_page, count=user_total())
     return paginator.get_page(page)
+
+
+def _nested_page(users, page, per_page):
+    """A page of the top-level users among ``users``, each followed by its sub-users among them.
+
+    Top-level: no parent among ``users`` (none, or one the reader may not see or the filter leaves
+    out), so that a sub-user is never hidden by its parent. Paging counts top-level users, so that a
+    family stays on one page; the page's rows are the families, each user with its ``tree_depth``.
+    """
+    top_level = users.filter(Q(parent__isnull=True) | ~Exists(users.filter(pk=OuterRef("parent_id"))))
+    page = Paginator(top_level, per_page).get_page(page)
+    page.object_list = _families(list(page.object_list), users)
+    return page
+
+
+def _families(parents, users):
+    """``parents`` in order, each followed by its descendants among ``users`` (depth first, newest first).
+
+    One query per generation: sub-users rarely go more than a level or two deep.
+    """
+    children, frontier, seen = defaultdict(list), [parent.pk for parent in parents], set()
+    while frontier:
+        found = [user for user in users.filter(parent_id__in=frontier) if user.pk not in seen]
+        for user in found:
+            children[user.parent_id].append(user)
+        seen.update(user.pk for user in found)
+        frontier = [user.pk for user in found]
+    rows, pending = [], [(parent, 0) for parent in reversed(parents)]
+    while pending:
+        user, depth = pending.pop()
+        user.tree_depth = depth
+        rows.append(user)
+        pending.extend((child, depth + 1) for child in reversed(children[user.pk]))
+    return rows
 
 
 class _KnownCountPaginator(Paginator):

@@ -230,6 +230,37 @@ def _clamp_sub_users(parent_ids, expires_at):
     return User.objects.filter(later, pk__in=descendants).update(expires_at=expires_at)
 
 
+DISABLED = "You were signed out because your account was disabled."
+
+
+def user_set_enabled(*, origin, user, enabled):
+    """Enable or disable ``user``'s account; returns whether it changed.
+
+    A disabled user cannot log in by any means (password, passkey, access token: accounts.selectors.
+    login_refusal) and their sessions end now, each browser told why. Nobody disables their own account,
+    and disabling the last user manager is refused (LastUserError, audited).
+    """
+    actor = origin.actor
+    if actor is not None and actor.pk == user.pk:
+        raise PermissionDenied("You cannot disable your own account: someone else who may manage it must.")
+    if not scope.may_manage(actor, user):
+        raise PermissionDenied("You cannot manage this user.")
+    enabled = bool(enabled)
+    action = "user.enable" if enabled else "user.disable"
+
+    def set_enabled(origin):
+        lock_user(user)
+        if not User.objects.filter(pk=user.pk).exclude(is_active=enabled).update(is_active=enabled):
+            return False  # another admin did the same a moment earlier
+        ended = 0 if enabled else end_sessions(user=user, reason=DISABLED)
+        record(origin=origin, action=action, target=user, details={"sessions_ended": ended})
+        return True
+
+    changed = change_in_turn(origin=origin, action=action, target=user, change=set_enabled)
+    user.is_active = enabled
+    return changed
+
+
 def user_move(*, origin, user, company):
     """Move ``user`` and its sub-users to ``company`` (None: panel staff), which must be in the acting user's scope."""
     actor = origin.actor

@@ -1,28 +1,31 @@
 """User management pages. Thin: check permission, parse the form, call a service."""
 
 from django import forms
+from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth import update_session_auth_hash
 from django.contrib.auth.decorators import permission_required
-from django.core.exceptions import ValidationError
-from django.http import Http404
+from django.core.exceptions import PermissionDenied, ValidationError
+from django.http import Http404, HttpResponseBadRequest
 from django.shortcuts import redirect, render
 from django.template.defaultfilters import pluralize
 from django.urls import reverse
-from django.views.decorators.http import require_http_methods
+from django.views.decorators.http import require_http_methods, require_POST
 
 from accounts import selectors, services
 from accounts.forms import (
     ChangeOwnPasswordForm,
+    EnabledForm,
     ExpiryForm,
     MoveForm,
     SetPasswordForm,
     UserCreateForm,
     UserFieldForm,
 )
+from core import view_helpers
 from core.audit import Origin
 from core.reauth import sudo_required
-from core.view_helpers import apply_service_errors, is_htmx, page_query, posted
+from core.view_helpers import apply_service_errors, is_htmx, posted
 from organisation import scope
 from organisation import selectors as organisation_selectors
 from usersessions import services as session_services
@@ -30,18 +33,27 @@ from usersessions import services as session_services
 INLINE_FIELDS = ("username", "email")
 
 
+# The user list's view options: kept by the company tree's links and the search form.
+LIST_OPTIONS = ("size", "direct", "nested")
+
+
 @permission_required("accounts.view_user", raise_exception=True)
 def user_list(request):
     search = request.GET.get("q", "")[:100]
-    company = _chosen_company(request)
-    page = selectors.user_list(actor=request.user, search=search, page=request.GET.get("page", 1), company=company)
+    options = {
+        "company": _chosen_company(request),
+        "direct_only": request.GET.get("direct") == "1",
+        "nested": request.GET.get("nested") == "1",
+    }
+    paging = view_helpers.paging(request, default_size=settings.PANEL_USERS_PER_PAGE)
+    page = selectors.user_list(actor=request.user, search=search, page=paging.number, per_page=paging.size, **options)
     context = {
-        "page": page,
+        **paging.context(page),
+        **options,
         "search": search,
-        "company": company,
         "companies": organisation_selectors.company_tree(request.user),
         "inline_fields": INLINE_FIELDS,
-        "page_query": page_query(request),
+        "options_query": view_helpers.query_keeping(request, LIST_OPTIONS),
     }
     return render(request, "accounts/user_list.html", context)
 
@@ -162,6 +174,27 @@ def _expiry_set(user, changed, *, whole_company):
     when = f"{user.expires_at:%Y-%m-%d %H:%M} UTC" if user.expires_at else "never"
     who = f"{changed} account{pluralize(changed)} of {user.company}" if whole_company else user.username
     return f"Expiry set for {who}: {when}."
+
+
+@permission_required("accounts.change_user", raise_exception=True)
+@require_POST
+def user_enabled(request, pk):
+    """The Enabled switch of a row: the switch again for htmx (with why, if refused), else back to the list."""
+    user, form, refusal = scope.user_get(actor=request.user, pk=pk), EnabledForm(request.POST), None
+    if not form.is_valid():
+        return HttpResponseBadRequest("enabled must be true or false.")
+    enabled = form.cleaned_data["enabled"]
+    try:
+        services.user_set_enabled(origin=Origin.from_request(request), user=user, enabled=enabled)
+    except (PermissionDenied, services.LastUserError) as refused:
+        refusal = str(refused)
+    if is_htmx(request):  # htmx swaps 200 answers only: a refusal comes back as 200 with its message
+        return render(request, "accounts/_enabled_switch.html", {"row": user, "refusal": refusal})
+    if refusal:
+        messages.error(request, refusal)
+    else:
+        messages.success(request, f"The account of {user.username} is {'enabled' if enabled else 'disabled'}.")
+    return redirect("accounts:user_list")
 
 
 @permission_required("accounts.change_user", raise_exception=True)

@@ -43,7 +43,7 @@ sys.path.insert(0, str(REPO_ROOT))
 # benchmark is a client written from DESIGN.md like any other.
 sys.path.insert(0, str(REPO_ROOT / "docs" / "clients"))
 
-from benchdb import create_database, destroy_database, vendor_label  # noqa: E402  (this folder)
+from benchdb import create_database, destroy_database, prepare_environment, vendor_label  # noqa: E402  (this folder)
 from panel_client import canonical_query, signature  # noqa: E402
 
 MIN_RATIO = 0.8
@@ -76,25 +76,6 @@ def parse_args():
 
 
 # --- the database and the server -------------------------------------------
-
-
-def prepare_environment(tmp_dir):
-    """Point this process at a fresh var/ folder (secret key, SQLite file) before Django starts.
-
-    Returns ``(DATABASE_URL for the server, benchmark database name)`` when
-    DATABASE_URL names a database server, or None for SQLite in that folder.
-    """
-    os.environ["PANEL_VAR_DIR"] = tmp_dir
-    os.environ["PANEL_DEBUG"] = "false"  # DEBUG would keep every query in memory and slow each request
-    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "panel.settings")
-    url = os.environ.get("DATABASE_URL")
-    if not url or url.startswith("sqlite"):
-        os.environ.pop("DATABASE_URL", None)  # SQLite: a file in the temporary folder, never the configured one
-        return None
-    parts = urllib.parse.urlsplit(url)
-    name = parts.path.lstrip("/")
-    test_name = f"test_{name}_api_auth"
-    return urllib.parse.urlunsplit(parts._replace(path=f"/{test_name}")), test_name
 
 
 def seed():
@@ -314,8 +295,10 @@ def count_queries(credentials, repeats):
 def main():
     args = parse_args()
     tmp_dir = tempfile.mkdtemp(prefix="panel-bench-api-")
-    prepared = prepare_environment(tmp_dir)
-    database_url, test_name = prepared if prepared else (None, None)
+    test_name = prepare_environment(tmp_dir, "api_auth")
+    # The gunicorn server it starts reads the benchmark database from DATABASE_URL.
+    parts = urllib.parse.urlsplit(os.environ.get("DATABASE_URL", ""))
+    database_url = urllib.parse.urlunsplit(parts._replace(path=f"/{test_name}")) if test_name else None
 
     import django
 

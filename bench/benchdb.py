@@ -1,7 +1,25 @@
 """The benchmarks' own databases: created and migrated beside the real one, never the real one itself."""
 
+import os
 import sys
+import urllib.parse
 from pathlib import Path
+
+
+def prepare_environment(tmp_dir, suffix):
+    """Point this process at a fresh var/ folder (secret key, SQLite file) before Django starts.
+
+    Returns the benchmark database's name on the server DATABASE_URL names (``test_<name>_<suffix>``),
+    or None for SQLite, whose database is a file in that folder, never the configured one.
+    """
+    os.environ["PANEL_VAR_DIR"] = tmp_dir
+    os.environ["PANEL_DEBUG"] = "false"  # DEBUG would keep every query in memory and slow each request
+    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "panel.settings")
+    url = os.environ.get("DATABASE_URL")
+    if not url or url.startswith("sqlite"):
+        os.environ.pop("DATABASE_URL", None)
+        return None
+    return f"test_{urllib.parse.urlsplit(url).path.lstrip('/')}_{suffix}"
 
 
 def create_database(tmp_dir, test_name, *, sqlite_file):

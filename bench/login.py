@@ -28,13 +28,11 @@ The exit status is 1 if a target fails. See bench/README.md.
 
 import argparse
 import gc
-import os
 import shutil
 import statistics
 import sys
 import tempfile
 import time
-import urllib.parse
 import uuid
 from datetime import UTC, datetime
 from pathlib import Path
@@ -42,7 +40,7 @@ from pathlib import Path
 REPO_ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO_ROOT))
 
-from benchdb import create_database, destroy_database, vendor_label  # noqa: E402  (this folder)
+from benchdb import create_database, destroy_database, prepare_environment, vendor_label  # noqa: E402  (this folder)
 
 MAX_THROTTLED_SHARE = 0.05  # a throttled attempt costs under 5% of one password check
 BENCH_PASSWORD = "Bench-pass-42"
@@ -75,21 +73,6 @@ def parse_args():
 
 
 # --- the database ------------------------------------------------------------
-
-
-def prepare_environment(tmp_dir):
-    """Point this process at a fresh var/ folder (secret key, SQLite file) before Django starts.
-
-    Returns the benchmark database's name on a database server, or None for SQLite in that folder.
-    """
-    os.environ["PANEL_VAR_DIR"] = tmp_dir
-    os.environ["PANEL_DEBUG"] = "false"  # DEBUG would keep every query in memory
-    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "panel.settings")
-    url = os.environ.get("DATABASE_URL")
-    if not url or url.startswith("sqlite"):
-        os.environ.pop("DATABASE_URL", None)  # SQLite: a file in the temporary folder, never the configured one
-        return None
-    return f"test_{urllib.parse.urlsplit(url).path.lstrip('/')}_login"
 
 
 # --- counting the password hashes --------------------------------------------
@@ -306,7 +289,7 @@ def main():
 
     args = parse_args()
     tmp_dir = tempfile.mkdtemp(prefix="panel-bench-login-")
-    test_name = prepare_environment(tmp_dir)
+    test_name = prepare_environment(tmp_dir, "login")
 
     import django
 

@@ -24,20 +24,18 @@ import argparse
 import dataclasses
 import gc
 import logging
-import os
 import shutil
 import statistics
 import sys
 import tempfile
 import time
-import urllib.parse
 import uuid
 from pathlib import Path
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO_ROOT))
 
-from benchdb import create_database, destroy_database, vendor_label  # noqa: E402  (this folder)
+from benchdb import create_database, destroy_database, prepare_environment, vendor_label  # noqa: E402  (this folder)
 
 MAX_RATIO = 1.1  # median for an existing address / median for an unknown one
 EXISTING, UNKNOWN = "reset-bench@example.test", "nobody-here@example.test"
@@ -53,18 +51,6 @@ def parse_args():
     if args.rounds < 2 or args.warmup < 0:
         parser.error("--rounds must be at least 2, --warmup at least 0")
     return args
-
-
-def prepare_environment(tmp_dir):
-    """Point this process at a fresh var/ folder before Django starts; the database name on a server, or None."""
-    os.environ["PANEL_VAR_DIR"] = tmp_dir
-    os.environ["PANEL_DEBUG"] = "false"  # DEBUG would keep every query in memory
-    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "panel.settings")
-    url = os.environ.get("DATABASE_URL")
-    if not url or url.startswith("sqlite"):
-        os.environ.pop("DATABASE_URL", None)  # SQLite: a file in the temporary folder, never the configured one
-        return None
-    return f"test_{urllib.parse.urlsplit(url).path.lstrip('/')}_reset"
 
 
 def ask(client, address):
@@ -110,7 +96,7 @@ def report(label, samples):
 def main():
     args = parse_args()
     tmp_dir = tempfile.mkdtemp(prefix="panel-bench-reset-")
-    test_name = prepare_environment(tmp_dir)
+    test_name = prepare_environment(tmp_dir, "reset")
 
     import django
 

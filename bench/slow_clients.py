@@ -1,10 +1,11 @@
-"""Slow clients against the production recipe: gunicorn (deploy/gunicorn.conf.py) behind nginx (deploy/nginx.conf).
+"""Slow clients against the production recipe: ``panel serve`` (gunicorn) behind nginx (deploy/nginx.conf).
 
 Run with ``.venv/bin/python bench/slow_clients.py`` (``make bench`` runs it too). It
-migrates a new SQLite database in a temporary folder, starts gunicorn with
-deploy/gunicorn.conf.py (2 sync workers) on a free port of 127.0.0.1, and Debian's
-nginx with deploy/nginx.conf itself, only its paths, ports and certificate (made
-here, self-signed) replaced, unprivileged and in the same temporary folder.
+migrates a new SQLite database in a temporary folder, starts ``panel serve``
+(gunicorn with panel/gunicorn_conf.py, 2 sync workers) on a free port of 127.0.0.1,
+and Debian's nginx with deploy/nginx.conf itself, only its paths, ports and
+certificate (made here, self-signed) replaced, unprivileged and in the same
+temporary folder (deploy/recipe.py, shared with the wheel's smoke test).
 
 Then it opens slow clients, each sending a partial request header and one more
 byte a second, and meanwhile asks for the login page:
@@ -22,9 +23,7 @@ seconds and stops its servers on any exit. See bench/README.md.
 
 import argparse
 import contextlib
-import ctypes
 import functools
-import http.client
 import http.cookies
 import os
 import re
@@ -41,16 +40,15 @@ import threading
 import time
 import urllib.parse
 from concurrent.futures import ThreadPoolExecutor
-from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO_ROOT))
 
 from core.catalogue import CATALOGUE  # noqa: E402
+from deploy.recipe import HOST, NGINX, SERVER_VARIABLES, TLS, free_port, get, start_nginx, start_panel, stop  # noqa: E402
 
-NGINX = "/usr/sbin/nginx"
-HOST = "127.0.0.1"
+PANEL = [sys.executable, "-m", "panel"]
 WORKERS = 2
 MAX_MEDIAN_MS = 250
 CSRF_INPUT = re.compile(r'name="csrfmiddlewaretoken" value="([^"]+)"')
@@ -72,57 +70,9 @@ def parse_args():
 # --- the servers ---------------------------------------------------------------
 
 
-def _stop_with_parent():
-    """In the child: the kernel sends it SIGTERM if the benchmark dies, even by SIGKILL."""
-    ctypes.CDLL(None, use_errno=True).prctl(1, signal.SIGTERM)  # PR_SET_PDEATHSIG
-
-
-def start(command, log_path, **popen):
-    log = open(log_path, "wb")  # noqa: SIM115 (the child owns it; closed when the run ends)
-    process = subprocess.Popen(
-        command,
-        cwd=REPO_ROOT,
-        stdout=log,
-        stderr=subprocess.STDOUT,
-        start_new_session=True,  # its own process group, stopped whole
-        preexec_fn=_stop_with_parent,  # set before any thread starts
-        **popen,
-    )
-    log.close()
-    process.log_path = log_path
-    return process
-
-
-def stop(process):
-    """SIGTERM to the process group, SIGKILL to whatever is left of it after 10 s."""
-    for sig, wait in ((signal.SIGTERM, 10), (signal.SIGKILL, 5)):
-        try:
-            os.killpg(process.pid, sig)
-        except ProcessLookupError:
-            break
-        try:
-            process.wait(timeout=wait)
-        except subprocess.TimeoutExpired:
-            continue
-
-
-def wait_until_answering(process, ask, what):
-    deadline = time.monotonic() + 30
-    while time.monotonic() < deadline and process.poll() is None:
-        try:
-            if ask() == 200:
-                return
-        except OSError:
-            pass
-        time.sleep(0.1)
-    log = Path(process.log_path).read_text(errors="replace")
-    raise SystemExit(f"{what} did not start; its log:\n{log}")
-
-
 def panel_environment(var_dir):
     """This environment without any Panel or gunicorn setting, then the benchmark's own."""
-    skipped = {*CATALOGUE, "WEB_CONCURRENCY", "GUNICORN_CMD_ARGS", "FORWARDED_ALLOW_IPS", "DJANGO_SETTINGS_MODULE"}
-    env = {name: raw for name, raw in os.environ.items() if name not in skipped}
+    env = {name: raw for name, raw in os.environ.items() if name not in {*CATALOGUE, *SERVER_VARIABLES}}
     env.update(
         PANEL_VAR_DIR=str(var_dir),
         ALLOWED_HOSTS="127.0.0.1,localhost",
@@ -132,100 +82,12 @@ def panel_environment(var_dir):
     return env
 
 
-def start_gunicorn(env, port, log_path):
-    subprocess.run(
-        [sys.executable, "manage.py", "migrate", "--no-input"], cwd=REPO_ROOT, env=env, check=True, capture_output=True
-    )
-    command = [sys.executable, "-m", "gunicorn", "-c", "deploy/gunicorn.conf.py"]
-    command += ["--bind", f"{HOST}:{port}", "--workers", str(WORKERS), "--log-level", "warning"]
-    process = start(command, log_path, env=env)
-    wait_until_answering(process, lambda: get(port, "/livez", timeout=2)[0], "gunicorn")
-    return process
-
-
-def write_certificate(folder):
-    """A throwaway self-signed certificate, where deploy/nginx.conf expects Let's Encrypt's."""
-    from cryptography import x509
-    from cryptography.hazmat.primitives import hashes, serialization
-    from cryptography.hazmat.primitives.asymmetric import ec
-    from cryptography.x509.oid import NameOID
-
-    key = ec.generate_private_key(ec.SECP256R1())
-    name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "panel.example.com")])
-    now = datetime.now(UTC)
-    certificate = (
-        x509.CertificateBuilder()
-        .subject_name(name)
-        .issuer_name(name)
-        .public_key(key.public_key())
-        .serial_number(x509.random_serial_number())
-        .not_valid_before(now - timedelta(minutes=5))
-        .not_valid_after(now + timedelta(days=1))
-        .sign(key, hashes.SHA256())
-    )
-    (folder / "fullchain.pem").write_bytes(certificate.public_bytes(serialization.Encoding.PEM))
-    pem = key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption())
-    (folder / "privkey.pem").write_bytes(pem)
-
-
-def nginx_config(folder, *, http_port, https_port, gunicorn_port):
-    """deploy/nginx.conf with this run's paths and ports; each replaced text must be there."""
-    text = (REPO_ROOT / "deploy" / "nginx.conf").read_text()
-    replacements = {
-        "user www-data;\n": "",  # it runs unprivileged: no user to switch to
-        "/run/nginx.pid": f"{folder}/nginx.pid",
-        "/var/log/nginx/": f"{folder}/",
-        "/var/lib/nginx/": f"{folder}/",
-        "/etc/letsencrypt/live/panel.example.com/": f"{folder}/",
-        "listen 80;": f"listen {HOST}:{http_port};",
-        "listen [::]:80;": "",
-        "listen 443 ssl http2;": f"listen {HOST}:{https_port} ssl http2;",
-        "listen [::]:443 ssl http2;": "",
-        "server 127.0.0.1:8000;": f"server {HOST}:{gunicorn_port};",
-    }
-    for old, new in replacements.items():
-        if old not in text:
-            raise SystemExit(f"deploy/nginx.conf no longer has {old!r}: update bench/slow_clients.py")
-        text = text.replace(old, new)
-    return text
-
-
-def start_nginx(folder, ports):
-    """nginx from deploy/nginx.conf in ``folder``; as root, it runs as nobody, who then owns the folder."""
-    write_certificate(folder)
-    (folder / "nginx.conf").write_text(nginx_config(folder, **ports))
-    run_as = {}
-    if os.geteuid() == 0:
-        run_as = {"user": "nobody", "group": "nogroup", "extra_groups": []}
-        folder.parent.chmod(0o711)  # nobody may pass through to its own folder, and see nothing else
-        for path in (folder, *folder.iterdir()):
-            shutil.chown(path, "nobody", "nogroup")
-    command = [NGINX, "-p", f"{folder}/", "-c", f"{folder}/nginx.conf", "-e", f"{folder}/error.log"]
-    process = start([*command, "-g", "daemon off;"], folder / "nginx.out", **run_as)
-    process.log_path = folder / "error.log"
-    wait_until_answering(process, lambda: get(ports["https_port"], "/livez", timeout=2, tls=True)[0], "nginx")
-    return process
+def start_server(env, port, log_path):
+    subprocess.run([*PANEL, "migrate", "--no-input"], cwd=REPO_ROOT, env=env, check=True, capture_output=True)
+    return start_panel(PANEL, port=port, workers=WORKERS, env=env, log_path=log_path)
 
 
 # --- the clients ---------------------------------------------------------------
-
-TLS = ssl.create_default_context()
-TLS.check_hostname = False
-TLS.verify_mode = ssl.CERT_NONE  # the certificate was made a moment ago
-
-
-def get(port, path, *, timeout, tls=False, method="GET", body=None, headers=None):
-    """(status, body, response headers) of one request on a new connection."""
-    if tls:
-        connection = http.client.HTTPSConnection(HOST, port, timeout=timeout, context=TLS)
-    else:
-        connection = http.client.HTTPConnection(HOST, port, timeout=timeout)
-    try:
-        connection.request(method, path, body=body, headers=headers or {})
-        response = connection.getresponse()
-        return response.status, response.read(), response.msg
-    finally:
-        connection.close()
 
 
 def timed_login_page(port, *, timeout, tls=False):
@@ -335,12 +197,6 @@ def raise_open_file_limit(needed):
         resource.setrlimit(resource.RLIMIT_NOFILE, (needed, hard))
 
 
-def free_port():
-    with socket.socket() as sock:
-        sock.bind((HOST, 0))
-        return sock.getsockname()[1]
-
-
 def measure(args, gunicorn_port, https_port):
     """Prints the table; returns (the times answered through nginx under load, slow clients still open)."""
     n = args.connections
@@ -372,16 +228,16 @@ def run(args, folder):
     var_dir = folder / "var"
     nginx_dir = folder / "nginx"
     nginx_dir.mkdir()
-    ports = {"http_port": free_port(), "https_port": free_port(), "gunicorn_port": free_port()}
+    ports = {"http_port": free_port(), "https_port": free_port(), "panel_port": free_port()}
     servers = []
     try:
-        servers.append(start_gunicorn(panel_environment(var_dir), ports["gunicorn_port"], folder / "gunicorn.log"))
+        servers.append(start_server(panel_environment(var_dir), ports["panel_port"], folder / "panel.log"))
         servers.append(start_nginx(nginx_dir, ports))
         print(
-            f"Slow clients: gunicorn (deploy/gunicorn.conf.py, {WORKERS} sync workers) behind nginx "
+            f"Slow clients: panel serve (gunicorn, {WORKERS} sync workers) behind nginx "
             f"(deploy/nginx.conf), {args.connections} slow clients\n"
         )
-        answered, still_open = measure(args, ports["gunicorn_port"], ports["https_port"])
+        answered, still_open = measure(args, ports["panel_port"], ports["https_port"])
         csrf_status = csrf_login_status(ports["https_port"])
         probe_status = get(ports["http_port"], "/readyz", timeout=10)[0]
     finally:

@@ -216,8 +216,8 @@ def measure_block(db, *, rounds, warmup, samples):
         url = url_for(query)
         for _ in range(warmup):
             response = get_ok(label, client, url)
-        # The page is the real thing: it shows the expected number of users.
-        if f"{db['counts'][label]} user".encode() not in response.content:
+        # The page is the real thing: it shows the expected number of users ("1–20 of 100,000 users").
+        if f"{db['counts'][label]:,} user".encode() not in response.content:
             raise SystemExit(f"{label}: GET {url} does not show the expected count {db['counts'][label]}")
         clients[label] = (client, url)
     gc.collect()

@@ -4,10 +4,18 @@ Services take an ``origin`` and call ``record`` inside their transaction, so an
 event exists exactly when its change does.
 """
 
+import logging
 from dataclasses import dataclass, replace
+from datetime import datetime, timedelta
+
+from django.conf import settings
+from django.db import transaction
+from django.utils import timezone
 
 from core.client_ip import get_client_ip
 from core.models import AuditEvent
+
+logger = logging.getLogger("panel.audit")
 
 # Every kind of event the panel writes, with what it means: one catalogue, so that a misspelt action
 # fails loudly in tests instead of writing an event no filter finds.
@@ -22,6 +30,8 @@ EVENTS = {
     "user.update": "Changed a user's username or email",
     "user.expiry": "Set when an account (or a whole company's) expires",
     "user.move": "Moved a user (with its sub-users) to another company",
+    "user.enable": "Enabled an account",
+    "user.disable": "Disabled an account: it cannot log in, its sessions ended, its tokens are refused",
     "user.password_change": "Changed a password",
     "user.password_reset": "Set a new password through an emailed link",
     "user.session_policy": "Changed a user's login-session policy",
@@ -30,6 +40,7 @@ EVENTS = {
     "user.delete": "Deleted a user (with its sub-users)",
     "session.end": "Ended one login session",
     "session.end_all": "Ended every login session of a user",
+    "session.purge": "Cleared away expired login sessions and the records of ended ones (the periodic job)",
     "company.create": "Created a company",
     "company.update": "Renamed or moved a company",
     "company.delete": "Deleted a company",
@@ -40,6 +51,7 @@ EVENTS = {
     "token.update": "Changed an access token",
     "token.delete": "Deleted an access token",
     "token.refused": "Refused an API request's token",
+    "token.expiry_reminder": "Emailed a token's owner that it expires soon (a week and a day before)",
     "mfa.totp.enrol_start": "Started enrolling an authenticator app",
     "mfa.totp.enable": "Turned on an authenticator app",
     "mfa.email.code_sent": "Sent a login code by email",
@@ -53,6 +65,7 @@ EVENTS = {
     "passkey.login": "Logged in with a passkey, or failed to",
     "passkey.clone_suspected": "Refused a passkey whose signature counter went back (a cloned authenticator?)",
     "passkey.delete": "Deleted a passkey",
+    "audit.prune": "Deleted the audit events older than PANEL_AUDIT_RETENTION_DAYS (the periodic job)",
     "audit.export": "Downloaded or exported audit events (the format, the filters and how many)",
     "database.backup": "Backed up the SQLite database to a file (the operator)",
     "database.restore": "Restored the SQLite database from a backup file (the operator)",
@@ -106,7 +119,7 @@ def record(*, origin, action, target=None, target_name="", outcome=AuditEvent.Ou
         if any(word in key.lower() for word in _FORBIDDEN_DETAIL_WORDS):
             raise ValueError(f"Audit details may not carry {key!r}.")
     actor = origin.actor
-    return AuditEvent.objects.create(
+    event = AuditEvent.objects.create(
         actor=None if origin.actor_deleted else actor,
         actor_name=actor.get_username() if actor is not None else ("operator" if origin.via == "command" else ""),
         action=action,
@@ -118,6 +131,56 @@ def record(*, origin, action, target=None, target_name="", outcome=AuditEvent.Ou
         outcome=outcome,
         details={**details, "via": origin.via, **({"credential": origin.credential} if origin.credential else {})},
     )
+    _log(event)
+    return event
+
+
+def _log(event):
+    """One line per event: its action, actor, target and outcome. Never its details, nor the target's name
+    (a failed login's is whatever was typed as the username, a password pasted there included)."""
+    fields = {
+        "action": event.action,
+        "actor": event.actor_name or "-",
+        "target": f"{event.target_type}:{event.target_id}" if event.target_type else "-",
+        "outcome": event.outcome,
+        "via": event.details["via"],
+    }
+    logger.info("audit %s", " ".join(f"{name}={value}" for name, value in fields.items()), extra={"fields": fields})
+
+
+# How many events one DELETE removes: a prune of a million events never holds one long transaction.
+PRUNE_BATCH_SIZE = 10_000
+
+
+@dataclass(frozen=True)
+class Pruned:
+    deleted: int
+    cutoff: datetime | None  # None: PANEL_AUDIT_RETENTION_DAYS is 0, every event is kept
+
+
+def audit_prune(*, origin, batch_size=PRUNE_BATCH_SIZE):
+    """Delete the events older than ``PANEL_AUDIT_RETENTION_DAYS`` days (0 keeps them all), oldest first.
+
+    Each batch is its own transaction, taken by the ``created_at`` index, so a large backlog neither locks
+    the log for long nor fails as a whole; two prunes at once share the work. When anything went, one
+    event says how many and the cut-off (it is new, so it stays).
+    """
+    days = settings.PANEL_AUDIT_RETENTION_DAYS
+    if not days:
+        return Pruned(deleted=0, cutoff=None)
+    cutoff = timezone.now() - timedelta(days=days)
+    old = AuditEvent.objects.filter(created_at__lt=cutoff).order_by("created_at")
+    deleted = 0
+    while True:
+        with transaction.atomic():
+            count, _ = AuditEvent.objects.filter(pk__in=old.values("pk")[:batch_size]).delete()
+        deleted += count
+        if count < batch_size:
+            break
+    if deleted:
+        details = {"deleted": deleted, "cutoff": cutoff.isoformat(), "retention_days": days}
+        record(origin=origin, action="audit.prune", target_name="audit log", details=details)
+    return Pruned(deleted=deleted, cutoff=cutoff)
 
 
 # Which events a reader may see. The panel knows nothing of companies; the accounts app sets this

@@ -2,6 +2,7 @@
 
 from core.env import (
     DERIVED,
+    LOG_FORMATS,
     LOG_LEVELS,
     Variable,
     env_bool,
@@ -23,8 +24,16 @@ CATALOGUE = {
             env_str,
             "",
             "generated once into `var/secret_key`",
-            "Django's secret key. Set it in production.",
+            "Django's secret key; production refuses to start without it",
             setting="SECRET_KEY",
+        ),
+        Variable(
+            "PANEL_SECRET_KEY_FALLBACKS",
+            env_list,
+            [],
+            "none",
+            'comma-separated former secret keys that still verify sessions and links; see "Rotating SECRET_KEY"',
+            setting="SECRET_KEY_FALLBACKS",
         ),
         Variable(
             "DATABASE_URL",
@@ -124,8 +133,8 @@ CATALOGUE = {
             env_list,
             [],
             "a key derived from `SECRET_KEY`",
-            "comma-separated Fernet keys for secrets at rest (token secrets), newest first; "
-            'see "Rotating the encryption key"',
+            "comma-separated Fernet keys for secrets at rest (token secrets), newest first; production refuses "
+            'to start without it; see "Rotating the encryption key"',
             setting="PANEL_ENCRYPTION_KEYS",
             check=fernet_keys_problem,
         ),
@@ -252,11 +261,22 @@ CATALOGUE = {
             "the first administrator's password",
         ),
         Variable(
+            "PANEL_AUDIT_RETENTION_DAYS",
+            env_int,
+            365,
+            "`365`",
+            "days the audit log keeps an event; the periodic job (`housekeeping`) deletes older ones; "
+            "`0` keeps every event",
+            setting="PANEL_AUDIT_RETENTION_DAYS",
+            minimum=0,
+            unit="of days",
+        ),
+        Variable(
             "PANEL_VAR_DIR",
             env_str,
             DERIVED,
-            "`var/`",
-            "where the embedded default keeps its database and key",
+            "`var/` in the checkout; installed, in the working directory",
+            "where the embedded default keeps its database and key, and `collectstatic` its files",
             setting="VAR_DIR",
         ),
         Variable(
@@ -286,6 +306,15 @@ CATALOGUE = {
             "log level: " + ", ".join(f"`{level}`" for level in LOG_LEVELS),
             setting="LOGGING",
             choices=LOG_LEVELS,
+        ),
+        Variable(
+            "PANEL_LOG_FORMAT",
+            env_str,
+            "text",
+            "`text`",
+            "`text` (one line of `key=value` fields) or `json` (one JSON object a line, for log shippers)",
+            setting="LOGGING",
+            choices=LOG_FORMATS,
         ),
     )
 }

@@ -1,12 +1,14 @@
 """Django system checks for a production configuration (``manage.py check``, ``check --deploy``).
 
-"Production" means PANEL_HTTPS on, or ``check --deploy``. A check that belongs to
+"Production" means PANEL_HTTPS on, or ``check --deploy``. (Settings refuse to load at all
+without SECRET_KEY or PANEL_ENCRYPTION_KEYS under a wider rule, core.conf.is_production;
+panel.E001 tells of them under ``check --deploy`` before a deployment.) A check that belongs to
 production is registered twice: once as an ordinary check that speaks only with
 PANEL_HTTPS on, and once deploy-tagged that speaks only with it off, so that
 ``check --deploy`` reports each problem once either way. All carry the tag "panel"
 (``manage.py check --tag panel``).
 
-    panel.E001  production without SECRET_KEY in the environment
+    panel.E001  check --deploy without SECRET_KEY or PANEL_ENCRYPTION_KEYS in the environment
     panel.E002  DEBUG together with PANEL_HTTPS
     panel.W001  a per-process cache while several processes serve the panel
     panel.W002  PANEL_TRUSTED_PROXIES trusts every address
@@ -31,29 +33,17 @@ def _https():
 # panel.E001
 
 
-def secret_key_issues():
-    if conf.value("SECRET_KEY"):
-        return []
+@register(Tags.security, "panel", deploy=True)
+def check_production_keys(app_configs=None, **kwargs):
+    """Under ``check --deploy`` only: a production configuration does not even start without its keys."""
     return [
         Error(
-            "SECRET_KEY is not set in the environment: the panel uses a key generated into its var/ "
-            "directory, which differs on every host, so sessions, password reset links and encrypted "
-            "secrets do not hold across hosts and are lost with var/.",
-            hint="Set SECRET_KEY to one long random string, the same for every process and host "
-            "(e.g. python -c 'import secrets; print(secrets.token_urlsafe(50))').",
+            f"{name} is not set in the environment: production refuses to start without it.",
+            hint=advice,
             id="panel.E001",
         )
+        for name, advice in conf.missing_production_keys().items()
     ]
-
-
-@register(Tags.security, "panel")
-def check_secret_key(app_configs=None, **kwargs):
-    return secret_key_issues() if _https() else []
-
-
-@register(Tags.security, "panel", deploy=True)
-def check_secret_key_deploy(app_configs=None, **kwargs):
-    return [] if _https() else secret_key_issues()
 
 
 # panel.E002

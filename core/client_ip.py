@@ -26,6 +26,12 @@ def _is_trusted_proxy(address):
     return any(address in network for network in settings.PANEL_TRUSTED_PROXIES)
 
 
+def from_trusted_proxy(request) -> bool:
+    """Whether the connection comes from one of PANEL_TRUSTED_PROXIES, whose headers the panel believes."""
+    peer = _parse(request.META.get("REMOTE_ADDR", ""))
+    return peer is not None and _is_trusted_proxy(peer)
+
+
 def get_client_ip(request):
     """The best-known client address as a string, or None if the peer gave none."""
     peer = _parse(request.META.get("REMOTE_ADDR", ""))

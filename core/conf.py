@@ -17,6 +17,7 @@ import secrets
 from pathlib import Path
 
 import dj_database_url
+from django.core.exceptions import ImproperlyConfigured
 
 from core.catalogue import CATALOGUE
 from core.env import DERIVED
@@ -46,6 +47,51 @@ def readme_table():
     lines = ["| variable | default | meaning |", "| --- | --- | --- |"]
     lines += [f"| `{v.name}` | {v.shown} | {v.meaning} |" for v in CATALOGUE.values()]
     return "\n".join(lines)
+
+
+# Production: where a missing key is a startup error, not a default.
+
+# The names only this machine reaches; a panel answering to nothing else is a developer's.
+LOOPBACK_HOSTS = frozenset({"localhost", "127.0.0.1", "[::1]"})
+
+# The keys production must be given, each with what it protects and how to make one.
+PRODUCTION_KEYS = {
+    "SECRET_KEY": (
+        "it signs sessions, password reset links and device cookies; the key generated into var/ differs on "
+        "every host and is lost with var/",
+        "python3 -c 'import secrets; print(secrets.token_urlsafe(50))'",
+    ),
+    "PANEL_ENCRYPTION_KEYS": (
+        "it encrypts token secrets and TOTP keys at rest, apart from SECRET_KEY; secrets stored under the key "
+        "derived from SECRET_KEY still open, run `manage.py reencrypt_secrets` once it is set",
+        "python3 -c 'from cryptography.fernet import Fernet; print(Fernet.generate_key().decode())'",
+    ),
+}
+
+
+def is_production(*, https, debug, allowed_hosts) -> bool:
+    """PANEL_HTTPS on, or PANEL_DEBUG off while ALLOWED_HOSTS names a host beyond this machine.
+
+    The quick start (``make run``, the tests) answers only to loopback names, so it stays development.
+    """
+    return https or (not debug and any(host not in LOOPBACK_HOSTS for host in allowed_hosts))
+
+
+def missing_production_keys() -> dict[str, str]:
+    """Each production key unset (or empty) in the environment, with what it is for and how to make one."""
+    return {name: f"{why}. Make one with: {how}" for name, (why, how) in PRODUCTION_KEYS.items() if not value(name)}
+
+
+def require_production_keys():
+    """ImproperlyConfigured, naming each missing key and how to make it, so that nothing starts without them."""
+    missing = missing_production_keys()
+    if missing:
+        raise ImproperlyConfigured(
+            "This is a production configuration (PANEL_HTTPS is on, or PANEL_DEBUG is off and ALLOWED_HOSTS "
+            "names a host other than localhost), and production does not start without its keys:\n"
+            + "".join(f"- {name} is not set: {advice}\n" for name, advice in missing.items())
+            + "Set the same values for every process and host."
+        )
 
 
 # Readers that build a Django setting out of a variable.

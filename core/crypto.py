@@ -6,7 +6,9 @@ a new one in front and re-encrypting (``manage.py reencrypt_secrets``) before th
 old one is dropped. A key derived from SECRET_KEY comes last: with no keys
 configured it encrypts (a database dump alone never holds a usable secret), and
 once keys are configured it still opens what it encrypted until
-``reencrypt_secrets`` has moved everything to the configured key.
+``reencrypt_secrets`` has moved everything to the configured key. After it, the
+keys derived from SECRET_KEY_FALLBACKS, so rotating SECRET_KEY loses nothing
+encrypted under the key derived from the old one.
 
 Every stored secret is an ``EncryptedTextField``; ``encrypted_fields()`` finds
 them all, so the rotation commands cover a new secret without being told of it.
@@ -56,7 +58,8 @@ def _derived_key(secret_key):
 
 @functools.cache
 def _fernets():
-    keys = [*settings.PANEL_ENCRYPTION_KEYS, _derived_key(settings.SECRET_KEY)]
+    secret_keys = [settings.SECRET_KEY, *settings.SECRET_KEY_FALLBACKS]
+    keys = [*settings.PANEL_ENCRYPTION_KEYS, *map(_derived_key, secret_keys)]
     try:
         return tuple(Fernet(key) for key in keys)
     except ValueError:
@@ -72,7 +75,7 @@ def _fernet():
 
 @receiver(setting_changed)
 def _forget_keys(*, setting, **kwargs):
-    if setting in {"PANEL_ENCRYPTION_KEYS", "SECRET_KEY"}:
+    if setting in {"PANEL_ENCRYPTION_KEYS", "SECRET_KEY", "SECRET_KEY_FALLBACKS"}:
         _fernets.cache_clear()
         _fernet.cache_clear()
 

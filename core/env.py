@@ -64,6 +64,8 @@ DERIVED = object()
 # Logging's level names, most severe first (WARN and FATAL are logging's own aliases).
 LOG_LEVELS = tuple(sorted(logging.getLevelNamesMapping(), key=lambda level: -logging.getLevelNamesMapping()[level]))
 
+LOG_FORMATS = ("text", "json")
+
 
 def fernet_keys_problem(keys):
     for key in keys:

@@ -3,13 +3,17 @@
 import logging
 import secrets
 
+from django.contrib.auth import middleware as auth_middleware
+from django.contrib.auth.views import redirect_to_login
 from django.core.cache import cache
 from django.core.exceptions import ObjectDoesNotExist
 from django.db import connection
 from django.http import Http404, HttpResponseBadRequest, JsonResponse
+from django.shortcuts import resolve_url
 
 from core.errors import DETAILS, RETRY_AFTER, error_response, is_api, page_not_found
 from core.validators import unstorable
+from core.view_helpers import current_page, is_htmx, page_redirect
 
 logger = logging.getLogger(__name__)
 
@@ -49,6 +53,21 @@ def _as_api_error(response):
             replacement[name] = value
     replacement.cookies = response.cookies
     return replacement
+
+
+class LoginRequiredMiddleware(auth_middleware.LoginRequiredMiddleware):
+    """Django's, except that an htmx request (an inline edit, a switch) whose session has ended loads the
+    login page as the whole page, with ``next`` back to the page the browser showed, not into the fragment.
+
+    The middlewares that end a session (accounts', usersessions') leave the reason as a message for it.
+    """
+
+    def handle_no_permission(self, request, view_func):
+        if not is_htmx(request):
+            return super().handle_no_permission(request, view_func)
+        login_url = resolve_url(self.get_login_url(view_func))
+        login = redirect_to_login(current_page(request), login_url, self.get_redirect_field_name(view_func))
+        return page_redirect(request, login["Location"])
 
 
 class DeletedMeanwhileMiddleware:

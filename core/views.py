@@ -10,10 +10,9 @@ from django.utils import timezone
 from django.views.decorators.http import require_GET, require_http_methods
 
 from core import audit_export as audit_export_service
-from core import throttle
+from core import throttle, view_helpers
 from core.audit import Origin, events_visible_to
 from core.forms import AuditFilterForm
-from core.view_helpers import page_query
 
 AUDIT_EVENTS_PER_PAGE = 50
 
@@ -22,8 +21,9 @@ AUDIT_EVENTS_PER_PAGE = 50
 @require_GET
 def audit_log(request):
     form, events = _filtered_events(request)
-    page = Paginator(events, AUDIT_EVENTS_PER_PAGE).get_page(request.GET.get("page", 1))
-    context = {"form": form, "page": page, "page_query": page_query(request)}
+    paging = view_helpers.paging(request, default_size=AUDIT_EVENTS_PER_PAGE)
+    context = {"form": form, **paging.context(Paginator(events, paging.size).get_page(paging.number))}
+    context["export_query"] = view_helpers.query_keeping(request, form.fields)
     return render(request, "core/audit_log.html", context, status=400 if form.errors else 200)
 
 

@@ -28,11 +28,12 @@ class VerifyForm(forms.Form):
 
     LABELS = {"totp": "Authenticator app", "recovery": "Recovery code", "email": "Code sent by email"}
 
-    def __init__(self, *args, methods=(), **kwargs):
+    def __init__(self, *args, methods=(), chosen=None, **kwargs):
+        """``chosen``: the factor to start on (the one a code was just emailed for), else the first."""
         super().__init__(*args, **kwargs)
         self.fields["method"].choices = [(method, self.LABELS[method]) for method in methods]
         if methods:
-            self.fields["method"].initial = methods[0]
+            self.fields["method"].initial = chosen if chosen in methods else methods[0]
 
 
 class ConfirmCodeForm(forms.Form):

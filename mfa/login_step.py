@@ -45,6 +45,16 @@ def pending_user(request):
     return user if user is not None and user_may_log_in(user) else None
 
 
+def choose_method(request, method):
+    """The login's "Verify with" choice starts on ``method`` from now on (the code just emailed, say)."""
+    request.session[_PENDING] = {**request.session[_PENDING], "method": method}
+
+
+def chosen_method(request):
+    """The factor the verification form offers first, if one was chosen along the way."""
+    return (request.session.get(_PENDING) or {}).get("method")
+
+
 def complete(request, user):
     """Log ``user`` in for real; returns where the login was going."""
     pending = request.session.pop(_PENDING)

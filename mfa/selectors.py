@@ -26,8 +26,12 @@ def status(user) -> dict:
         "enabled": totp or email,
         "totp": totp,
         "email": email,
-        "recovery_codes_left": RecoveryCode.objects.filter(device__user=user).count(),
+        "recovery_codes_left": recovery_codes_left(user),
     }
+
+
+def recovery_codes_left(user) -> int:
+    return RecoveryCode.objects.filter(device__user=user).count()
 
 
 def users_with_two_factor(user_ids) -> set:

@@ -227,13 +227,35 @@ def email_confirm(*, origin, user, device, code):
     _check_confirmation(origin=origin, user=user, device=device, code=code, action="mfa.email.enable")
     with transaction.atomic():
         device.confirmed = True
-        device.save(update_fields=["confirmed"])
+        # The enrolment's email had its own one-a-minute limit: a login right after may ask for a code.
+        device.cooldown_reset(commit=False)
+        device.save(update_fields=["confirmed", "last_generated_timestamp"])
         record(origin=origin, action="mfa.email.enable", target=user)
         _notify(origin, user, "Email login codes turned on", "Login codes by email were turned on for your logins")
 
 
-def email_disable(*, origin, user):
+EMAIL_IS_LAST_FACTOR = (
+    "Email codes are the only second factor left: turn two-factor authentication off instead "
+    "(with a current code or your password)."
+)
+
+
+class LastFactor(ValidationError):
+    """Turning off this factor alone would leave none: that is turning two-factor off, with its proof."""
+
+
+def email_codes_turn_off(*, origin, user):
+    """Turn email codes off and keep the authenticator app. Who may, the caller has checked.
+
+    Refused when email codes are the last second factor: turning two-factor off altogether goes
+    through ``two_factor_disable_own`` (with proof) or ``two_factor_disable`` (an admin's).
+    """
     with transaction.atomic():
+        lock_user(user)  # against the app being turned off at the same moment
+        if not EmailCodeDevice.objects.filter(user=user, confirmed=True).exists():
+            raise ValidationError("Email codes are not on.")
+        if not AuthenticatorDevice.objects.filter(user=user, confirmed=True).exists():
+            raise LastFactor(EMAIL_IS_LAST_FACTOR)
         EmailCodeDevice.objects.filter(user=user).delete()
         record(origin=origin, action="mfa.email.disable", target=user)
         _notify(origin, user, "Email login codes turned off", "Login codes by email were turned off")

@@ -12,6 +12,8 @@ urlpatterns = [
     path("users/<int:user_id>/two-factor/app/confirm/", views.totp_confirm, name="totp_confirm"),
     path("users/<int:user_id>/two-factor/email/enable/", views.email_enable, name="email_enable"),
     path("users/<int:user_id>/two-factor/email/confirm/", views.email_confirm, name="email_confirm"),
+    path("users/<int:user_id>/two-factor/email/disable/", views.email_disable, name="email_disable"),
     path("users/<int:user_id>/two-factor/recovery-codes/", views.recovery_regenerate, name="recovery_regenerate"),
+    path("users/<int:user_id>/two-factor/recovery-codes/new/", views.recovery_codes_new, name="recovery_codes_new"),
     path("users/<int:user_id>/two-factor/disable/", views.disable, name="disable"),
 ]

@@ -14,13 +14,16 @@ from django.contrib import messages
 from django.contrib.auth.decorators import login_not_required
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.shortcuts import redirect, render
+from django.template.defaultfilters import pluralize
+from django.urls import reverse
 from django.utils.cache import add_never_cache_headers
-from django.views.decorators.http import require_http_methods, require_POST
+from django.utils.html import format_html
+from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from core import device_cookies, throttle
 from core.audit import Origin
 from core.reauth import sudo_required
-from core.view_helpers import apply_service_errors, is_htmx, posted
+from core.view_helpers import apply_service_errors, is_htmx, keep_for_next_page, posted, take_kept
 from mfa import login_step, selectors, services
 from mfa.forms import ConfirmCodeForm, DisableForm, VerifyForm
 from mfa.models import TOTP_DIGITS, TOTP_STEP
@@ -48,7 +51,7 @@ def login_verify(request):
     if request.method == "POST" and request.POST.get("action") == "send":
         return _send_login_code(request, user)
     methods = selectors.login_methods(user)
-    form = VerifyForm(posted(request), methods=methods)
+    form = VerifyForm(posted(request), methods=methods, chosen=login_step.chosen_method(request))
     unavailable = False
     if request.method == "POST" and form.is_valid():
         try:
@@ -71,6 +74,7 @@ def _unavailable(response):
 
 
 def _send_login_code(request, user):
+    login_step.choose_method(request, "email")  # the code asked for is the one to type next (or the one sent)
     try:
         services.email_code_send(origin=Origin.from_request(request), user=user)
     except services.CodeSendRefused as refused:
@@ -94,6 +98,28 @@ def _verify(request, user, *, method, code):
         spared=(services.FactorUnavailable,),  # the server's fault, not a guess: no lockout
     ):
         services.verify_login_code(origin=origin, user=user, method=method, code=code)
+    if method == "recovery":
+        _tell_recovery_codes_left(request, user)
+
+
+# Few enough that the user should make a new set before they run out.
+_RECOVERY_CODES_LOW = 2
+
+
+def _tell_recovery_codes_left(request, user):
+    left = selectors.recovery_codes_left(user)
+    if left > _RECOVERY_CODES_LOW:
+        messages.info(request, f"Recovery code accepted. {left} recovery codes left.")
+        return
+    count = f"Only {left} recovery code{pluralize(left)}" if left else "No recovery codes"
+    messages.warning(
+        request,
+        format_html(
+            'Recovery code accepted. {} left: <a href="{}">make new recovery codes</a> before they run out.',
+            count,
+            reverse("mfa:two_factor", args=[user.pk]),
+        ),
+    )
 
 
 @login_not_required
@@ -112,9 +138,14 @@ def two_factor(request, user_id):
     return render(request, "mfa/two_factor.html", context)
 
 
+def _base32_key(device):
+    """The key as authenticator apps take it when typed in (RFC 4648 base32, no padding)."""
+    return b32encode(device.key).decode().rstrip("=")
+
+
 def _otpauth_url(user, device):
     issuer = settings.PANEL_TOTP_ISSUER
-    secret = b32encode(device.key).decode().rstrip("=")
+    secret = _base32_key(device)
     label = quote(f"{issuer}:{user.get_username()}")
     return (
         f"otpauth://totp/{label}?secret={secret}&issuer={quote(issuer)}"
@@ -128,8 +159,16 @@ def _qr_svg(text):
 
 
 def _enrol_context(subject, device, form):
-    url = _otpauth_url(subject, device)
-    return {"subject": subject, "device": device, "otpauth_url": url, "qr_svg": _qr_svg(url), "form": form}
+    url, key = _otpauth_url(subject, device), _base32_key(device)
+    return {
+        "subject": subject,
+        "device": device,
+        "otpauth_url": url,
+        "qr_svg": _qr_svg(url),
+        "key": key,
+        "key_grouped": " ".join(key[i : i + 4] for i in range(0, len(key), 4)),  # easier to read and type
+        "form": form,
+    }
 
 
 @require_POST
@@ -173,8 +212,7 @@ def totp_confirm(request, user_id):
         except ValidationError as error:
             apply_service_errors(form, error)
         else:
-            context = {"subject": subject, "codes": codes, "just_enabled": True}
-            return _render(request, "mfa/_recovery_codes.html", context, secret=True)
+            return _show_recovery_codes_once(request, subject, codes, just_enabled=True)
     context = _enrol_context(subject, device, form)
     return _render(request, "mfa/_totp_enrol.html", context, status=_refused_status(request), secret=True)
 
@@ -188,7 +226,29 @@ def recovery_regenerate(request, user_id):
     except ValidationError as error:
         messages.error(request, " ".join(error.messages))
         return redirect("mfa:two_factor", user_id=subject.pk)
-    return _render(request, "mfa/_recovery_codes.html", {"subject": subject, "codes": codes}, secret=True)
+    return _show_recovery_codes_once(request, subject, codes, just_enabled=False)
+
+
+def _recovery_codes_kept_for(subject):
+    return f"recovery_codes:{subject.pk}"
+
+
+def _show_recovery_codes_once(request, subject, codes, *, just_enabled):
+    """Post/redirect/get: the new codes are kept for the one page after the redirect (reloading makes none)."""
+    keep_for_next_page(request, _recovery_codes_kept_for(subject), {"codes": codes, "just_enabled": just_enabled})
+    # htmx follows the redirect itself (headers included) and swaps the codes into the dialog.
+    return redirect("mfa:recovery_codes_new", user_id=subject.pk)
+
+
+@require_GET
+def recovery_codes_new(request, user_id):
+    """The recovery codes just made, this once; afterwards (a reload, Back) the two-factor page."""
+    subject = selectors.two_factor_subject(actor=request.user, user_id=user_id)
+    kept = take_kept(request, _recovery_codes_kept_for(subject))
+    if kept is None:
+        messages.info(request, "Recovery codes are shown only once. If you did not save them, make new ones.")
+        return redirect("mfa:two_factor", user_id=subject.pk)
+    return _render(request, "mfa/_recovery_codes.html", {"subject": subject, **kept}, secret=True)
 
 
 @require_http_methods(["GET", "POST"])
@@ -252,3 +312,20 @@ def email_confirm(request, user_id):
     return _render(
         request, "mfa/_email_enrol.html", {"subject": subject, "form": form}, status=_refused_status(request)
     )
+
+
+@require_POST
+@sudo_required
+def email_disable(request, user_id):
+    """Turn email codes off and keep the app; when they are the last factor, turning two-factor off is the way."""
+    subject = selectors.two_factor_subject(actor=request.user, user_id=user_id)
+    try:
+        services.email_codes_turn_off(origin=Origin.from_request(request), user=subject)
+    except services.LastFactor as refused:
+        messages.info(request, " ".join(refused.messages))
+        return redirect("mfa:disable", user_id=subject.pk)
+    except ValidationError as error:
+        messages.error(request, " ".join(error.messages))
+    else:
+        messages.success(request, "Email codes are off. Logins need a code from your authenticator app.")
+    return redirect("mfa:two_factor", user_id=subject.pk)

@@ -4,7 +4,7 @@ from collections import defaultdict
 
 from django.contrib.auth import get_user_model
 from django.contrib.auth.models import Group, Permission
-from django.db.models import Count, Exists, OuterRef, Q
+from django.db.models import Count, Q
 from django.shortcuts import get_object_or_404
 from django.utils import timezone
 
@@ -24,7 +24,11 @@ def company_user_count(company):
 
 
 def company_tree(actor):
-    """The companies ``actor`` may see, in tree order: a list of (company, depth), each with ``user_count``."""
+    """The companies ``actor`` may see, in tree order: a list of (company, depth).
+
+    Each has ``user_count`` (its own users) and ``subtree_user_count`` (with those of its subsidiaries),
+    both from one grouped query: the totals are added up here, children before parents.
+    """
     companies = list(scope.visible_companies(actor).annotate(user_count=Count("users")).order_by("name", "id"))
     known = {company.pk for company in companies}
     children = defaultdict(list)
@@ -35,6 +39,10 @@ def company_tree(actor):
         company, depth = pending.pop()
         rows.append((company, depth))
         pending.extend((child, depth + 1) for child in reversed(children[company.pk]))
+    for company, _depth in reversed(rows):
+        company.subtree_user_count = company.user_count + sum(
+            child.subtree_user_count for child in children[company.pk]
+        )
     return rows
 
 
@@ -117,13 +125,15 @@ MANAGE_USERS_PERMISSION = ("accounts", "change_user")
 def user_managers():
     """The users who can log in and manage users (superusers, or change_user from a role or directly).
 
-    EXISTS subqueries, not joins with DISTINCT: ``.exists()`` then stops at the first manager it finds
-    instead of joining every user's permissions, so the check costs the same at any number of users.
+    Found from the few who could be one (the superusers, through an index of their own, and the holders
+    of the permission), never by scanning every user: ``.exists()`` costs the same at any number of users
+    wherever the managers' rows lie.
     """
     app_label, codename = MANAGE_USERS_PERMISSION
     granted = Permission.objects.filter(content_type__app_label=app_label, codename=codename)
     User = get_user_model()
-    direct = User.user_permissions.through.objects.filter(user=OuterRef("pk"), permission__in=granted)
-    by_role = User.groups.through.objects.filter(user=OuterRef("pk"), group__permissions__in=granted)
+    superusers = User.objects.filter(is_superuser=True).order_by().values("pk")
+    direct = User.user_permissions.through.objects.filter(permission__in=granted).values("user_id")
+    by_role = User.groups.through.objects.filter(group__permissions__in=granted).values("user_id")
     valid = Q(expires_at__isnull=True) | Q(expires_at__gt=timezone.now())
-    return User.objects.filter(Q(is_superuser=True) | Exists(direct) | Exists(by_role), valid, is_active=True)
+    return User.objects.filter(valid, pk__in=superusers.union(direct, by_role), is_active=True)

@@ -12,7 +12,7 @@ from django.conf import settings
 from django.core.exceptions import ObjectDoesNotExist, PermissionDenied, RequestDataTooBig, ValidationError
 from django.http import Http404
 from django.middleware.csrf import CsrfViewMiddleware
-from ninja import NinjaAPI, Schema
+from ninja import Field, NinjaAPI, Schema
 from ninja.errors import AuthenticationError, HttpError
 from ninja.errors import ValidationError as SchemaValidationError
 from ninja.security import APIKeyCookie
@@ -22,6 +22,7 @@ from accounts.services import LastUserError
 from core.errors import CSRF_DETAIL, DETAILS, error_response
 from core.throttle import Throttled
 from mfa.api import router as mfa_router
+from panel import __version__
 from passkeys.api import router as passkeys_router
 from tokens.api import router as tokens_router
 from tokens.authentication import BearerTokenAuth, SignedRequestAuth, TokenRefused
@@ -165,11 +166,12 @@ def _http_error(request, exc):
 
 class HealthOut(Schema):
     status: str
+    version: str = Field(description="Panel's version, as `panel --version` prints it", examples=["0.2.0"])
 
 
 @api.get("/health", auth=None, response={200: HealthOut}, tags=["panel"], summary="Health check (no authentication)")
 def health(request):
-    return {"status": "ok"}
+    return {"status": "ok", "version": __version__}
 
 
 api.add_router("/", accounts_router)

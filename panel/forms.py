@@ -5,7 +5,11 @@ from django.contrib.auth.forms import AuthenticationForm, UsernameField
 from accounts import selectors
 from core import device_cookies, throttle
 from core.audit import Origin
-from usersessions.validators import SESSION_LIFETIME_MAX_DAYS, SESSION_LIFETIME_MIN_MINUTES
+from usersessions.validators import (
+    SESSION_LIFETIME_MAX_DAYS,
+    SESSION_LIFETIME_MIN_MINUTES,
+    validate_session_policy,
+)
 
 
 class TypedUsernameField(UsernameField):
@@ -68,9 +72,15 @@ class SessionPolicyForm(forms.Form):
     session_lifetime_minutes = forms.IntegerField(
         label="Expiration time (minutes)",
         required=False,
-        min_value=SESSION_LIFETIME_MIN_MINUTES,
-        max_value=SESSION_LIFETIME_MAX_DAYS * 24 * 60,
-        help_text="How long a login lasts, however active. Empty: the panel's default.",
+        # The range is checked in clean(), by the validator the service uses, with its words.
+        widget=forms.NumberInput(
+            attrs={"min": SESSION_LIFETIME_MIN_MINUTES, "max": SESSION_LIFETIME_MAX_DAYS * 24 * 60, "step": 1}
+        ),
+        error_messages={"invalid": "Enter the expiration time as a whole number of minutes, like 30."},
+        help_text=(
+            f"How long a login lasts, however active: {SESSION_LIFETIME_MIN_MINUTES} minutes to "
+            f"{SESSION_LIFETIME_MAX_DAYS} days. Empty: the panel's default."
+        ),
     )
     exclusive_login = forms.BooleanField(
         label="Exclusive login",
@@ -88,11 +98,24 @@ class SessionPolicyForm(forms.Form):
         }
         return cls(data, initial=initial)
 
+    def clean(self):
+        """The policy's rules (not long-term and minutes together, the range) before anything is saved."""
+        data = super().clean()
+        if "session_lifetime_minutes" in data:
+            minutes = data["session_lifetime_minutes"]
+            try:
+                validate_session_policy(
+                    long_term=data.get("long_term_sessions"), lifetime_seconds=None if minutes is None else minutes * 60
+                )
+            except forms.ValidationError as error:
+                self.add_error("session_lifetime_minutes", error)
+        return data
+
     def policy(self):
         """The cleaned values as usersessions.services.session_policy_set takes them."""
         minutes = self.cleaned_data["session_lifetime_minutes"]
         return {
             "long_term_sessions": self.cleaned_data["long_term_sessions"],
-            "session_lifetime": minutes * 60 if minutes else None,
+            "session_lifetime": None if minutes is None else minutes * 60,
             "exclusive_login": self.cleaned_data["exclusive_login"],
         }

@@ -2,9 +2,9 @@
 
 from django.conf import settings
 from django.contrib import messages
-from django.shortcuts import redirect
 
 from core.errors import error_response
+from core.view_helpers import page_redirect
 from mfa import selectors as mfa_selectors
 from passkeys import selectors as passkey_selectors
 
@@ -43,4 +43,4 @@ class RequireTwoFactorMiddleware:
         if match.namespace == "api":
             return error_response(403, message)
         messages.info(request, message)
-        return redirect("mfa:two_factor", user_id=request.user.pk)
+        return page_redirect(request, "mfa:two_factor", user_id=request.user.pk)

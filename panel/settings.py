@@ -12,11 +12,23 @@ from core import conf
 from passkeys import relying_party
 
 BASE_DIR = Path(__file__).resolve().parent.parent
-VAR_DIR = Path(conf.value("PANEL_VAR_DIR", str(BASE_DIR / "var")))
+# In a checkout, var/ beside manage.py; an installed package's folder is no place for data (and
+# often not writable), so there it is var/ in the working directory.
+DEFAULT_VAR_DIR = BASE_DIR / "var" if (BASE_DIR / "manage.py").is_file() else Path.cwd() / "var"
+VAR_DIR = Path(conf.value("PANEL_VAR_DIR", str(DEFAULT_VAR_DIR)))
 
 DEBUG = conf.value("PANEL_DEBUG")
-SECRET_KEY = conf.secret_key(VAR_DIR)
 ALLOWED_HOSTS = conf.value("ALLOWED_HOSTS")
+# Production: HTTPS only. Turned on by PANEL_HTTPS=true (see README); core.checks reads it too.
+PANEL_HTTPS = conf.value("PANEL_HTTPS")
+# Production (PANEL_HTTPS, or debug off answering to a public name) refuses to start without its keys,
+# before a key is generated into var/ that no other host shares.
+if conf.is_production(https=PANEL_HTTPS, debug=DEBUG, allowed_hosts=ALLOWED_HOSTS):
+    conf.require_production_keys()
+SECRET_KEY = conf.secret_key(VAR_DIR)
+# Former keys: what they signed (sessions, reset links, device cookies) still verifies, and secrets encrypted
+# under a key derived from one still open (core.crypto). See README's "Rotating SECRET_KEY".
+SECRET_KEY_FALLBACKS = conf.value("PANEL_SECRET_KEY_FALLBACKS")
 CSRF_TRUSTED_ORIGINS = conf.value("CSRF_TRUSTED_ORIGINS")
 
 PANEL_NAME = conf.value("PANEL_NAME")
@@ -47,6 +59,8 @@ INSTALLED_APPS = [
 ]
 
 MIDDLEWARE = [
+    # Outermost: every answer, probes and fault pages included, carries its X-Request-ID and is logged (core.logs).
+    "core.logs.RequestLogMiddleware",
     # Probes (/livez, /readyz) first: no Host check, no HTTPS redirect, no session (core.middleware).
     "core.middleware.HealthProbeMiddleware",
     # First: under /api/ every error, whichever layer made it, answers the one JSON shape (core.errors).
@@ -60,8 +74,10 @@ MIDDLEWARE = [
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
+    "usersessions.middleware.FallbackKeyMiddleware",  # a session moved off a former SECRET_KEY keeps its record
     "core.device_cookies.DeviceCookieMiddleware",  # a browser that logs in gets a device cookie (brute force)
-    "django.contrib.auth.middleware.LoginRequiredMiddleware",
+    # Django's, sending htmx requests of an ended session to the login page as a whole page (core.middleware).
+    "core.middleware.LoginRequiredMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     # After messages: a timed-out session is told why on the login page.
     "accounts.middleware.AccountValidityMiddleware",
@@ -152,6 +168,8 @@ globals().update(EMAIL_SETTINGS)
 DEFAULT_FROM_EMAIL = conf.value("DEFAULT_FROM_EMAIL")
 MAIL_IN_BACKGROUND = True  # core.mail: sent after the answer (the tests turn it off to read the outbox at once)
 PANEL_NOTIFY_NEW_LOGIN = conf.value("PANEL_NOTIFY_NEW_LOGIN")  # core.notify: new-browser login emails
+# The periodic job (`manage.py housekeeping`) deletes audit events older than this many days; 0 keeps them all.
+PANEL_AUDIT_RETENTION_DAYS = conf.value("PANEL_AUDIT_RETENTION_DAYS")
 
 # Two-factor authentication (mfa/).
 PANEL_REQUIRE_TWO_FACTOR = conf.value("PANEL_REQUIRE_TWO_FACTOR")
@@ -192,8 +210,6 @@ SECURE_CROSS_ORIGIN_OPENER_POLICY = "same-origin"
 if conf.value("PANEL_BEHIND_TLS_PROXY"):
     SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
 
-# Production: HTTPS only. Turned on by PANEL_HTTPS=true (see README); core.checks reads it too.
-PANEL_HTTPS = conf.value("PANEL_HTTPS")
 if PANEL_HTTPS:
     SESSION_COOKIE_SECURE = True
     CSRF_COOKIE_SECURE = True
@@ -204,9 +220,23 @@ if PANEL_HTTPS:
     SESSION_COOKIE_NAME = "__Host-sessionid"
     CSRF_COOKIE_NAME = "__Host-csrftoken"
 
+# One line a record, with time, level, logger, request ID, user and client IP (core.logs); PANEL_LOG_FORMAT=json
+# writes each as a JSON object. Django's own loggers propagate here instead of to their console handler.
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
-    "handlers": {"console": {"class": "logging.StreamHandler"}},
+    "filters": {"request_context": {"()": "core.logs.ContextFilter"}},
+    "formatters": {
+        "text": {"()": "core.logs.TextFormatter"},
+        "json": {"()": "core.logs.JsonFormatter"},
+    },
+    "handlers": {
+        "console": {
+            "class": "logging.StreamHandler",
+            "formatter": conf.value("PANEL_LOG_FORMAT"),
+            "filters": ["request_context"],
+        }
+    },
+    "loggers": {"django": {"handlers": [], "propagate": True}},
     "root": {"handlers": ["console"], "level": conf.value("PANEL_LOG_LEVEL")},
 }

@@ -5,6 +5,9 @@ from django.db import connection
 
 from tests.factories import DEFAULT_PASSWORD, AdminFactory, UserFactory
 
+# The run fails if a log line holds a secret a test made (tests/secret_leaks.py).
+pytest_plugins = ["tests.secret_leaks"]
+
 
 def pytest_configure(config):
     """Hash with a small-cost Argon2id and send mail at once, for the whole run (browser tests' live server included).

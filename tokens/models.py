@@ -24,6 +24,9 @@ class AccessToken(models.Model):
     created_at = models.DateTimeField(default=timezone.now)
     last_used_at = models.DateTimeField(null=True, blank=True)
     last_used_ip = models.GenericIPAddressField(null=True, blank=True)
+    # The last expiry reminder emailed, in days before ``expires_at`` (7, then 1); None before the first.
+    # A new expiry starts the reminders again (tokens.services.token_update clears it).
+    expiry_reminder_days = models.PositiveSmallIntegerField(null=True, blank=True)
 
     class Meta:
         ordering = ["-created_at", "-id"]

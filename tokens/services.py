@@ -5,6 +5,7 @@ from datetime import timedelta
 from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.utils import timezone
+from django.utils.timesince import timeuntil
 
 from core import crypto
 from core.audit import record
@@ -17,6 +18,8 @@ from tokens.validators import clean_ip_allowlist, latest_expiry, validate_token_
 # Last-used bookkeeping is written at most this often per token, so that an
 # authenticated request normally costs one read and no write.
 LAST_USED_RESOLUTION = timedelta(minutes=1)
+# When an owner is reminded that a token expires: days before, the earliest first.
+EXPIRY_REMINDER_DAYS = (7, 1)
 
 
 def _checked_fields(*, name=None, ip_allowlist=None, expires_at=None, long_term=False, now):
@@ -93,7 +96,11 @@ def token_update(*, origin, token, ip_allowlist=None, expires_at=None, long_term
     with transaction.atomic():
         for field, value in fields.items():
             setattr(token, field, value)
-        token.save(update_fields=list(fields))
+        saved = list(fields)
+        if "expires_at" in changes:
+            token.expiry_reminder_days = None  # the new expiry gets its own reminders
+            saved.append("expiry_reminder_days")
+        token.save(update_fields=saved)
         record(origin=origin, action="token.update", target=token, details={"changes": changes})
         _notify(origin, token, "changed")
     return token
@@ -104,6 +111,59 @@ def token_delete(*, origin, token):
         record(origin=origin, action="token.delete", target=token, details=_describe(token))
         _notify(origin, token, "deleted")
         token.delete()
+
+
+def token_expiry_reminders_send(*, origin):
+    """Email each token's owner that the token expires soon, a week and a day before; returns how many went.
+
+    Each reminder goes once per expiry, and only the one due: a token first seen a day before its expiry
+    gets the one-day reminder, not the week's too; one made within a week of its expiry skips the week's
+    (its owner chose the short life). Two runs at once send each reminder once (``_remind`` claims it).
+    An inactive owner is not emailed. One event per reminder sent.
+    """
+    now = timezone.now()
+    soon = AccessToken.objects.filter(
+        expires_at__gt=now, expires_at__lte=now + timedelta(days=max(EXPIRY_REMINDER_DAYS)), user__is_active=True
+    ).exclude(expiry_reminder_days=min(EXPIRY_REMINDER_DAYS))
+    sent = 0
+    for token in soon.select_related("user").order_by("expires_at", "pk"):
+        days = _reminder_due(token, now)
+        if days is not None and _remind(origin, token, days):
+            sent += 1
+    return sent
+
+
+def _reminder_due(token, now):
+    """The reminder due for ``token`` at ``now`` (its days before the expiry), or None."""
+    days = min(d for d in EXPIRY_REMINDER_DAYS if token.expires_at - now <= timedelta(days=d))
+    already_sent = token.expiry_reminder_days is not None and token.expiry_reminder_days <= days
+    made_since = token.created_at > token.expires_at - timedelta(days=days)
+    return None if already_sent or made_since else days
+
+
+def _remind(origin, token, days):
+    """Send ``token``'s reminder unless another run did, or the token changed, since it was read.
+
+    The conditional UPDATE is the claim: of two runs, only one matches the row as it read it.
+    """
+    with transaction.atomic():
+        claimed = AccessToken.objects.filter(
+            pk=token.pk, expires_at=token.expires_at, expiry_reminder_days=token.expiry_reminder_days
+        ).update(expiry_reminder_days=days)
+        if not claimed:
+            return False
+        token.expiry_reminder_days = days
+        details = {"owner": token.user.get_username(), "days_before": days, "expires_at": token.expires_at.isoformat()}
+        record(origin=origin, action="token.expiry_reminder", target=token, details=details)
+        notify(
+            token.user,
+            subject=f"An access token expires on {token.expires_at:%Y-%m-%d}",
+            template="core/notifications/token_expiry.txt",
+            # As "6 days, 23 hours", with plain spaces: it is a plain-text email.
+            context={"token": token, "left": timeuntil(token.expires_at).replace("\xa0", " ")},
+            origin=origin,
+        )
+    return True
 
 
 def token_mark_used(*, token, ip, now=None):

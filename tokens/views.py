@@ -13,13 +13,18 @@ from django.views.decorators.http import require_http_methods
 
 from core.audit import Origin
 from core.reauth import sudo_required
-from core.view_helpers import apply_service_errors, posted
+from core.view_helpers import apply_service_errors, keep_for_next_page, posted, take_kept
 from tokens import selectors, services
 from tokens.credentials import bearer_string
 from tokens.forms import TokenForm
 
 
-def _list_page(request, owner, *, form=None, created=None, status=200):
+def _created_kept_for(owner):
+    return f"token_created:{owner.pk}"
+
+
+def _list_page(request, owner, *, form=None, status=200):
+    created = None if form is not None else take_kept(request, _created_kept_for(owner))
     context = {
         "owner": owner,
         "tokens": selectors.tokens_of(owner=owner),
@@ -28,7 +33,10 @@ def _list_page(request, owner, *, form=None, created=None, status=200):
         "created": created,
         "may_create": selectors.may_create_tokens_for(actor=request.user, owner=owner),
     }
-    return render(request, "tokens/token_list.html", context, status=status)
+    response = render(request, "tokens/token_list.html", context, status=status)
+    if created:
+        add_never_cache_headers(response)  # the secret must not stay in any cache
+    return response
 
 
 def token_list(request, user_id):
@@ -38,7 +46,7 @@ def token_list(request, user_id):
 @require_http_methods(["GET", "POST"])
 @sudo_required
 def token_create(request, user_id):
-    """The create dialog; after a successful POST, the list with the new secret shown this once."""
+    """The create dialog; a successful POST redirects to the list, which shows the new secret this once."""
     owner = selectors.token_creation_owner(actor=request.user, user_id=user_id)
     form = TokenForm.for_new_token(posted(request))
     if request.method == "POST" and form.is_valid():
@@ -47,10 +55,9 @@ def token_create(request, user_id):
         except ValidationError as error:
             apply_service_errors(form, error)
         else:
-            created = {"token": token, "secret": secret, "bearer": bearer_string(token.pk, secret)}
-            response = _list_page(request, owner, created=created)
-            add_never_cache_headers(response)  # the secret must not stay in any cache
-            return response
+            created = {"token_id": token.pk, "secret": secret, "bearer": bearer_string(token.pk, secret)}
+            keep_for_next_page(request, _created_kept_for(owner), created)  # reloading the list creates nothing
+            return redirect("tokens:token_list", user_id=owner.pk)
     return _list_page(request, owner, form=form, status=400 if form.errors else 200)
 
 

@@ -38,3 +38,22 @@ class SessionPolicyMiddleware:
             session[policy.SEEN_AT] = now
             services.session_touch(session_key=session.session_key)
         return self.get_response(request)
+
+
+class FallbackKeyMiddleware:
+    """A session signed before SECRET_KEY was rotated keeps its record when it moves to a new key.
+
+    Django verifies such a session with a former key (SECRET_KEY_FALLBACKS) and gives it a new session
+    key; its record follows, so the session is still listed and can still be ended, and an exclusive-login
+    account's session is not taken for one ended by a later login. Right after AuthenticationMiddleware.
+    """
+
+    def __init__(self, get_response):
+        self.get_response = get_response
+
+    def __call__(self, request):
+        key = request.session.session_key
+        # Checking the user is what verifies the session (and cycles its key).
+        if key is not None and request.user.is_authenticated and request.session.session_key != key:
+            services.session_rekey(old_key=key, new_key=request.session.session_key)
+        return self.get_response(request)

@@ -4,11 +4,14 @@ A session is remembered (UserSession) so that it can be listed and ended on the
 server; ending one deletes Django's stored session, so its cookie logs nobody in.
 """
 
+from datetime import timedelta
+
 from django.conf import settings
 from django.contrib.sessions.backends.base import SessionBase
 from django.contrib.sessions.models import Session
 from django.core.exceptions import ValidationError
 from django.db import transaction
+from django.db.models import Exists, OuterRef
 from django.utils import timezone
 from django.utils.module_loading import import_string
 
@@ -20,6 +23,8 @@ from usersessions.models import UserSession
 from usersessions.validators import validate_session_policy
 
 NEW_LOGIN = "core/notifications/new_login.txt"
+# How long a record whose session is gone is kept (sessions_purge): longer than the middleware's touch interval.
+RECORD_GRACE = timedelta(minutes=5)
 
 
 def session_start(*, origin, user, session_key, new_browser=False):
@@ -82,6 +87,25 @@ def sessions_end_all(*, origin, user, except_key=None):
         ended = end_sessions(user=user, except_key=except_key)
         record(origin=origin, action="session.end_all", target=user, details={"sessions_ended": ended})
     return ended
+
+
+def sessions_purge(*, origin):
+    """Delete the expired stored sessions, then every record (UserSession) whose session is gone.
+
+    Returns ``(sessions, records)``, how many of each went; one event says so when any did.
+    """
+    now = timezone.now()
+    with transaction.atomic():
+        sessions, _ = Session.objects.filter(expire_date__lte=now).delete()
+        stored = Session.objects.filter(session_key=OuterRef("session_key"))
+        # A password change stores the session under a new key and deletes the old one before its record
+        # follows (session_rekey); a record in use was seen within the last minute, so it is left alone.
+        unused = UserSession.objects.filter(last_seen_at__lt=now - RECORD_GRACE)
+        records, _ = unused.exclude(Exists(stored)).delete()
+        if sessions or records:
+            details = {"expired_sessions": sessions, "records": records}
+            record(origin=origin, action="session.purge", target_name="login sessions", details=details)
+    return sessions, records
 
 
 def _session_store():

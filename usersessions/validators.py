@@ -12,11 +12,16 @@ def validate_session_policy(*, long_term, lifetime_seconds):
         return
     if long_term:
         raise ValidationError(
-            "Choose long-term validity or an expiration time, not both.", code="long_term_and_lifetime"
+            "Choose long-term validity or an expiration time, not both: long-term sessions never time out.",
+            code="long_term_and_lifetime",
         )
-    if not SESSION_LIFETIME_MIN_MINUTES * 60 <= lifetime_seconds <= SESSION_LIFETIME_MAX_DAYS * 86400:
+    if lifetime_seconds < SESSION_LIFETIME_MIN_MINUTES * 60:
         raise ValidationError(
-            f"The expiration time must be from {SESSION_LIFETIME_MIN_MINUTES} minutes "
-            f"to {SESSION_LIFETIME_MAX_DAYS} days.",
-            code="lifetime_range",
+            f"The expiration time must be at least {SESSION_LIFETIME_MIN_MINUTES} minutes.", code="lifetime_too_short"
+        )
+    if lifetime_seconds > SESSION_LIFETIME_MAX_DAYS * 86400:
+        raise ValidationError(
+            f"The expiration time can be at most {SESSION_LIFETIME_MAX_DAYS} days "
+            f"({SESSION_LIFETIME_MAX_DAYS * 24 * 60} minutes).",
+            code="lifetime_too_long",
         )

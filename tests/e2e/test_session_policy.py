@@ -92,3 +92,19 @@ def test_without_exclusive_login_both_browsers_stay_logged_in(page, other_browse
     expect(page).to_have_url(re.compile(r"/account/$"))
     expect(page.get_by_role("heading", name="My account", exact=True)).to_be_visible()
     expect(page.get_by_text(SIGNED_IN_ELSEWHERE)).to_have_count(0)
+
+
+def test_long_term_with_minutes_is_refused_next_to_the_field_and_nothing_is_saved(admin_page, alice, console):
+    console.expect_http_error(400, f"/users/{alice.pk}/session-policy/")
+    admin_page.goto(f"/users/{alice.pk}/session-policy/")
+    admin_page.get_by_label("Long-term validity").check()
+    admin_page.get_by_label("Expiration time (minutes)").fill("30")
+
+    admin_page.get_by_role("button", name="Save Configuration", exact=True).click()
+
+    field = admin_page.locator(".field", has=admin_page.get_by_label("Expiration time (minutes)"))
+    expect(field.locator(".errors")).to_have_text(
+        "Choose long-term validity or an expiration time, not both: long-term sessions never time out."
+    )
+    alice.refresh_from_db()
+    assert (alice.long_term_sessions, alice.session_lifetime) == (False, None)

@@ -165,3 +165,33 @@ def test_api_docs_render_offline_under_the_csp(page, base_url, screenshot):
     assert hosts
     assert set(hosts) == {"localhost"}, f"requests left localhost: {sorted(set(hosts))}"
     screenshot("api-docs")
+
+
+def test_reloading_or_going_back_after_creating_a_token_creates_nothing_and_hides_the_secret(admin_page, admin_user):
+    page = admin_page
+    page.goto(f"/users/{admin_user.pk}/tokens/")
+    page.wait_for_load_state("load")
+    page.get_by_role("link", name="Create Token").click()
+    dialog = page.get_by_role("dialog", name="Create Token")
+    dialog.get_by_label("Name").fill("deploy")
+    dialog.get_by_label("Long-term").check()
+    dialog.get_by_role("button", name="Create").click()
+    token = AccessToken.objects.get(user=admin_user)
+    expect(page.get_by_role("dialog", name=f"Token {token.pk} created")).to_be_visible()
+    secret = page.locator("#created-secret").inner_text()
+    # The secret came after a redirect: the address is the list's, with nothing of the secret in it.
+    assert page.url.endswith(f"/users/{admin_user.pk}/tokens/")
+
+    page.reload()
+
+    expect(page.get_by_role("heading", name="Access tokens of admin", exact=True)).to_be_visible()
+    expect(page.locator("#created-secret")).to_have_count(0)
+    assert secret not in page.content()
+    expect(token_row(page, token.pk)).to_be_visible()
+    assert AccessToken.objects.filter(user=admin_user).count() == 1
+
+    page.go_back()
+    page.go_forward()
+
+    expect(page.locator("#created-secret")).to_have_count(0)
+    assert AccessToken.objects.filter(user=admin_user).count() == 1

@@ -19,9 +19,10 @@ import time_machine
 from aiosmtpd.controller import Controller
 from playwright.sync_api import expect
 
+from mfa import services as mfa_services
 from tests.e2e.conftest import log_in
 from tests.factories import DEFAULT_PASSWORD, UserFactory
-from tests.helpers import EMAILED_CODE, log_out
+from tests.helpers import EMAILED_CODE, SETUP, log_out, turn_on_app
 
 pytestmark = pytest.mark.browser
 
@@ -115,11 +116,18 @@ def test_two_factor_from_the_user_list_to_login_with_codes_and_off_again(admin_p
     dialog = _open_enrol_dialog(page, admin_user)
     expect(dialog.get_by_role("heading", name="Turn on two-factor authentication")).to_be_visible()
     expect(dialog.get_by_role("img", name="QR code for the authenticator app").locator("svg")).to_be_visible()
-    expect(dialog.get_by_role("button", name="Copy")).to_be_visible()
+    expect(dialog.locator('button[data-copy="otpauth-url"]')).to_be_visible()
     expect(dialog.get_by_label("6-digit code")).to_be_focused()
     otpauth_url = dialog.locator("#otpauth-url").inner_text()
     secret = _secret_of(otpauth_url)
     assert "issuer=Panel" in otpauth_url
+    # The key for typing into an app, in groups of four; Copy gives it without the spaces.
+    grouped = dialog.locator("#totp-key-grouped").inner_text()
+    assert re.fullmatch(r"[A-Z2-7]{4}( [A-Z2-7]{1,4})+", grouped)
+    assert grouped.replace(" ", "") == secret
+    page.context.grant_permissions(["clipboard-read", "clipboard-write"])
+    dialog.locator('button[data-copy="totp-key"]').click()
+    assert page.evaluate("navigator.clipboard.readText()") == secret
     screenshot("two-factor-enrol")
 
     # Confirm with pyotp's code: two-factor is on, the ten recovery codes are shown once.
@@ -164,6 +172,7 @@ def test_two_factor_from_the_user_list_to_login_with_codes_and_off_again(admin_p
     page.get_by_label("Code", exact=True).fill(saved[0])
     page.get_by_role("button", name="Verify").click()
     expect(page).to_have_url(re.compile(r"/users/$"))
+    expect(page.get_by_role("status")).to_have_text("Recovery code accepted. 9 recovery codes left.")
 
     # Turn it off from the two-factor page, proving it is me with the password.
     _two_factor_cell(page, admin_user).get_by_role("link", name="On").click()
@@ -193,7 +202,7 @@ def test_the_otpauth_url_and_its_copy_button_fit_in_the_dialog(admin_page, admin
     dialog = _open_enrol_dialog(admin_page, admin_user)
 
     box = dialog.bounding_box()
-    for part in (dialog.locator("#otpauth-url"), dialog.get_by_role("button", name="Copy")):
+    for part in (dialog.locator("#otpauth-url"), dialog.locator('button[data-copy="otpauth-url"]')):
         inner = part.bounding_box()
         assert box["x"] <= inner["x"] and inner["x"] + inner["width"] <= box["x"] + box["width"], part
 
@@ -259,3 +268,51 @@ def test_email_codes_through_a_real_smtp_server(page, smtp_mailbox, screenshot):
 
         expect(page.get_by_role("heading", name="My account")).to_be_visible()
         expect(page.get_by_role("banner").get_by_role("link", name=carol.username, exact=True)).to_be_visible()
+
+
+def test_right_after_turning_on_email_codes_email_me_a_code_logs_in_without_changing_the_choice(page, smtp_mailbox):
+    carol = UserFactory(username="carol", email="carol@example.com")
+    totp, _codes = turn_on_app(carol)
+    _log_in_to(page, "/account/", username="carol")
+    page.get_by_label("Code", exact=True).fill(_next_code(totp.secret))
+    page.get_by_role("button", name="Verify").click()
+    page.goto(f"/users/{carol.pk}/two-factor/")
+    page.get_by_role("button", name="Turn on email codes").click()
+    page.get_by_label("6-digit code").fill(smtp_mailbox.code_in_last())
+    page.get_by_role("button", name="Confirm and turn on").click()
+    expect(page.get_by_role("heading", name="Email codes On")).to_be_visible()
+    log_out(page)
+
+    # At once, no minute's wait: the enrolment's email does not count against the login codes.
+    _log_in_to(page, "/account/", username="carol")
+    expect(page.get_by_label("Authenticator app")).to_be_checked()
+    page.get_by_role("button", name="Email me a code").click()
+
+    expect(page.get_by_role("status")).to_have_text("A code was sent to your email address. It is valid for 5 minutes.")
+    expect(page.get_by_label("Code sent by email")).to_be_checked()
+    page.get_by_label("Code", exact=True).fill(smtp_mailbox.code_in_last())
+    page.get_by_role("button", name="Verify").click()
+    expect(page.get_by_role("heading", name="My account")).to_be_visible()
+
+
+def test_logging_in_with_one_of_the_last_recovery_codes_warns_and_links_to_new_ones(page):
+    carol = UserFactory(username="carol", email="carol@example.com")
+    _totp, codes = turn_on_app(carol)
+    for code in codes[:8]:  # used on earlier logins
+        mfa_services.verify_login_code(origin=SETUP, user=carol, method="recovery", code=code)
+    _log_in_to(page, "/account/", username="carol")
+    page.get_by_label("Recovery code").check()
+    page.get_by_label("Code", exact=True).fill(codes[8])
+    page.get_by_role("button", name="Verify").click()
+
+    expect(page.get_by_role("status")).to_have_text(
+        "Recovery code accepted. Only 1 recovery code left: make new recovery codes before they run out."
+    )
+    page.get_by_role("status").get_by_role("link", name="make new recovery codes").click()
+    page.get_by_role("button", name="Make new recovery codes").click()
+    expect(page.locator("#recovery-codes li")).to_have_count(10)
+
+    # The new codes were shown after a redirect: reloading makes no other set and shows them no more.
+    page.reload()
+    expect(page.locator("#recovery-codes li")).to_have_count(0)
+    expect(page.get_by_text("10 of 10 left.")).to_be_visible()

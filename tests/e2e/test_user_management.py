@@ -216,3 +216,24 @@ def test_user_pages_load_without_console_errors_or_csp_violations(admin_page, ad
     ]:
         admin_page.goto(path)
         expect(admin_page.get_by_role("heading", level=1)).to_have_text(heading)
+
+
+def test_admin_disables_an_account_with_its_switch_and_its_browser_is_signed_out(
+    admin_page, team, another_browser, screenshot
+):
+    alice = team[0]
+    alice_page = another_browser()
+    log_in(alice_page, username=alice.username)
+    expect(alice_page.get_by_role("banner").get_by_role("link", name=alice.username, exact=True)).to_be_visible()
+    admin_page.reload()
+    switch = user_row(admin_page, alice).get_by_role("switch", name=f"Account of {alice.username} enabled")
+    expect(switch).to_have_attribute("aria-checked", "true")
+
+    switch.click()
+
+    switched = user_row(admin_page, alice).get_by_role("switch", name=f"Account of {alice.username} enabled")
+    expect(switched).to_have_attribute("aria-checked", "false")
+    screenshot("user-disabled")
+    assert not User.objects.get(pk=alice.pk).is_active
+    alice_page.reload()
+    expect(alice_page.get_by_text("You were signed out because your account was disabled.")).to_be_visible()

@@ -222,3 +222,35 @@ def test_empty_id_is_not_found(carol_script):
     response = carol_script.call("get", "/api/users//two-factor")
 
     assert response.status_code == 404
+
+
+# turning email codes off
+
+
+def test_own_email_codes_are_turned_off_keeping_the_app(carol, carol_script):
+    turn_on_app(carol)
+    turn_on_email(carol)
+
+    response = carol_script.call("delete", f"{_url(carol.pk)}/email")
+
+    assert response.status_code == 204
+    assert _status(carol_script, carol.pk).json()["email"] is False
+    assert _status(carol_script, carol.pk).json()["totp"] is True
+
+
+def test_email_codes_as_the_last_factor_are_refused_over_the_api(carol, carol_script):
+    turn_on_email(carol)
+
+    response = carol_script.call("delete", f"{_url(carol.pk)}/email")
+
+    assert_error(response, 422, ["__all__"])
+    assert services.EMAIL_IS_LAST_FACTOR in response.json()["errors"]["__all__"]
+    assert _status(carol_script, carol.pk).json()["email"] is True
+
+
+def test_another_users_email_codes_need_the_permission(carol, viewer_script, helpdesk_script):
+    turn_on_app(carol)
+    turn_on_email(carol)
+
+    assert_error(viewer_script.call("delete", f"{_url(carol.pk)}/email"), 403)
+    assert helpdesk_script.call("delete", f"{_url(carol.pk)}/email").status_code == 204

@@ -159,6 +159,18 @@ def test_two_managers_setting_each_others_expiry_leave_one_that_never_expires(ro
 
 
 @pytest.mark.parametrize("round_", range(ROUNDS))
+def test_two_managers_disabling_each_other_leave_one(round_):
+    ann, bob = _two_managers()
+
+    def disable(actor, user):
+        return lambda: account_services.user_set_enabled(origin=Origin(actor=actor), user=user, enabled=False)
+
+    outcomes = at_the_same_moment(disable(ann, bob), disable(bob, ann))
+
+    _assert_a_manager_remains(outcomes, "user.disable")
+
+
+@pytest.mark.parametrize("round_", range(ROUNDS))
 def test_a_delete_racing_an_access_change_leaves_a_manager(round_):
     """Ann deletes Carl (a manager) while Bob takes Ann's access: whichever goes first, a manager stays."""
     ann, bob = _two_managers()

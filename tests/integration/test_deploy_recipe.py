@@ -1,5 +1,6 @@
-"""The production recipe in deploy/: nginx in front of gunicorn keeps the panel answering while slow clients
-hold connections open (bench/slow_clients.py, with fewer clients), and README.md shows those files, no copy."""
+"""The production recipe: nginx (deploy/nginx.conf) in front of ``panel serve`` keeps the panel answering while
+slow clients hold connections open (bench/slow_clients.py, with fewer clients), and README.md points at the
+files, with no copy. The wheel's own run behind nginx is deploy/smoke.py, which CI runs (it builds a venv)."""
 
 import os
 import subprocess
@@ -28,5 +29,5 @@ def test_the_panel_behind_nginx_answers_while_slow_clients_hold_connections_open
 def test_readme_points_at_the_deploy_files_and_keeps_no_copy_of_them():
     readme = (ROOT / "README.md").read_text(encoding="utf-8")
     assert "deploy/nginx.conf" in readme
-    assert "deploy/gunicorn.conf.py" in readme
+    assert "panel/gunicorn_conf.py" in readme
     assert "proxy_pass" not in readme

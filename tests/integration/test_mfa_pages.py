@@ -121,7 +121,7 @@ def _start(client, user, **extra):
 def _enrol(client, user):
     """Enable and confirm through the pages; returns (secret, recovery codes)."""
     _, secret, device_id = _start(client, user)
-    response = client.post(_url(user, "app/confirm/"), {"device": device_id, "code": _code(secret)})
+    response = client.post(_url(user, "app/confirm/"), {"device": device_id, "code": _code(secret)}, follow=True)
     assert response.status_code == 200, page_text(response)
     return secret, _RECOVERY.findall(response.content.decode())
 
@@ -230,18 +230,45 @@ def test_confirm_with_a_pyotp_code_turns_two_factor_on_and_shows_ten_recovery_co
 
     response = carol_client.post(_url(carol, "app/confirm/"), {"device": device_id, "code": _code(secret)})
 
-    assert response.status_code == 200
-    codes = _RECOVERY.findall(response.content.decode())
+    # Post/redirect/get: the codes are shown on the page the POST redirects to.
+    assert response.status_code == 302
+    assert response["Location"] == _url(carol, "recovery-codes/new/")
+    shown = carol_client.get(response["Location"])
+    codes = _RECOVERY.findall(shown.content.decode())
     assert len(codes) == len(set(codes)) == 10
+    assert "Two-factor authentication is on" in page_text(shown)
     assert _has_app(carol)
     assert RecoveryCode.objects.filter(device__user=carol).count() == 10
-    assert "no-store" in response["Cache-Control"]
+    assert "no-store" in shown["Cache-Control"]
+
+
+def test_recovery_codes_are_shown_once_a_reload_shows_none_and_makes_none(carol, carol_client, clock):
+    _, codes = _enrol(carol_client, carol)
+    stored = set(RecoveryCode.objects.values_list("code_hash", flat=True))
+
+    reloaded = carol_client.get(_url(carol, "recovery-codes/new/"), follow=True)
+
+    assert not _RECOVERY.findall(reloaded.content.decode())
+    assert not any(code in reloaded.content.decode() for code in codes)
+    assert messages_of(reloaded) == ["Recovery codes are shown only once. If you did not save them, make new ones."]
+    assert set(RecoveryCode.objects.values_list("code_hash", flat=True)) == stored
+    assert len(events("mfa.recovery.regenerate")) == 0
+
+
+def test_codes_kept_for_one_user_are_not_shown_on_anothers_page(carol, resetter_client, resetter, clock):
+    _turn_on(carol)
+    resetter_client.post(_url(carol, "recovery-codes/"))
+
+    assert resetter_client.get(_url(resetter, "recovery-codes/new/")).status_code == 302
+    assert len(_RECOVERY.findall(resetter_client.get(_url(carol, "recovery-codes/new/")).content.decode())) == 10
 
 
 def test_confirm_over_htmx_answers_the_recovery_codes_fragment(carol, carol_client, clock):
     _, secret, device_id = _start(carol_client, carol, **HTMX)
 
-    response = carol_client.post(_url(carol, "app/confirm/"), {"device": device_id, "code": _code(secret)}, **HTMX)
+    response = carol_client.post(
+        _url(carol, "app/confirm/"), {"device": device_id, "code": _code(secret)}, follow=True, **HTMX
+    )
 
     assert response.status_code == 200
     assert "<html" not in response.content.decode()
@@ -251,7 +278,7 @@ def test_confirm_over_htmx_answers_the_recovery_codes_fragment(carol, carol_clie
 def test_recovery_codes_offer_copy_and_a_download_holding_every_code(carol, carol_client, clock):
     _, secret, device_id = _start(carol_client, carol)
 
-    response = carol_client.post(_url(carol, "app/confirm/"), {"device": device_id, "code": _code(secret)})
+    response = carol_client.post(_url(carol, "app/confirm/"), {"device": device_id, "code": _code(secret)}, follow=True)
 
     text = page_text(response)
     codes = _RECOVERY.findall(response.content.decode())
@@ -305,7 +332,9 @@ def test_wrong_confirmation_code_over_htmx_answers_200_with_the_message(carol, c
 def test_confirm_accepts_a_code_typed_with_surrounding_spaces(carol, carol_client, clock):
     _, secret, device_id = _start(carol_client, carol)
 
-    response = carol_client.post(_url(carol, "app/confirm/"), {"device": device_id, "code": f"  {_code(secret)} "})
+    response = carol_client.post(
+        _url(carol, "app/confirm/"), {"device": device_id, "code": f"  {_code(secret)} "}, follow=True
+    )
 
     assert response.status_code == 200
     assert _has_app(carol)
@@ -403,9 +432,10 @@ def test_re_enrolling_replaces_the_old_app_and_recovery_codes(carol, carol_clien
 def test_regenerate_shows_ten_new_codes_and_the_old_stop_working(carol, carol_client, clock):
     _, old_codes = _enrol(carol_client, carol)
 
-    response = carol_client.post(_url(carol, "recovery-codes/"))
+    posted = carol_client.post(_url(carol, "recovery-codes/"))
+    response = carol_client.get(posted["Location"])
 
-    assert response.status_code == 200
+    assert posted.status_code == 302
     new_codes = _RECOVERY.findall(response.content.decode())
     assert len(new_codes) == 10
     assert not set(old_codes) & set(new_codes)
@@ -683,6 +713,31 @@ def test_login_with_an_emailed_code(carol, carol_client, clock, mailoutbox):
     assert is_logged_in(client, carol)
 
 
+def _checked_method(page):
+    return re.search(r'<input type="radio" name="method" value="(\w+)"[^>]*checked', page.content.decode()).group(1)
+
+
+def test_after_email_me_a_code_the_choice_is_email_and_the_code_is_accepted_as_posted(carol, carol_client, mailoutbox):
+    _turn_on(carol)  # an app first: "Verify with" starts on it
+    response = carol_client.post(_url(carol, "email/enable/"))
+    carol_client.post(
+        _url(carol, "email/confirm/"), {"device": _device_id_from(response), "code": _emailed_code(mailoutbox[0])}
+    )
+    client = Client()
+    _log_in_with_password(client, carol)
+    assert _checked_method(client.get("/login/verify/")) == "totp"
+
+    # Right after enrolling: the enrolment's email does not count against the one a minute.
+    sent = client.post("/login/verify/", {"action": "send"}, follow=True)
+
+    assert messages_of(sent) == ["A code was sent to your email address. It is valid for 5 minutes."]
+    assert _checked_method(sent) == "email"
+    # The page's form as the browser posts it: the checked choice, and the code typed.
+    response = client.post("/login/verify/", {"method": _checked_method(sent), "code": _emailed_code(mailoutbox[-1])})
+    assert response.status_code == 302
+    assert is_logged_in(client, carol)
+
+
 def test_email_me_a_code_twice_within_a_minute_sends_one(carol, carol_client, clock, mailoutbox):
     response = carol_client.post(_url(carol, "email/enable/"))
     carol_client.post(
@@ -793,7 +848,9 @@ def test_admin_with_the_permission_enrols_another_user_audited_as_the_admin(caro
     response, secret, device_id = _start(resetter_client, carol, **HTMX)
     assert "Turn on two-factor authentication for carol" in page_text(response)
 
-    response = resetter_client.post(_url(carol, "app/confirm/"), {"device": device_id, "code": _code(secret)}, **HTMX)
+    response = resetter_client.post(
+        _url(carol, "app/confirm/"), {"device": device_id, "code": _code(secret)}, follow=True, **HTMX
+    )
 
     assert response.status_code == 200
     assert len(_RECOVERY.findall(response.content.decode())) == 10
@@ -835,7 +892,7 @@ def test_admin_turns_off_another_users_two_factor_without_their_code_audited(car
 def test_admin_regenerates_another_users_recovery_codes(carol, resetter, resetter_client, clock):
     _turn_on(carol)
 
-    response = resetter_client.post(_url(carol, "recovery-codes/"))
+    response = resetter_client.post(_url(carol, "recovery-codes/"), follow=True)
 
     assert response.status_code == 200
     assert len(_RECOVERY.findall(response.content.decode())) == 10
@@ -944,3 +1001,95 @@ def test_user_list_shows_on_for_email_codes_too(carol, admin_client, mailoutbox)
     services.email_confirm(origin=Origin.command("test"), user=carol, device=device, code=_emailed_code(mailoutbox[-1]))
 
     assert ">On</a>" in _switch_cell(admin_client.get("/users/"), carol)
+
+
+# the key for manual entry, recovery codes left at login, email codes off on their own
+
+
+def test_enrolment_shows_the_base32_key_in_groups_of_four_with_a_copy_button(carol, carol_client):
+    response, secret, _ = _start(carol_client, carol)
+
+    shown = re.search(r'<code id="totp-key-grouped">([A-Z2-7 ]+)</code>', response.content.decode()).group(1)
+    assert shown.replace(" ", "") == secret
+    assert all(len(group) == 4 for group in shown.split(" ")[:-1])
+    assert f'<span id="totp-key" hidden>{secret}</span>' in response.content.decode()
+    assert 'data-copy="totp-key"' in response.content.decode()
+
+
+@pytest.mark.parametrize(("used_before", "left"), [(0, 9), (6, 3)])
+def test_login_with_a_recovery_code_says_how_many_are_left(carol, clock, used_before, left):
+    _, codes = _turn_on(carol)
+    for code in codes[:used_before]:
+        services.verify_login_code(origin=Origin.command("test"), user=carol, method="recovery", code=code)
+    client = Client()
+    _log_in_with_password(client, carol)
+
+    response = client.post("/login/verify/", {"method": "recovery", "code": codes[-1]}, follow=True)
+
+    assert messages_of(response) == [f"Recovery code accepted. {left} recovery codes left."]
+
+
+@pytest.mark.parametrize(("used_before", "left"), [(7, "2 recovery codes"), (8, "1 recovery code")])
+def test_login_with_one_of_the_last_recovery_codes_warns_and_links_to_new_ones(carol, clock, used_before, left):
+    _, codes = _turn_on(carol)
+    for code in codes[:used_before]:
+        services.verify_login_code(origin=Origin.command("test"), user=carol, method="recovery", code=code)
+    client = Client()
+    _log_in_with_password(client, carol)
+
+    response = client.post("/login/verify/", {"method": "recovery", "code": codes[-1]}, follow=True)
+
+    (message,) = messages_of(response)
+    assert message.startswith(f"Recovery code accepted. Only {left} left:")
+    assert f'<a href="{_url(carol)}">make new recovery codes</a>' in response.content.decode()
+
+
+def test_login_with_an_app_code_says_nothing_about_recovery_codes(carol, clock):
+    secret, _ = _turn_on(carol)
+    client = Client()
+    _log_in_with_password(client, carol)
+
+    response = client.post("/login/verify/", {"method": "totp", "code": _code(secret, steps_ahead=1)}, follow=True)
+
+    assert not any("recovery" in message for message in messages_of(response))
+
+
+def _email_on(client, user, mailoutbox):
+    response = client.post(_url(user, "email/enable/"))
+    data = {"device": _device_id_from(response), "code": _emailed_code(mailoutbox[-1])}
+    client.post(_url(user, "email/confirm/"), data, follow=True)  # its message shown
+
+
+def test_email_codes_are_turned_off_alone_from_the_two_factor_page(carol, carol_client, clock, mailoutbox):
+    _turn_on(carol)
+    _email_on(carol_client, carol, mailoutbox)
+    assert "Turn off email codes" in page_text(carol_client.get(_url(carol)))
+
+    response = carol_client.post(_url(carol, "email/disable/"), follow=True)
+
+    assert messages_of(response) == ["Email codes are off. Logins need a code from your authenticator app."]
+    assert not EmailCodeDevice.objects.filter(user=carol).exists()
+    assert _has_app(carol)
+    assert events("mfa.email.disable")[0].actor == carol
+
+
+def test_email_codes_as_the_last_factor_lead_to_turning_two_factor_off_with_proof(
+    carol, carol_client, clock, mailoutbox
+):
+    _email_on(carol_client, carol, mailoutbox)
+
+    response = carol_client.post(_url(carol, "email/disable/"), follow=True)
+
+    assert response.redirect_chain[-1][0] == _url(carol, "disable/")
+    assert messages_of(response) == [services.EMAIL_IS_LAST_FACTOR]
+    assert EmailCodeDevice.objects.filter(user=carol, confirmed=True).exists()
+    assert not events("mfa.email.disable")
+
+
+def test_turning_off_another_users_email_codes_needs_the_permission(carol, viewer_client, resetter_client, mailoutbox):
+    _turn_on(carol)
+    _email_on(logged_in_client(carol), carol, mailoutbox)
+
+    assert viewer_client.post(_url(carol, "email/disable/")).status_code == 403
+    assert resetter_client.post(_url(carol, "email/disable/")).status_code == 302
+    assert not EmailCodeDevice.objects.filter(user=carol).exists()

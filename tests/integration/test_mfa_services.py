@@ -560,3 +560,54 @@ def test_every_step_writes_its_audit_event_without_a_secret(origin, user, _froze
     secrets = [key.hex(), b32.rstrip("="), totp_code, *codes, *new_codes]
     secrets += [mailed_code(message) for message in mail.outbox]
     assert not [secret for secret in secrets if secret in dump]
+
+
+def test_the_enrolment_email_does_not_use_up_the_login_codes_allowance(origin, user):
+    device = services.email_begin(origin=origin, user=user)
+    services.email_confirm(origin=origin, user=user, device=device, code=mailed_code())
+    mail.outbox.clear()
+
+    services.email_code_send(origin=origin, user=user)  # at once: no minute to wait
+
+    assert len(mail.outbox) == 1
+
+
+def test_the_login_code_allowance_still_holds_after_enrolment(origin, user):
+    _enable_email(origin, user)
+    services.email_code_send(origin=origin, user=user)
+
+    with pytest.raises(services.CodeSendRefused, match="less than a minute ago"):
+        services.email_code_send(origin=origin, user=user)
+
+
+# turning email codes off on their own
+
+
+def test_email_codes_are_turned_off_alone_keeping_the_app_and_audited(origin, user):
+    device, codes = _enable_totp(origin, user)
+    _enable_email(origin, user)
+
+    services.email_codes_turn_off(origin=origin, user=user)
+
+    assert selectors.status(user) == {"enabled": True, "totp": True, "email": False, "recovery_codes_left": 10}
+    (event,) = events("mfa.email.disable")
+    assert (event.actor, event.target_id) == (origin.actor, str(user.pk))
+
+
+def test_email_codes_that_are_the_last_factor_are_not_turned_off_alone(origin, user):
+    _enable_email(origin, user)
+
+    with pytest.raises(ValidationError, match="only second factor"):
+        services.email_codes_turn_off(origin=origin, user=user)
+
+    assert selectors.status(user)["email"] is True
+    assert not events("mfa.email.disable")
+
+
+def test_turning_off_email_codes_that_are_off_changes_nothing(origin, user):
+    _enable_totp(origin, user)
+
+    with pytest.raises(ValidationError, match="not on"):
+        services.email_codes_turn_off(origin=origin, user=user)
+
+    assert not events("mfa.email.disable")

@@ -81,9 +81,10 @@ def _start_app(client, user):
 def _enrol_app(client, user):
     secret, device_id = _start_app(client, user)
     response = client.post(
-        _two_factor_url(user, "app/confirm/"), {"device": device_id, "code": pyotp.TOTP(secret).now()}
+        _two_factor_url(user, "app/confirm/"), {"device": device_id, "code": pyotp.TOTP(secret).now()}, follow=True
     )
     assert response.status_code == 200, page_text(response)
+    assert "Two-factor authentication is on" in page_text(response)  # the recovery codes, once
     return secret
 
 

@@ -10,7 +10,7 @@ from django.test import Client
 
 from core.audit import Origin
 from tests.factories import DEFAULT_PASSWORD, UserFactory
-from tests.integration.conftest import events, grant, logged_in_client
+from tests.integration.conftest import events, field_errors, grant, logged_in_client
 from usersessions import services as session_services
 from usersessions.policy import SIGNED_IN_ELSEWHERE
 
@@ -103,25 +103,57 @@ def test_the_page_saves_the_policy(admin_client):
     assert (user.session_lifetime, user.exclusive_login) == (1800, True)
 
 
+BOTH = "Choose long-term validity or an expiration time, not both: long-term sessions never time out."
+NOT_A_NUMBER = "Enter the expiration time as a whole number of minutes, like 30."
+TOO_SHORT = "The expiration time must be at least 5 minutes."
+TOO_LONG = "The expiration time can be at most 90 days (129600 minutes)."
+
+
 @pytest.mark.parametrize(
-    "data",
+    ("data", "message"),
     [
-        {"long_term_sessions": "on", "session_lifetime_minutes": "30"},
-        {"session_lifetime_minutes": "4"},
-        {"session_lifetime_minutes": str(91 * 24 * 60)},
-        {"session_lifetime_minutes": "half an hour"},
-        {"session_lifetime_minutes": "1e400"},
+        pytest.param({"long_term_sessions": "on", "session_lifetime_minutes": "30"}, BOTH, id="both"),
+        pytest.param({"long_term_sessions": "on", "session_lifetime_minutes": "4"}, BOTH, id="both-too-short"),
+        pytest.param({"session_lifetime_minutes": "4"}, TOO_SHORT, id="too-short"),
+        pytest.param({"session_lifetime_minutes": "0"}, TOO_SHORT, id="zero"),
+        pytest.param({"session_lifetime_minutes": "-30"}, TOO_SHORT, id="negative"),
+        pytest.param({"session_lifetime_minutes": str(91 * 24 * 60)}, TOO_LONG, id="91-days"),
+        pytest.param({"session_lifetime_minutes": "9" * 40}, TOO_LONG, id="huge"),
+        pytest.param({"session_lifetime_minutes": "9" * 5000}, NOT_A_NUMBER, id="too-many-digits"),
+        pytest.param({"session_lifetime_minutes": "half an hour"}, NOT_A_NUMBER, id="words"),
+        pytest.param({"session_lifetime_minutes": "1e400"}, NOT_A_NUMBER, id="exponent"),
+        pytest.param({"session_lifetime_minutes": "30.5"}, NOT_A_NUMBER, id="fraction"),
     ],
 )
-def test_the_page_refuses_bad_values_with_a_form_error(admin_client, data):
+def test_the_page_refuses_bad_values_next_to_the_field_before_saving(admin_client, data, message):
     user = UserFactory()
 
     response = admin_client.post(_policy_url(user), data)
 
     assert response.status_code == 400
-    assert 'class="errors"' in response.content.decode()
+    assert field_errors(response, "session_lifetime_minutes") == [message]
     user.refresh_from_db()
     assert (user.long_term_sessions, user.session_lifetime) == (False, None)
+    assert not events("user.session_policy")
+
+
+def test_the_form_refuses_long_term_with_minutes_without_calling_the_service(monkeypatch):
+    from panel.forms import SessionPolicyForm
+
+    form = SessionPolicyForm({"long_term_sessions": "on", "session_lifetime_minutes": "30"})
+
+    assert not form.is_valid()
+    assert form.errors == {"session_lifetime_minutes": [BOTH]}
+
+
+def test_a_nul_byte_is_refused_at_the_door_and_saves_nothing(admin_client):
+    user = UserFactory()
+
+    response = admin_client.post(_policy_url(user), {"session_lifetime_minutes": "30\x00"})
+
+    assert response.status_code == 400
+    user.refresh_from_db()
+    assert user.session_lifetime is None
 
 
 def test_the_page_needs_change_user():

@@ -6,6 +6,7 @@ log records, and whether the token then works against ``/api/user/info``.
 
 import datetime
 import html
+import json
 
 import pytest
 import time_machine
@@ -50,6 +51,10 @@ def _row_of(response, token):
     text = response.content.decode()
     start = text.index(f'<tr id="token-{token.pk}">')
     return text[start : text.index("</tr>", start)]
+
+
+def _shown_secret(response):
+    return html.unescape(response.content.decode().split('<code id="created-secret">')[1].split("</code>")[0])
 
 
 def _token_events():
@@ -153,31 +158,53 @@ def test_list_holds_only_the_owners_tokens(owner, owner_client, other_user):
 # creating
 
 
-def test_created_secret_is_shown_once_and_not_cached(owner, owner_client):
+def test_created_secret_is_shown_once_after_a_redirect_and_not_cached(owner, owner_client):
     expires = (datetime.datetime.now(UTC) + datetime.timedelta(days=7)).strftime("%Y-%m-%dT%H:%M")
     response = owner_client.post(f"{_tokens_url(owner)}new/", {"name": "deploy", "expires_at": expires})
 
-    assert response.status_code == 200
+    # Post/redirect/get: the answer to the POST is a redirect to the list; the secret is kept in the session.
+    assert response.status_code == 302
+    assert response["Location"] == _tokens_url(owner)
+    shown = owner_client.get(response["Location"])
     token = AccessToken.objects.get(user=owner)
-    content = response.content.decode()
-    secret = html.unescape(content.split('<code id="created-secret">')[1].split("</code>")[0])
+    content = shown.content.decode()
+    secret = _shown_secret(shown)
     assert len(secret) >= 32
+    assert secret not in response["Location"]
     assert f"Bearer {bearer_string(token.pk, secret)}" in content
     assert f'<code id="created-token-id">{token.pk}</code>' in content
-    assert "no-store" in response["Cache-Control"]
+    assert "no-store" in shown["Cache-Control"]
     assert _call_api(logged_in_client(owner), token.pk, secret).json()["username"] == "carol"
 
-    later = owner_client.get(_tokens_url(owner))
-    assert later.status_code == 200
-    assert secret not in later.content.decode()
-    assert 'id="token-created"' not in later.content.decode()
+    reloaded = owner_client.get(_tokens_url(owner))
+    assert reloaded.status_code == 200
+    assert secret not in reloaded.content.decode()
+    assert 'id="token-created"' not in reloaded.content.decode()
+    assert AccessToken.objects.filter(user=owner).count() == 1
+
+
+def test_the_kept_secret_is_encrypted_in_the_session_and_gone_once_shown(owner, owner_client):
+    owner_client.post(f"{_tokens_url(owner)}new/", {"name": "deploy", "long_term": "on"})
+    stored = json.dumps(dict(owner_client.session))
+
+    secret = _shown_secret(owner_client.get(_tokens_url(owner)))
+
+    assert secret not in stored
+    assert not any(key.startswith("panel_shown_once:") for key, _ in owner_client.session.items())
+
+
+def test_the_secret_kept_for_one_owner_is_not_shown_on_another_owners_list(admin_user, owner):
+    admin_browser = logged_in_client(admin_user)
+    admin_browser.post(f"{_tokens_url(owner)}new/", {"name": "for-carol", "long_term": "on"})
+
+    assert 'id="created-secret"' not in admin_browser.get(_tokens_url(admin_user)).content.decode()
+    assert 'id="created-secret"' in admin_browser.get(_tokens_url(owner)).content.decode()
 
 
 def test_secret_is_absent_from_audit_log_and_database(owner, owner_client, api_client):
     expires = (datetime.datetime.now(UTC) + datetime.timedelta(days=7)).strftime("%Y-%m-%dT%H:%M")
-    response = owner_client.post(f"{_tokens_url(owner)}new/", {"name": "ci", "expires_at": expires})
-    content = response.content.decode()
-    secret = html.unescape(content.split('<code id="created-secret">')[1].split("</code>")[0])
+    response = owner_client.post(f"{_tokens_url(owner)}new/", {"name": "ci", "expires_at": expires}, follow=True)
+    secret = _shown_secret(response)
     token = AccessToken.objects.get(user=owner)
     # Use it (and fail once with a wrong secret) so that every audit path has run.
     assert _call_api(api_client, token.pk, secret).status_code == 200
@@ -249,7 +276,7 @@ def test_expiry_exactly_ten_years_ahead_is_accepted(owner):
         client = logged_in_client(owner)
         response = client.post(f"{_tokens_url(owner)}new/", {"expires_at": "2041-03-14T09:30"})
 
-    assert response.status_code == 200
+    assert response.status_code == 302
     assert AccessToken.objects.get(user=owner).expires_at == datetime.datetime(2041, 3, 14, 9, 30, tzinfo=UTC)
 
 
@@ -260,7 +287,7 @@ def test_long_term_picks_exactly_ten_years(owner):
         # The expiry field is ignored, even a bad value, when long-term is chosen.
         response = client.post(f"{_tokens_url(owner)}new/", {"long_term": "on", "expires_at": "2099-01-01T00:00"})
 
-    assert response.status_code == 200
+    assert response.status_code == 302
     token = AccessToken.objects.get(user=owner)
     assert token.expires_at == datetime.datetime(2041, 3, 14, 9, 30, 15, 123456, tzinfo=UTC)
     assert token.created_at == now
@@ -452,10 +479,10 @@ def test_manager_with_the_permission_manages_another_users_tokens(owner, other_u
 
     expires = (datetime.datetime.now(UTC) + datetime.timedelta(days=7)).strftime("%Y-%m-%dT%H:%M")
     created = client.post(f"{base}new/", {"name": "for-bob", "expires_at": expires})
-    assert created.status_code == 200
+    assert created.status_code == 302
     token = AccessToken.objects.get(name="for-bob")
     assert token.user == other_user
-    secret = html.unescape(created.content.decode().split('<code id="created-secret">')[1].split("</code>")[0])
+    secret = _shown_secret(client.get(created["Location"]))
     assert _call_api(api_client, token.pk, secret).json()["username"] == "bob"
 
     modified = client.post(f"{base}{token.pk}/edit/", {"ip_allowlist": "203.0.113.9", "expires_at": expires})
@@ -523,7 +550,7 @@ def test_post_with_the_csrf_token_from_the_page_succeeds(owner):
         f"{_tokens_url(owner)}new/", {"long_term": "on", "csrfmiddlewaretoken": client.cookies["csrftoken"].value}
     )
 
-    assert response.status_code == 200
+    assert response.status_code == 302
     assert AccessToken.objects.filter(user=owner).count() == 1
 
 

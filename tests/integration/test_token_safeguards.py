@@ -50,7 +50,8 @@ def creator(company):
 
 
 def create_on_page(user, owner, name="for-colin"):
-    return logged_in_client(user).post(f"/users/{owner.pk}/tokens/new/", {"name": name, "long_term": "on"})
+    # Followed: the secret is shown on the list the POST redirects to.
+    return logged_in_client(user).post(f"/users/{owner.pk}/tokens/new/", {"name": name, "long_term": "on"}, follow=True)
 
 
 def create_through_api(user, owner, name="for-colin"):

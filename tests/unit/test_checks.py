@@ -18,6 +18,7 @@ ROOT = Path(__file__).resolve().parents[2]
 LOCAL_MEMORY = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}}
 REDIS = {"default": {"BACKEND": "django.core.cache.backends.redis.RedisCache", "LOCATION": "redis://127.0.0.1:6379/15"}}
 SQLITE = {"default": {"ENGINE": "django.db.backends.sqlite3", "NAME": "panel.sqlite3"}}
+FERNET_KEY = "q9Uw0Y1ZrQ8k3m4b6nV2xT7cJ5hL0pA9sD8fG1jK2lM="
 POSTGRESQL = {"default": {"ENGINE": "django.db.backends.postgresql", "NAME": "panel"}}
 
 
@@ -28,7 +29,7 @@ def _ids(messages):
 @pytest.fixture(autouse=True)
 def _development(monkeypatch, settings):
     """The embedded default: no SECRET_KEY in the environment, HTTPS off, one process."""
-    for name in ("SECRET_KEY", "WEB_CONCURRENCY", "GUNICORN_CMD_ARGS"):
+    for name in ("SECRET_KEY", "PANEL_ENCRYPTION_KEYS", "WEB_CONCURRENCY", "GUNICORN_CMD_ARGS"):
         monkeypatch.delenv(name, raising=False)
     settings.PANEL_HTTPS = False
     settings.DEBUG = False
@@ -49,6 +50,7 @@ def sqlite(settings):
 def production(monkeypatch, settings):
     """The README's production variables, as settings."""
     monkeypatch.setenv("SECRET_KEY", "a-production-secret-key-that-is-long-enough-0123456789")
+    monkeypatch.setenv("PANEL_ENCRYPTION_KEYS", FERNET_KEY)
     settings.PANEL_HTTPS = True
     settings.CACHES = REDIS
     _database(settings, POSTGRESQL)
@@ -68,46 +70,41 @@ def test_every_message_has_an_id_a_message_and_a_hint(settings, sqlite):
     settings.DEBUG = True
     settings.PANEL_TRUSTED_PROXIES = [ipaddress.ip_network("0.0.0.0/0")]
     messages = run_checks(tags=["panel"], include_deployment_checks=True)
-    assert sorted(_ids(messages)) == ["panel.E001", "panel.E002", "panel.W001", "panel.W002", "panel.W003"]
+    assert sorted(_ids(messages)) == [
+        "panel.E001",
+        "panel.E001",
+        "panel.E002",
+        "panel.W001",
+        "panel.W002",
+        "panel.W003",
+    ]
     for message in messages:
         assert message.msg and message.hint
 
 
-# panel.E001: production without SECRET_KEY in the environment
+# panel.E001: check --deploy without SECRET_KEY or PANEL_ENCRYPTION_KEYS (production does not even start)
 
 
-def test_https_without_secret_key_in_the_environment_is_an_error(settings):
-    settings.PANEL_HTTPS = True
-    [error] = checks.check_secret_key()
-    assert (error.id, error.level) == ("panel.E001", ERROR)
-    assert "differs on every host" in error.msg
-    assert "SECRET_KEY" in error.hint
+def test_deploy_check_names_each_missing_production_key():
+    errors = checks.check_production_keys()
+    assert [(error.id, error.level) for error in errors] == [("panel.E001", ERROR)] * 2
+    assert [error.msg.split(" ")[0] for error in errors] == ["SECRET_KEY", "PANEL_ENCRYPTION_KEYS"]
+    assert "differs on every host" in errors[0].hint
+    assert "Fernet.generate_key()" in errors[1].hint
 
 
-def test_deploy_check_without_secret_key_in_the_environment_is_an_error():
-    assert _ids(checks.check_secret_key_deploy()) == ["panel.E001"]
+def test_production_keys_in_the_environment_satisfy_the_deploy_check(production):
+    assert checks.check_production_keys() == []
 
 
-def test_development_without_secret_key_is_fine():
-    assert checks.check_secret_key() == []
-
-
-@pytest.mark.parametrize("https", [True, False])
-def test_a_secret_key_in_the_environment_satisfies_both(monkeypatch, settings, https):
-    monkeypatch.setenv("SECRET_KEY", "from-the-environment")
-    settings.PANEL_HTTPS = https
-    assert checks.check_secret_key() == checks.check_secret_key_deploy() == []
-
-
-def test_an_empty_secret_key_counts_as_unset(monkeypatch):
+def test_an_empty_secret_key_counts_as_unset(production, monkeypatch):
     monkeypatch.setenv("SECRET_KEY", "")
-    assert _ids(checks.check_secret_key_deploy()) == ["panel.E001"]
+    assert _ids(checks.check_production_keys()) == ["panel.E001"]
 
 
-@pytest.mark.parametrize("https", [True, False])
-def test_check_deploy_reports_a_missing_secret_key_once(settings, https):
-    settings.PANEL_HTTPS = https
-    assert _ids(run_checks(tags=["panel"], include_deployment_checks=True)).count("panel.E001") == 1
+def test_the_ordinary_checks_never_ask_for_keys(settings):
+    settings.PANEL_HTTPS = True
+    assert "panel.E001" not in _ids(run_checks(tags=["panel"]))
 
 
 # panel.E002: DEBUG with PANEL_HTTPS
@@ -227,6 +224,7 @@ def test_postgresql_with_https_is_fine(production):
 
 PRODUCTION = {
     "SECRET_KEY": "ci-a-production-secret-key-that-is-long-and-random-enough-0123456789",
+    "PANEL_ENCRYPTION_KEYS": FERNET_KEY,
     "ALLOWED_HOSTS": "panel.example.com",
     "PANEL_HTTPS": "true",
     "PANEL_HSTS_PRELOAD": "true",
@@ -259,8 +257,19 @@ def test_check_deploy_with_the_readme_production_variables_is_clean(tmp_path):
     assert "System check identified no issues" in result.stdout
 
 
-def test_check_deploy_without_secret_key_fails_naming_the_check(tmp_path):
-    environ = {name: raw for name, raw in PRODUCTION.items() if name != "SECRET_KEY"}
+@pytest.mark.parametrize("missing", ["SECRET_KEY", "PANEL_ENCRYPTION_KEYS"])
+def test_production_without_a_key_does_not_start_and_says_what_to_set(tmp_path, missing):
+    environ = {name: raw for name, raw in PRODUCTION.items() if name != missing}
     result = _check_deploy(tmp_path, **environ)
     assert result.returncode != 0
+    assert "ImproperlyConfigured: This is a production configuration" in result.stderr
+    assert f"- {missing} is not set: " in result.stderr
+    assert "Make one with: python3 -c" in result.stderr
+    assert not (tmp_path / "var" / "secret_key").exists()
+
+
+def test_check_deploy_of_a_development_configuration_names_the_missing_keys(tmp_path):
+    result = _check_deploy(tmp_path)
+    assert result.returncode != 0
     assert "(panel.E001) SECRET_KEY is not set in the environment" in result.stderr
+    assert "(panel.E001) PANEL_ENCRYPTION_KEYS is not set in the environment" in result.stderr

@@ -307,6 +307,7 @@ def test_the_shown_default_is_the_real_default(variable):
     ("name", "default"),
     [
         ("SECRET_KEY", ""),
+        ("PANEL_SECRET_KEY_FALLBACKS", []),
         ("DATABASE_URL", ""),
         ("REDIS_URL", ""),
         ("ALLOWED_HOSTS", ["localhost", "127.0.0.1", "[::1]"]),
@@ -333,9 +334,11 @@ def test_the_shown_default_is_the_real_default(variable):
         ("PANEL_PASSKEY_ORIGINS", []),
         ("PANEL_ADMIN_USERNAME", "admin"),
         ("PANEL_ADMIN_PASSWORD", ""),
+        ("PANEL_AUDIT_RETENTION_DAYS", 365),
         ("PANEL_DB_CONN_MAX_AGE", 300),
         ("PANEL_MANIFEST_STATIC", False),
         ("PANEL_LOG_LEVEL", "INFO"),
+        ("PANEL_LOG_FORMAT", "text"),
     ],
 )
 def test_each_variable_unset_gives_its_default(name, default):
@@ -371,6 +374,7 @@ def test_a_catalogued_default_cannot_be_overridden_by_a_reader():
         ("PANEL_LOG_LEVEL", "WARNING", "WARNING"),
         ("PANEL_LOG_LEVEL", " debug ", "DEBUG"),
         ("PANEL_LOG_LEVEL", "warn", "WARN"),
+        ("PANEL_LOG_FORMAT", " JSON ", "json"),
         ("PANEL_NOTIFY_NEW_LOGIN", "false", False),
         (
             "PANEL_ENCRYPTION_KEYS",
@@ -403,6 +407,7 @@ def test_the_least_and_other_allowed_values_are_accepted(monkeypatch, name, raw,
         ("PANEL_DB_CONN_MAX_AGE", "forever", "PANEL_DB_CONN_MAX_AGE must be a whole number"),
         ("PANEL_LOG_LEVEL", "verbose", "PANEL_LOG_LEVEL must be one of CRITICAL, FATAL, ERROR, WARN, WARNING, INFO, "),
         ("PANEL_LOG_LEVEL", "", "PANEL_LOG_LEVEL must be one of"),
+        ("PANEL_LOG_FORMAT", "yaml", "PANEL_LOG_FORMAT must be one of text, json, not 'yaml'."),
         ("PANEL_ENCRYPTION_KEYS", "not-a-key", "PANEL_ENCRYPTION_KEYS must hold Fernet keys"),
         (
             "PANEL_ENCRYPTION_KEYS",
@@ -492,6 +497,7 @@ def test_settings_with_nothing_set_are_the_embedded_default(monkeypatch, tmp_pat
 
 PRODUCTION = {
     "SECRET_KEY": "a-production-secret-key-that-is-long-enough-0123456789",
+    "PANEL_ENCRYPTION_KEYS": "q9Uw0Y1ZrQ8k3m4b6nV2xT7cJ5hL0pA9sD8fG1jK2lM=",
     "ALLOWED_HOSTS": "panel.example.com",
     "PANEL_HTTPS": "true",
     "PANEL_HSTS_PRELOAD": "true",
@@ -514,6 +520,54 @@ def test_settings_for_production_from_the_readme(monkeypatch, tmp_path):
     assert (namespace["SESSION_COOKIE_NAME"], namespace["CSRF_COOKIE_NAME"]) == ("__Host-sessionid", "__Host-csrftoken")
     assert namespace["DATABASES"]["default"]["ENGINE"] == "django.db.backends.postgresql"
     assert namespace["CACHES"]["default"]["LOCATION"] == "redis://127.0.0.1:6379/15"
+
+
+# Production refuses to start without its keys; the quick start is not production
+
+
+@pytest.mark.parametrize(
+    ("https", "debug", "hosts", "production"),
+    [
+        (False, False, ["localhost", "127.0.0.1", "[::1]"], False),  # make run, make test
+        (False, True, ["panel.example.com"], False),  # a developer's debug run on a LAN name
+        (False, False, ["panel.example.com"], True),
+        (False, False, ["localhost", "10.0.0.7"], True),
+        (False, False, ["*"], True),
+        (True, False, ["localhost"], True),
+        (True, True, ["localhost"], True),
+    ],
+)
+def test_production_is_https_or_debug_off_answering_to_a_public_name(https, debug, hosts, production):
+    assert conf.is_production(https=https, debug=debug, allowed_hosts=hosts) is production
+
+
+@pytest.mark.parametrize(
+    "environ",
+    [{"PANEL_HTTPS": "true"}, {"ALLOWED_HOSTS": "panel.example.com"}],
+    ids=["https", "public-host"],
+)
+@pytest.mark.parametrize("missing", ["SECRET_KEY", "PANEL_ENCRYPTION_KEYS"])
+def test_production_without_a_key_refuses_to_load_saying_what_to_set(monkeypatch, tmp_path, environ, missing):
+    keys = {name: raw for name, raw in PRODUCTION.items() if name in conf.PRODUCTION_KEYS and name != missing}
+    with pytest.raises(ImproperlyConfigured, match=rf"- {missing} is not set: .* Make one with: python3 -c"):
+        _settings(monkeypatch, tmp_path, **environ, **keys)
+    assert not (tmp_path / "var" / "secret_key").exists()
+
+
+def test_an_empty_key_counts_as_missing(monkeypatch, tmp_path):
+    with pytest.raises(ImproperlyConfigured, match="SECRET_KEY is not set"):
+        _settings(monkeypatch, tmp_path, **{**PRODUCTION, "SECRET_KEY": ""})
+
+
+def test_the_refusal_never_repeats_a_key_it_was_given(monkeypatch, tmp_path):
+    with pytest.raises(ImproperlyConfigured) as refusal:
+        _settings(monkeypatch, tmp_path, **{**PRODUCTION, "PANEL_ENCRYPTION_KEYS": ""})
+    assert PRODUCTION["SECRET_KEY"] not in str(refusal.value)
+
+
+def test_secret_key_fallbacks_are_read_in_order(monkeypatch, tmp_path):
+    namespace = _settings(monkeypatch, tmp_path, **PRODUCTION, PANEL_SECRET_KEY_FALLBACKS="older, oldest")
+    assert namespace["SECRET_KEY_FALLBACKS"] == ["older", "oldest"]
 
 
 def test_settings_read_every_variable_they_are_given(monkeypatch, tmp_path):
@@ -580,4 +634,4 @@ def test_settings_refuse_to_load_with_a_bad_value(monkeypatch, tmp_path, name, r
 
 def test_settings_refuse_a_negative_hsts_age_in_production(monkeypatch, tmp_path):
     with pytest.raises(ImproperlyConfigured, match="PANEL_HSTS_SECONDS"):
-        _settings(monkeypatch, tmp_path, PANEL_HTTPS="true", PANEL_HSTS_SECONDS="-1")
+        _settings(monkeypatch, tmp_path, **PRODUCTION, PANEL_HSTS_SECONDS="-1")

@@ -1,13 +1,102 @@
-// Inline edits in the user list: Escape puts the stored value back.
-// Enter submits the form natively; htmx swaps the cell with the server's answer.
-document.addEventListener("keydown", (event) => {
-  if (event.key !== "Escape") return;
-  const form = event.target.closest("form.inline-edit");
-  if (!form || !window.htmx) return;
-  event.preventDefault();
-  const cell = form.closest("td");
-  window.htmx.ajax("GET", form.dataset.cancelUrl, { target: cell, swap: "innerHTML" }).then(() => {
+// Inline edits in the user list. Enter, or leaving the field with a changed value, saves
+// (htmx posts the form and swaps the cell with the server's answer); Escape, or leaving it
+// unchanged, puts the stored value back without asking the server. The cell's class and
+// the page's status line (#inline-edit-status, polite) say "saving", "saved" or why not.
+(function () {
+  "use strict";
+
+  const STATES = ["is-saving", "is-saved", "is-error"];
+  const displays = new WeakMap(); // cell -> the display it showed before its editor opened
+
+  function editorOf(element) {
+    return element && element.closest ? element.closest("form.inline-edit") : null;
+  }
+
+  function show(cell, state, message) {
+    cell.classList.remove(...STATES);
+    if (state) cell.classList.add(state);
+    const status = document.getElementById("inline-edit-status");
+    if (status) status.textContent = message;
+  }
+
+  function fieldName(form) {
+    const label = form.querySelector("label");
+    return label ? label.textContent.trim() : "The value";
+  }
+
+  function restore(form, { focus }) {
+    const cell = form.closest("td");
+    form.dataset.state = "closed"; // a blur that follows (the field leaving the page) must not save
+    const display = displays.get(cell);
+    if (display === undefined) {
+      window.htmx.ajax("GET", form.dataset.cancelUrl, { target: cell, swap: "innerHTML" });
+      return;
+    }
+    cell.innerHTML = display;
+    window.htmx.process(cell);
+    show(cell, null, "");
     const link = cell.querySelector("a.inline-value");
-    if (link) link.focus();
+    if (focus && link) link.focus();
+  }
+
+  document.addEventListener("keydown", (event) => {
+    const form = editorOf(event.target);
+    if (!form || !window.htmx) return;
+    if (event.key === "Escape") {
+      event.preventDefault();
+      restore(form, { focus: true });
+    } else if (event.key === "Enter") {
+      form.dataset.via = "enter"; // the saved value gets the focus back
+    }
   });
-});
+
+  document.addEventListener("focusout", (event) => {
+    const form = editorOf(event.target);
+    if (!form || !window.htmx || form.dataset.state) return; // closed, or already saving
+    if (document.activeElement === event.target) return; // the window lost focus, not the field
+    const input = event.target;
+    if (input.value === form.dataset.storedValue) {
+      restore(form, { focus: false });
+    } else if (!(input.getAttribute("aria-invalid") === "true" && input.value === input.defaultValue)) {
+      form.requestSubmit(); // a value already refused is not sent again until it changes
+    }
+  });
+
+  document.addEventListener("htmx:beforeRequest", (event) => {
+    const form = editorOf(event.detail.elt);
+    if (!form || event.detail.requestConfig.verb !== "post") return;
+    form.dataset.state = "saving";
+    show(form.closest("td"), "is-saving", `${fieldName(form)}: saving…`);
+  });
+
+  document.addEventListener("htmx:beforeSwap", (event) => {
+    const cell = event.detail.target;
+    if (cell.classList.contains("inline-cell") && !cell.querySelector("form.inline-edit")) {
+      displays.set(cell, cell.innerHTML);
+    }
+  });
+
+  document.addEventListener("htmx:afterSwap", (event) => {
+    const cell = event.detail.target;
+    const form = editorOf(event.detail.requestConfig.elt);
+    if (!form || !cell.classList.contains("inline-cell")) return;
+    const refused = cell.querySelector("form.inline-edit .errors");
+    if (refused) {
+      show(cell, "is-error", `${fieldName(form)}: not saved. ${refused.textContent.trim()}`);
+      return;
+    }
+    show(cell, "is-saved", `${fieldName(form)}: saved.`);
+    const link = cell.querySelector("a.inline-value");
+    if (form.dataset.via === "enter" && link) link.focus();
+    window.setTimeout(() => cell.classList.remove("is-saved"), 3000);
+  });
+
+  function failed(event) {
+    const form = editorOf(event.detail.elt);
+    if (!form) return;
+    delete form.dataset.state; // still open: the next Enter or blur tries again
+    show(form.closest("td"), "is-error", `${fieldName(form)}: not saved, the panel could not be reached. Try again.`);
+  }
+  document.addEventListener("htmx:responseError", failed);
+  document.addEventListener("htmx:sendError", failed);
+})();

@@ -1,9 +1,10 @@
-"""gunicorn settings for Panel behind deploy/nginx.conf: ``gunicorn -c deploy/gunicorn.conf.py``.
+"""gunicorn's settings for Panel behind deploy/nginx.conf, used by ``panel serve`` (panel.cli).
 
 Sync workers block on a slow client's request until it is whole, so a few slow clients would
 occupy every worker. nginx reads each request and each response in full before it hands it on,
 so the workers only ever talk to nginx, which is fast; that is why the panel listens on loopback
-only. Settings given on the command line or in GUNICORN_CMD_ARGS override these.
+only. gunicorn's own overrides still apply over these, in this order: ``GUNICORN_CMD_ARGS`` (e.g.
+``--bind 127.0.0.1:8001``), then options after ``panel serve`` (``panel serve --workers 3``).
 """
 
 import multiprocessing
@@ -18,3 +19,8 @@ timeout = 30  # a worker silent this long is killed and replaced (a request stuc
 graceful_timeout = 30  # on restart, requests under way get this long to finish
 # Only nginx, on this host, may say the request came over HTTPS (X-Forwarded-Proto).
 forwarded_allow_ips = "127.0.0.1"
+# The panel logs each request itself and nginx keeps an access log, so gunicorn's is off; turned on
+# (--access-logfile -), each line has the client nginx saw, the path without its query, the status,
+# the size, the time taken and the request ID the panel answered with.
+access_log_format = '%({x-forwarded-for}i)s "%(m)s %(U)s" %(s)s %(B)s %(M)sms request_id=%({x-request-id}o)s'
+errorlog = "-"  # gunicorn's own messages (workers started, killed, restarted) to stderr, for the journal
