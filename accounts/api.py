@@ -21,9 +21,12 @@ from core.api import (
     NO_NUL,
     BodyIn,
     Moment,
+    PageQuery,
     Text,
     api_origin,
     errors,
+    page_answer,
+    page_of,
     require_browser_session,
     require_permission,
     stated,
@@ -70,17 +73,11 @@ class UserOut(Schema):
     parent_id: int | None = Field(description="The parent user of a sub-user.")
 
 
-class UserPage(Schema):
-    total: int
-    page: int
-    size: int
-    items: list[UserOut]
+UserPage = page_of(UserOut, "UserPage")
 
 
-class UserListQuery(Schema):
+class UserListQuery(PageQuery):
     search: str = Field("", max_length=100, pattern=NO_NUL)
-    page: int = Field(1, ge=1, le=1_000_000)
-    size: int = Field(20, ge=1, le=100)
 
 
 class UserCreateIn(BodyIn):
@@ -118,9 +115,9 @@ def user_info(request):
 @router.get("/users", response={200: UserPage, **errors(403, 422)}, summary="List users, newest first")
 def user_list(request, query: Query[UserListQuery]):
     require_permission(request, "accounts.view_user")
-    page = selectors.user_list(actor=request.user, search=query.search, page=query.page, per_page=query.size)
-    # get_page() falls back to the last page; report the page actually returned.
-    return {"total": page.paginator.count, "page": page.number, "size": query.size, "items": list(page)}
+    page = selectors.user_list(actor=request.user, search=query.search, page=query.page, per_page=query.per_page)
+    # The page selector falls back to the last page; a script looping until it is empty must see nothing there.
+    return page_answer(query, items=page if page.number == query.page else [], total=page.paginator.count)
 
 
 @router.post("/users", response={201: UserOut, **errors(403, 422)}, summary="Create a user")

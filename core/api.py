@@ -6,7 +6,7 @@ from typing import Annotated
 
 from django.core.exceptions import PermissionDenied
 from ninja import Field, Schema
-from pydantic import BeforeValidator, field_validator, model_validator
+from pydantic import BeforeValidator, create_model, field_validator, model_validator
 
 from core.audit import Origin, record
 from core.models import AuditEvent
@@ -112,3 +112,39 @@ def require_browser_session(request):
     details = {"reason": reason, "path": request.path[:200]}
     record(origin=origin, action="token.refused", target=token, outcome=AuditEvent.Outcome.FAILURE, details=details)
     raise PermissionDenied(TOKEN_CANNOT_CHANGE_CREDENTIALS)
+
+
+# Every list the API answers is paged the same way (PageQuery in, page_of(...) out).
+DEFAULT_PAGE_SIZE = 20
+MAX_PAGE_SIZE = 200
+
+
+class PageQuery(Schema):
+    """``page`` (from 1) and ``size`` (1 to 200), or AcePanel's ``limit`` for ``size``."""
+
+    page: int = Field(1, ge=1, le=1_000_000, description="From 1. Past the last page the items are empty.")
+    size: int | None = Field(None, ge=1, le=MAX_PAGE_SIZE, description=f"Items per page ({DEFAULT_PAGE_SIZE})")
+    limit: int | None = Field(
+        None, ge=1, le=MAX_PAGE_SIZE, description="AcePanel's name for size; size wins when both are given."
+    )
+
+    @property
+    def per_page(self):
+        return self.size or self.limit or DEFAULT_PAGE_SIZE
+
+
+def page_of(item_schema, name):
+    """The answer schema of a list of ``item_schema``: ``{"items", "total", "page", "size"}``."""
+    return create_model(
+        name, __base__=Schema, items=(list[item_schema], ...), total=(int, ...), page=(int, ...), size=(int, ...)
+    )
+
+
+def page_answer(query, *, items, total):
+    return {"items": list(items), "total": total, "page": query.page, "size": query.per_page}
+
+
+def paged(queryset, query):
+    """The page ``query`` asks of ``queryset``; past the end, no items and the right total."""
+    start = (query.page - 1) * query.per_page
+    return page_answer(query, items=queryset[start : start + query.per_page], total=queryset.count())

@@ -3,9 +3,21 @@
 from datetime import datetime
 from typing import Annotated
 
-from ninja import Field, Router, Schema, Status
+from ninja import Field, Query, Router, Schema, Status
 
-from core.api import BodyIn, Moment, Text, api_origin, errors, require_browser_session, stated, text
+from core.api import (
+    BodyIn,
+    Moment,
+    PageQuery,
+    Text,
+    api_origin,
+    errors,
+    page_of,
+    paged,
+    require_browser_session,
+    stated,
+    text,
+)
 from core.reauth import require_recent_proof
 from tokens import selectors, services
 from tokens.credentials import bearer_string
@@ -24,6 +36,9 @@ class TokenOut(Schema):
     created_at: datetime
     last_used_at: datetime | None
     last_used_ip: str | None
+
+
+TokenPage = page_of(TokenOut, "TokenPage")
 
 
 class TokenCreatedOut(TokenOut):
@@ -63,12 +78,10 @@ class TokenUpdateIn(BodyIn):
     long_term: bool = Field(False, description=LONG_TERM)
 
 
-@router.get(
-    "/users/{user_id}/tokens", response={200: list[TokenOut], **errors(403, 404, 422)}, summary="A user's tokens"
-)
-def token_list(request, user_id: int):
+@router.get("/users/{user_id}/tokens", response={200: TokenPage, **errors(403, 404, 422)}, summary="A user's tokens")
+def token_list(request, user_id: int, query: Query[PageQuery]):
     owner = selectors.token_owner(actor=request.user, user_id=user_id)
-    return list(selectors.tokens_of(owner=owner))
+    return paged(selectors.tokens_of(owner=owner), query)
 
 
 @router.post(

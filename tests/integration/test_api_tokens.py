@@ -104,7 +104,9 @@ def test_list_own_tokens_shows_each_without_its_secret(me, plain_user):
     response = me.call("get", f"/api/users/{plain_user.pk}/tokens")
 
     assert response.status_code == 200
-    items = response.json()
+    body = response.json()
+    assert (body["total"], body["page"], body["size"]) == (2, 1, 20)
+    items = body["items"]
     assert [item["id"] for item in items] == [second.token.pk, me.token.pk]
     assert all(set(item) == TOKEN_FIELDS for item in items)
     assert items[0]["name"] == "backup"
@@ -117,7 +119,7 @@ def test_list_own_tokens_shows_each_without_its_secret(me, plain_user):
 
 
 def test_list_shows_the_calling_tokens_last_use(me, plain_user):
-    items = me.call("get", f"/api/users/{plain_user.pk}/tokens").json()
+    items = me.call("get", f"/api/users/{plain_user.pk}/tokens").json()["items"]
 
     (item,) = items
     assert item["last_used_ip"] == "127.0.0.1"
@@ -130,13 +132,13 @@ def test_list_shows_an_expired_token_as_expired(me, plain_user, frozen_now):
     )
 
     with time_machine.travel(frozen_now + datetime.timedelta(days=2), tick=False):
-        items = me.call("get", f"/api/users/{plain_user.pk}/tokens").json()
+        items = me.call("get", f"/api/users/{plain_user.pk}/tokens").json()["items"]
 
     assert {item["id"]: item["expired"] for item in items} == {me.token.pk: False, token.pk: True}
 
 
 def test_list_shows_only_the_owners_tokens(me, plain_user, bobs_token):
-    items = me.call("get", f"/api/users/{plain_user.pk}/tokens").json()
+    items = me.call("get", f"/api/users/{plain_user.pk}/tokens").json()["items"]
 
     assert [item["id"] for item in items] == [me.token.pk]
 
@@ -555,7 +557,7 @@ def test_admin_with_the_permission_lists_another_users_tokens(token_admin, bob, 
     response = token_admin.call("get", f"/api/users/{bob.pk}/tokens")
 
     assert response.status_code == 200
-    assert [item["id"] for item in response.json()] == [bobs_token[0].pk]
+    assert [item["id"] for item in response.json()["items"]] == [bobs_token[0].pk]
     assert bobs_token[1] not in response.content.decode()
 
 
@@ -642,3 +644,14 @@ def test_token_of_a_deleted_user_stops_working(admin, bob, bobs_token):
 
     assert not AccessToken.objects.filter(pk=token.pk).exists()
     assert_error(Script(bearer_string(token.pk, secret)).whoami(), 401)
+
+
+def test_token_lists_are_paged_like_every_list(me, plain_user):
+    for number in range(3):
+        Script.of(plain_user, name=f"extra-{number}")
+
+    first = me.call("get", f"/api/users/{plain_user.pk}/tokens", limit=2).json()
+    past = me.call("get", f"/api/users/{plain_user.pk}/tokens", page=9, size=2).json()
+
+    assert (len(first["items"]), first["total"]) == (2, 4)
+    assert past == {"items": [], "total": 4, "page": 9, "size": 2}

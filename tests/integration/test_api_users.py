@@ -134,11 +134,30 @@ def test_list_users_pages_newest_first(admin):
     assert [item["username"] for item in body["items"]] == ["u2", "u1"]
 
 
-def test_list_users_past_the_last_page_returns_the_last_page(admin, bob):
+def test_list_users_past_the_last_page_is_empty_with_the_total(admin, bob):
+    """A script looping "until the page is empty" stops (it used to get the last page again, forever)."""
     body = admin.call("get", "/api/users", page=50, size=1).json()
 
-    assert (body["total"], body["page"]) == (2, 2)
-    assert [item["username"] for item in body["items"]] == ["admin"]
+    assert body == {"items": [], "total": 2, "page": 50, "size": 1}
+
+
+def test_a_script_paging_until_empty_sees_every_user_once(admin, bob):
+    seen, page = [], 1
+    while items := admin.call("get", "/api/users", page=page, limit=1).json()["items"]:
+        seen += [item["username"] for item in items]
+        page += 1
+
+    assert sorted(seen) == ["admin", "bob"]
+
+
+def test_limit_is_acepanels_name_for_size_and_size_wins(admin, bob):
+    assert admin.call("get", "/api/users", limit=1).json()["size"] == 1
+    assert admin.call("get", "/api/users", limit=1, size=2).json()["size"] == 2
+
+
+@pytest.mark.parametrize("query", [{"size": 201}, {"limit": 0}, {"page": 0}, {"size": "x"}, {"limit": -5}])
+def test_paging_out_of_bounds_is_422(admin, query):
+    assert_error(admin.call("get", "/api/users", **query), 422, fields=list(query))
 
 
 def _queries(call):
