@@ -16,6 +16,7 @@ fixture's open test transaction would be cut off on PostgreSQL.
 """
 
 import schemathesis
+from django.core.cache import cache
 from django.core.management import call_command
 from hypothesis import HealthCheck, settings
 from schemathesis.config import OperationConfig, OperationsConfig
@@ -125,9 +126,11 @@ class LinkedCalls(browser_schema.as_state_machine()):
         self.credentials = as_browser()
 
     def teardown(self):
-        # Each scenario starts from an empty database: Hypothesis replays a scenario while it shrinks
-        # or explores, and a username an earlier one took would make the replay take another path.
+        # Each scenario starts from an empty database and cache: Hypothesis replays a scenario while it
+        # shrinks or explores, and a username an earlier one took, or a counter or cached total it left
+        # (throttles, the user list's total), would make the replay take another path.
         call_command("flush", interactive=False, verbosity=0)
+        cache.clear()
 
     def get_call_kwargs(self, case):
         return {**self.credentials, "environ_base": {"REMOTE_ADDR": CLIENT_IP}}
