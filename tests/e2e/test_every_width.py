@@ -14,18 +14,8 @@ import pytest
 from playwright.sync_api import expect
 
 from accounts.models import User
-from core import throttle
 from tests.e2e.conftest import PROJECT_ROOT, SCREENSHOTS, log_in
-from tests.factories import (
-    AccessTokenFactory,
-    AuthenticatorDeviceFactory,
-    CompanyFactory,
-    PasskeyFactory,
-    RoleFactory,
-    UserFactory,
-    UserSessionFactory,
-)
-from tests.helpers import SETUP
+from tests.e2e.organisation import build_organisation
 
 pytestmark = pytest.mark.browser
 
@@ -68,30 +58,12 @@ MEASURE = """() => {
 
 @pytest.fixture
 def organisation(admin_user):
-    """Companies three levels deep, users with long names in them, a sub-user, tokens, sessions, a passkey."""
-    holding = CompanyFactory(name="Northwind Holdings International")
-    europe = CompanyFactory(name="Northwind Logistics Europe GmbH", parent=holding)
-    service = CompanyFactory(name="Northwind Field Service & Repairs", parent=europe)
-    CompanyFactory(name="Contoso")
-    alice = UserFactory(
-        username="alice.montgomery-smith", email="alice.montgomery-smith@northwind-logistics.example", company=europe
-    )
-    UserFactory(username="bob", company=service, parent=alice)
-    UserFactory(username="carol.long-surname", email="carol.long-surname@northwind-holdings.example", company=holding)
-    AuthenticatorDeviceFactory(user=alice)
-    RoleFactory(group__name="Regional administrators", company=holding, permissions=["accounts.view_user"])
-    AccessTokenFactory(user=admin_user, name="nightly backup export", ip_allowlist=["192.0.2.0/24", "2001:db8::/48"])
-    AccessTokenFactory(user=admin_user, name="")
-    UserSessionFactory(user=admin_user)
-    PasskeyFactory(user=admin_user, name="MacBook Touch ID")
-    for _ in range(throttle.ACCOUNT_GUARD.lock_after):
-        throttle.record_failure(origin=SETUP, username="someone-who-forgot", ip="198.51.100.23")
-    return {"company": europe, "alice": alice}
+    return build_organisation(admin_user)
 
 
 def pages(admin, organisation):
     """(name, path) of every page a superuser opens; each dialog is opened from its page by ``DIALOGS``."""
-    alice, company = organisation["alice"], organisation["company"]
+    alice, company = organisation.alice, organisation.company
     token = admin.access_tokens.first()
     passkey = admin.passkeys.first()
     role = company.parent.roles.first().group
