@@ -19,7 +19,9 @@ from tests.e2e.organisation import build_organisation
 
 pytestmark = pytest.mark.browser
 
-WIDTHS = {390: 844, 1280: 800, 1920: 1080}
+# A phone's, a laptop's and a wide desktop's, and the edges where the layout changes: the smallest
+# phone, tables as cards up to 1023 px, the company tree above the users up to 1279 px.
+WIDTHS = {360: 740, 390: 844, 768: 1024, 1023: 768, 1024: 768, 1279: 800, 1280: 800, 1920: 1080}
 # Every width's pictures, untracked; the README's two also go to docs/screenshots when
 # `make screenshots` asks for them (PANEL_SCREENSHOTS_DIR).
 WIDTH_SCREENSHOTS = PROJECT_ROOT / "test-results" / "screenshots" / "widths"
