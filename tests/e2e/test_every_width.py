@@ -148,8 +148,10 @@ class Findings:
     def check(self, name):
         path = WIDTH_SCREENSHOTS / f"{name}-{self.width}.png"
         self.page.screenshot(path=str(path), full_page=True, animations="disabled", caret="hide")
-        if README_SCREENSHOTS.get(f"{name}-{self.width}") and os.environ.get("PANEL_SCREENSHOTS_DIR"):
-            shutil.copyfile(path, SCREENSHOTS / README_SCREENSHOTS[f"{name}-{self.width}"])
+        readme_name = README_SCREENSHOTS.get(f"{name}-{self.width}")
+        if readme_name and os.environ.get("PANEL_SCREENSHOTS_DIR"):
+            SCREENSHOTS.mkdir(parents=True, exist_ok=True)
+            shutil.copyfile(path, SCREENSHOTS / readme_name)
         found = self.page.evaluate(MEASURE)
         if found["documentWidth"] > found["width"]:
             self.problems.append(f"{name}: the page is {found['documentWidth']} px wide in {found['width']}")
