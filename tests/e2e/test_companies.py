@@ -85,6 +85,7 @@ def give_role(page, username, role):
     """On the user's Access page, from their row in the user list."""
     open_module(page, "Users")
     row = page.get_by_role("row").filter(has=page.get_by_role("link", name=f"Edit username of {username}", exact=True))
+    row.get_by_text("More", exact=True).click()  # the row's menu of less frequent actions
     row.get_by_role("link", name="Access", exact=True).click()
     expect(page.get_by_role("heading", name=f"Access of {username}", exact=True)).to_be_visible()
     page.get_by_role("checkbox", name=role, exact=True).check()

@@ -64,6 +64,7 @@ def test_passkey_is_registered_logs_in_without_password_or_code_and_is_deleted(
     posts = _posts_to(page)
 
     # The manager, from the admin's own row in the user list: empty.
+    page.locator(f"tr#user-{admin_user.pk}").get_by_text("More", exact=True).click()
     page.locator(f"tr#user-{admin_user.pk}").get_by_role("link", name="Passkeys").click()
     expect(page.get_by_role("heading", name="Passkeys of admin", exact=True)).to_be_visible()
     expect(page.get_by_text("No passkeys yet.")).to_be_visible()
@@ -102,6 +103,7 @@ def test_passkey_is_registered_logs_in_without_password_or_code_and_is_deleted(
     assert posts == [f"{base_url}{_OPTIONS}", f"{base_url}{_FINISH}"]
 
     # Back on the manager: it was used just now.
+    page.locator(f"tr#user-{admin_user.pk}").get_by_text("More", exact=True).click()
     page.locator(f"tr#user-{admin_user.pk}").get_by_role("link", name="Passkeys").click()
     row = _passkey_row(page, "Laptop")
     last_used = row.locator('td[data-label="Last Used"] time')

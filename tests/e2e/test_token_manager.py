@@ -74,6 +74,7 @@ def test_token_is_created_copied_used_restricted_and_deleted(admin_page, admin_u
     page = admin_page
     page.context.grant_permissions(["clipboard-read", "clipboard-write"], origin=base_url)
 
+    page.locator(f"tr#user-{admin_user.pk}").get_by_text("More", exact=True).click()
     page.locator(f"tr#user-{admin_user.pk}").get_by_role("link", name="Access Tokens").click()
     expect(page.get_by_role("heading", name="Access tokens of admin", exact=True)).to_be_visible()
     expect(page.get_by_text("No access tokens yet.")).to_be_visible()

@@ -44,7 +44,7 @@ def user_cell(page, user, field):
 
 def start_inline_edit(page, user, field):
     """Click the value in the cell; the cell turns into a one-field form with the input focused."""
-    user_cell(page, user, field).get_by_role("link", name=f"Edit {field} of {user.username}", exact=True).click()
+    user_cell(page, user, field).get_by_role("link", name=f"Edit {field} of {user.username}").click()
     field_input = page.get_by_role("textbox", name=f"{field.capitalize()} of {user.username}", exact=True)
     expect(field_input).to_be_focused()
     return field_input
