@@ -23,6 +23,7 @@ from core.errors import CSRF_DETAIL, DETAILS, error_response
 from core.throttle import Throttled
 from mfa.api import router as mfa_router
 from panel import __version__
+from panel.session_api import router as sessions_router
 from passkeys.api import router as passkeys_router
 from tokens.api import router as tokens_router
 from tokens.authentication import BearerTokenAuth, SignedRequestAuth, TokenRefused
@@ -178,3 +179,4 @@ api.add_router("/", accounts_router)
 api.add_router("/", tokens_router)
 api.add_router("/", mfa_router)
 api.add_router("/", passkeys_router)
+api.add_router("/", sessions_router)
