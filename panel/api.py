@@ -64,6 +64,20 @@ LINKS = {
         "CreateLongTermToken": ("tokens_api_token_create", _NEW_USER, {"long_term": True}),
         "TwoFactorStatus": ("mfa_api_two_factor_status", _NEW_USER),
         "ListPasskeys": ("passkeys_api_passkey_list", _NEW_USER),
+        "SetExpiry": ("users_expiry_set", _NEW_USER),
+        "ListSessions": ("sessions_list", _NEW_USER),
+        "EndAllSessions": ("sessions_end_all", _NEW_USER),
+        "GetSessionPolicy": ("session_policy_get", _NEW_USER),
+        "SetSessionPolicy": ("session_policy_set", _NEW_USER),
+        "BeginTotp": ("two_factor_totp_begin", _NEW_USER),
+        "TurnTwoFactorOff": ("two_factor_disable", _NEW_USER),
+    },
+    ("two_factor_totp_begin", 201): {
+        "ConfirmTotp": (
+            "two_factor_totp_confirm",
+            {"user_id": "$request.path.user_id"},
+            {"device_id": "$response.body#/device_id", "code": "000000"},
+        ),
     },
     ("tokens_api_token_create", 201): {
         "UpdateToken": ("tokens_api_token_update", _NEW_TOKEN),
