@@ -67,6 +67,7 @@ class TurnOffIn(BodyIn):
     "/users/{user_id}/two-factor",
     response={200: TwoFactorOut, **errors(403, 404, 422)},
     summary="Whether a user has two-factor authentication on, and with what",
+    operation_id="two_factor_get",
 )
 def two_factor_status(request, user_id: int):
     return selectors.status(selectors.two_factor_subject(actor=request.user, user_id=user_id))
@@ -176,6 +177,7 @@ def email_confirm(request, user_id: int, body: ConfirmIn):
     summary="Turn email codes off, keeping the authenticator app",
     description="Refused (422) when email codes are the last second factor: turn two-factor off instead "
     "(POST /users/{user_id}/two-factor/disable).",
+    operation_id="two_factor_email_disable",
 )
 def email_codes_turn_off(request, user_id: int):
     require_recent_proof(request)
