@@ -102,6 +102,18 @@ class UserUpdateIn(BodyIn):
     )
 
 
+class ExpiryIn(BodyIn):
+    expires_at: Moment | None = Field(description=f"When the account expires ({ACCOUNT_EXPIRY}); null: never.")
+    whole_company: bool = Field(
+        False, description="Set it on every account of the user's company (not its subsidiaries), the user's included."
+    )
+
+
+class ExpiryOut(Schema):
+    expires_at: datetime | None
+    accounts_changed: int = Field(description="How many accounts had another expiry before (the page's count).")
+
+
 class PasswordIn(BodyIn):
     password: Password
     current_password: Text | None = Field(None, description="Required when changing your own password.")
@@ -170,6 +182,21 @@ def user_update(request, user_id: int, body: UserUpdateIn):
         else:
             return services.user_update(origin=origin, user=user, **changes)
     raise refusal
+
+
+@router.put(
+    "/users/{user_id}/expiry",
+    response={200: ExpiryOut, **errors(403, 404, 409, 422)},
+    summary="Set when a user's account expires, or every account of their company",
+    description="The answer counts the accounts that changed; sub-users that would outlive the new "
+    "moment are brought forward to it. Refused (409) if no user manager would be left unexpired.",
+    operation_id="users_expiry_set",
+)
+def user_expiry_set(request, user_id: int, body: ExpiryIn):
+    require_permission(request, "accounts.change_user")
+    user = scope.user_get(actor=request.user, pk=user_id, action="expiry")
+    changed = services.user_set_expiry(origin=api_origin(request), user=user, **body.dict())
+    return {"expires_at": user.expires_at, "accounts_changed": changed}
 
 
 @router.put(

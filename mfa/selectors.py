@@ -1,5 +1,7 @@
 """Reads of a user's second factors."""
 
+from django.core.exceptions import PermissionDenied
+
 from mfa.models import AuthenticatorDevice, EmailCodeDevice, RecoveryCode, RecoveryCodeDevice
 from organisation.scope import self_or_permitted
 
@@ -75,3 +77,14 @@ def pending_email_device(user, device_id):
 def two_factor_subject(*, actor, user_id):
     """The user whose two-factor ``actor`` wants to see or change: themselves, or anyone with the permission."""
     return self_or_permitted(actor=actor, user_id=user_id, permission=RESET_PERMISSION)
+
+
+EMAIL_OWNER_ONLY = "Only the owner of the address can turn on email codes: they must enter one."
+
+
+def email_enrolment_subject(*, actor, user_id):
+    """The user turning on email codes: only ``actor`` themselves, who must enter the code sent."""
+    subject = two_factor_subject(actor=actor, user_id=user_id)
+    if subject.pk != actor.pk:
+        raise PermissionDenied(EMAIL_OWNER_ONLY)
+    return subject

@@ -43,7 +43,11 @@ def _notify(origin, user, subject, what):
 
 
 class CodeSendRefused(Exception):
-    """An emailed code may not be sent now (cooldown); the message says when."""
+    """An emailed code may not be sent now (cooldown); the message says when, ``wait`` in seconds."""
+
+    def __init__(self, message, wait=None):
+        super().__init__(message)
+        self.wait = wait
 
 
 class FactorUnavailable(ValidationError):
@@ -187,6 +191,23 @@ def two_factor_disable_own(*, origin, user, code="", password=""):
     two_factor_disable(origin=origin, user=user, reason="by the user")
 
 
+PROOF_NEEDED = "Enter a current code or your password."
+
+
+def two_factor_turn_off(*, origin, user, code="", password=""):
+    """Turn ``user``'s two-factor off as ``origin.actor`` (a page's or the API's): their own with proof, another's.
+
+    Your own needs a current or recovery code, or your password (``two_factor_disable_own``); another
+    user's (who lost their device) needs only that the caller may reset it, which the caller has checked.
+    """
+    if origin.actor.pk == user.pk:
+        if not code and not password:
+            raise ValidationError({"__all__": PROOF_NEEDED})
+        two_factor_disable_own(origin=origin, user=user, code=code, password=password)
+    else:
+        two_factor_disable(origin=origin, user=user, reason=f"by {origin.actor.get_username()} (lost device)")
+
+
 def _code_proves(origin, user, method, code):
     if selectors.login_device(user, method) is None:
         return False
@@ -206,7 +227,7 @@ def email_code_send(*, origin, user, device=None):
     if not allowed:
         if data.get("reason") == GenerateNotAllowed.COOLDOWN_DURATION_PENDING:
             wait = max(1, int((data["next_generation_at"] - timezone.now()).total_seconds()))
-            raise CodeSendRefused(f"A code was sent less than a minute ago. You can ask for another in {wait} s.")
+            raise CodeSendRefused(f"A code was sent less than a minute ago. You can ask for another in {wait} s.", wait)
         raise CodeSendRefused("A code cannot be sent right now. Try again later.")
     device.generate_challenge(extra_context={"panel_name": settings.PANEL_NAME, "username": user.username})
     record(origin=origin, action="mfa.email.code_sent", target=user)

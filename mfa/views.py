@@ -4,15 +4,11 @@ Everyone manages their own; another user's need ``mfa.reset_two_factor``
 (turning it off for someone who lost their device, or enrolling them).
 """
 
-from base64 import b32encode
-from urllib.parse import quote
-
 import qrcode
 import qrcode.image.svg
-from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth.decorators import login_not_required
-from django.core.exceptions import PermissionDenied, ValidationError
+from django.core.exceptions import ValidationError
 from django.shortcuts import redirect, render
 from django.template.defaultfilters import pluralize
 from django.urls import reverse
@@ -26,7 +22,7 @@ from core.reauth import sudo_required
 from core.view_helpers import apply_service_errors, is_htmx, keep_for_next_page, posted, take_kept
 from mfa import login_step, selectors, services
 from mfa.forms import ConfirmCodeForm, DisableForm, VerifyForm
-from mfa.models import TOTP_DIGITS, TOTP_STEP
+from mfa.otpauth import base32_key, otpauth_url
 
 
 def _render(request, template, context, *, status=200, secret=False):
@@ -138,28 +134,13 @@ def two_factor(request, user_id):
     return render(request, "mfa/two_factor.html", context)
 
 
-def _base32_key(device):
-    """The key as authenticator apps take it when typed in (RFC 4648 base32, no padding)."""
-    return b32encode(device.key).decode().rstrip("=")
-
-
-def _otpauth_url(user, device):
-    issuer = settings.PANEL_TOTP_ISSUER
-    secret = _base32_key(device)
-    label = quote(f"{issuer}:{user.get_username()}")
-    return (
-        f"otpauth://totp/{label}?secret={secret}&issuer={quote(issuer)}"
-        f"&algorithm=SHA1&digits={TOTP_DIGITS}&period={TOTP_STEP}"
-    )
-
-
 def _qr_svg(text):
     image = qrcode.make(text, image_factory=qrcode.image.svg.SvgPathImage, box_size=8, border=2)
     return image.to_string(encoding="unicode")
 
 
 def _enrol_context(subject, device, form):
-    url, key = _otpauth_url(subject, device), _base32_key(device)
+    url, key = otpauth_url(subject, device), base32_key(device)
     return {
         "subject": subject,
         "device": device,
@@ -261,11 +242,7 @@ def disable(request, user_id):
     origin = Origin.from_request(request)
     if request.method == "POST" and (not own or form.is_valid()):
         try:
-            if own:
-                services.two_factor_disable_own(origin=origin, user=subject, **form.cleaned_data)
-            else:
-                reason = f"by {request.user.get_username()} (lost device)"
-                services.two_factor_disable(origin=origin, user=subject, reason=reason)
+            services.two_factor_turn_off(origin=origin, user=subject, **(form.cleaned_data if own else {}))
         except ValidationError as error:
             apply_service_errors(form, error)
         else:
@@ -279,9 +256,7 @@ def disable(request, user_id):
 @sudo_required
 def email_enable(request, user_id):
     """Start email codes for your own login: a code goes to your address, and entering it turns them on."""
-    subject = selectors.two_factor_subject(actor=request.user, user_id=user_id)
-    if subject.pk != request.user.pk:
-        raise PermissionDenied("Only the owner of the address can turn on email codes: they must enter one.")
+    subject = selectors.email_enrolment_subject(actor=request.user, user_id=user_id)
     try:
         device = services.email_begin(origin=Origin.from_request(request), user=subject)
     except services.CodeSendRefused as refused:

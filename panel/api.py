@@ -23,6 +23,7 @@ from core.errors import CSRF_DETAIL, DETAILS, error_response
 from core.throttle import Throttled
 from mfa.api import router as mfa_router
 from panel import __version__
+from panel.session_api import router as sessions_router
 from passkeys.api import router as passkeys_router
 from tokens.api import router as tokens_router
 from tokens.authentication import BearerTokenAuth, SignedRequestAuth, TokenRefused
@@ -61,8 +62,22 @@ LINKS = {
         "ListTokens": ("tokens_api_token_list", _NEW_USER),
         "CreateToken": ("tokens_api_token_create", _NEW_USER),
         "CreateLongTermToken": ("tokens_api_token_create", _NEW_USER, {"long_term": True}),
-        "TwoFactorStatus": ("mfa_api_two_factor_status", _NEW_USER),
+        "TwoFactorStatus": ("two_factor_get", _NEW_USER),
         "ListPasskeys": ("passkeys_api_passkey_list", _NEW_USER),
+        "SetExpiry": ("users_expiry_set", _NEW_USER),
+        "ListSessions": ("sessions_list", _NEW_USER),
+        "EndAllSessions": ("sessions_end_all", _NEW_USER),
+        "GetSessionPolicy": ("session_policy_get", _NEW_USER),
+        "SetSessionPolicy": ("session_policy_set", _NEW_USER),
+        "BeginTotp": ("two_factor_totp_begin", _NEW_USER),
+        "TurnTwoFactorOff": ("two_factor_disable", _NEW_USER),
+    },
+    ("two_factor_totp_begin", 201): {
+        "ConfirmTotp": (
+            "two_factor_totp_confirm",
+            {"user_id": "$request.path.user_id"},
+            {"device_id": "$response.body#/device_id", "code": "000000"},
+        ),
     },
     ("tokens_api_token_create", 201): {
         "UpdateToken": ("tokens_api_token_update", _NEW_TOKEN),
@@ -178,3 +193,4 @@ api.add_router("/", accounts_router)
 api.add_router("/", tokens_router)
 api.add_router("/", mfa_router)
 api.add_router("/", passkeys_router)
+api.add_router("/", sessions_router)

@@ -22,13 +22,13 @@ from usersessions import services as session_services
 MANAGE_PERMISSION = "accounts.change_user"
 
 
-def _session_owner(*, actor, user_id):
+def session_owner(*, actor, user_id):
     """The user whose sessions ``actor`` wants to see or end: themselves, or anyone when they may change users."""
     return scope.self_or_permitted(actor=actor, user_id=user_id, permission=MANAGE_PERMISSION)
 
 
 def session_list(request, user_id):
-    owner = _session_owner(actor=request.user, user_id=user_id)
+    owner = session_owner(actor=request.user, user_id=user_id)
     sessions = session_selectors.sessions_shown(owner=owner, current_key=request.session.session_key)
     context = {"owner": owner, "own": owner.pk == request.user.pk, "sessions": sessions}
     return render(request, "usersessions/session_list.html", context)
@@ -36,7 +36,7 @@ def session_list(request, user_id):
 
 @require_POST
 def session_end(request, user_id, session_id):
-    owner = _session_owner(actor=request.user, user_id=user_id)
+    owner = session_owner(actor=request.user, user_id=user_id)
     session = session_selectors.session_get(owner=owner, session_id=session_id)
     current = session.session_key == request.session.session_key
     session_services.session_end_one(origin=Origin.from_request(request), session=session)
@@ -49,7 +49,7 @@ def session_end(request, user_id, session_id):
 
 @require_POST
 def sessions_end_all(request, user_id):
-    owner = _session_owner(actor=request.user, user_id=user_id)
+    owner = session_owner(actor=request.user, user_id=user_id)
     own = owner.pk == request.user.pk
     ended = session_services.sessions_end_all(
         origin=Origin.from_request(request), user=owner, except_key=request.session.session_key if own else None

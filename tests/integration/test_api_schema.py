@@ -53,6 +53,16 @@ RULES_NO_SCHEMA_STATES = [
     "accounts_api_user_password",
     "tokens_api_token_create",
     "tokens_api_token_update",
+    # - an expiry relative to now, or a whole company with someone beyond the caller's reach;
+    # - a session lifetime together with long-term sessions;
+    # - a wrong code, or an enrolment that is not open (not the user's, or confirmed already);
+    # - new recovery codes, or turning off one's own two-factor, without a second factor or its proof.
+    "users_expiry_set",
+    "session_policy_set",
+    "two_factor_totp_confirm",
+    "two_factor_email_confirm",
+    "two_factor_recovery_codes_regenerate",
+    "two_factor_disable",
 ]
 
 
