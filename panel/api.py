@@ -22,6 +22,8 @@ from accounts.services import LastUserError
 from core.errors import CSRF_DETAIL, DETAILS, error_response
 from core.throttle import Throttled
 from mfa.api import router as mfa_router
+from organisation.api import router as organisation_router
+from organisation.services import CompanyNotEmpty
 from panel import __version__
 from passkeys.api import router as passkeys_router
 from tokens.api import router as tokens_router
@@ -127,7 +129,8 @@ def _not_found(request, exc):
 
 
 @api.exception_handler(LastUserError)
-def _last_user(request, exc):
+@api.exception_handler(CompanyNotEmpty)
+def _refused_for_what_remains(request, exc):
     return error_response(409, str(exc))
 
 
@@ -178,3 +181,4 @@ api.add_router("/", accounts_router)
 api.add_router("/", tokens_router)
 api.add_router("/", mfa_router)
 api.add_router("/", passkeys_router)
+api.add_router("/", organisation_router)
