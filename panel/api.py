@@ -19,6 +19,7 @@ from ninja.security import APIKeyCookie
 
 from accounts.api import router as accounts_router
 from accounts.services import LastUserError
+from core.api_routes import router as core_router
 from core.errors import CSRF_DETAIL, DETAILS, error_response
 from core.throttle import Throttled
 from mfa.api import router as mfa_router
@@ -53,6 +54,8 @@ class SessionCookieAuth(APIKeyCookie):
 # clients, and for the stateful schemathesis run, which follows them).
 # {(operation ID, status): {link name: (operation ID, parameters[, request body])}}
 _NEW_USER = {"user_id": "$response.body#/id"}
+_NEW_COMPANY = {"company_id": "$response.body#/id"}
+_NEW_ROLE = {"role_id": "$response.body#/id"}
 _NEW_TOKEN = {"user_id": "$request.path.user_id", "token_id": "$response.body#/id"}
 LINKS = {
     ("accounts_api_user_create", 201): {
@@ -65,6 +68,18 @@ LINKS = {
         "CreateLongTermToken": ("tokens_api_token_create", _NEW_USER, {"long_term": True}),
         "TwoFactorStatus": ("mfa_api_two_factor_status", _NEW_USER),
         "ListPasskeys": ("passkeys_api_passkey_list", _NEW_USER),
+        "GetAccess": ("access_get", _NEW_USER),
+        "SetAccess": ("access_set", _NEW_USER),
+    },
+    ("companies_create", 201): {
+        "GetCompany": ("companies_get", _NEW_COMPANY),
+        "UpdateCompany": ("companies_update", _NEW_COMPANY),
+        "DeleteCompany": ("companies_delete", _NEW_COMPANY),
+    },
+    ("roles_create", 201): {
+        "GetRole": ("roles_get", _NEW_ROLE),
+        "UpdateRole": ("roles_update", _NEW_ROLE),
+        "DeleteRole": ("roles_delete", _NEW_ROLE),
     },
     ("tokens_api_token_create", 201): {
         "UpdateToken": ("tokens_api_token_update", _NEW_TOKEN),
@@ -182,3 +197,4 @@ api.add_router("/", tokens_router)
 api.add_router("/", mfa_router)
 api.add_router("/", passkeys_router)
 api.add_router("/", organisation_router)
+api.add_router("/", core_router)
