@@ -3,7 +3,6 @@
 from datetime import datetime
 from typing import Annotated
 
-from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.http import Http404
 from ninja import Field, Query, Router, Schema, Status
@@ -25,6 +24,7 @@ from core.api import (
     Text,
     api_origin,
     errors,
+    in_scope,
     page_answer,
     page_of,
     require_browser_session,
@@ -137,19 +137,9 @@ def user_create(request, body: UserCreateIn):
     require_permission(request, "accounts.add_user")
     fields = body.dict()
     company_id, parent_id = fields.pop("company_id"), fields.pop("parent_id")
-    company = _in_scope(organisation_selectors.company_get, request, company_id, "company_id")
-    parent = _in_scope(scope.user_get, request, parent_id, "parent_id")
+    company = in_scope(organisation_selectors.company_get, request, company_id, "company_id")
+    parent = in_scope(scope.user_get, request, parent_id, "parent_id")
     return Status(201, services.user_create(origin=api_origin(request), company=company, parent=parent, **fields))
-
-
-def _in_scope(get, request, pk, field):
-    """The company or user ``pk`` the caller may see, None for None; an unknown one is the field's error."""
-    if pk is None:
-        return None
-    try:
-        return get(actor=request.user, pk=pk)
-    except Http404:
-        raise ValidationError({field: "No such one within your scope."}) from None
 
 
 @router.get("/users/{user_id}", response={200: UserOut, **errors(403, 404, 422)}, summary="One user")

@@ -4,7 +4,8 @@ import re
 from datetime import datetime
 from typing import Annotated
 
-from django.core.exceptions import PermissionDenied
+from django.core.exceptions import PermissionDenied, ValidationError
+from django.http import Http404
 from ninja import Field, Schema
 from pydantic import BeforeValidator, create_model, field_validator, model_validator
 
@@ -97,6 +98,17 @@ def require_permission(request, permission):
         raise PermissionDenied
 
 
+def in_scope(get, request, pk, field):
+    """``get(actor=<the caller>, pk=pk)``: the object the caller may see, None for None; an unknown one
+    (or one beyond the caller's scope) is an error of the request's ``field`` (422)."""
+    if pk is None:
+        return None
+    try:
+        return get(actor=request.user, pk=pk)
+    except Http404:
+        raise ValidationError({field: "No such one within your scope."}) from None
+
+
 def require_browser_session(request):
     """Refuse (403) a request authenticated by an access token: the first line of every API route that creates
     or changes a credential (a token, a passkey, a password, a second factor).
@@ -144,7 +156,8 @@ def page_answer(query, *, items, total):
     return {"items": list(items), "total": total, "page": query.page, "size": query.per_page}
 
 
-def paged(queryset, query):
-    """The page ``query`` asks of ``queryset``; past the end, no items and the right total."""
+def paged(items, query):
+    """The page ``query`` asks of ``items`` (a queryset, or a list); past the end, no items and the right total."""
     start = (query.page - 1) * query.per_page
-    return page_answer(query, items=queryset[start : start + query.per_page], total=queryset.count())
+    total = len(items) if isinstance(items, list) else items.count()
+    return page_answer(query, items=items[start : start + query.per_page], total=total)

@@ -9,6 +9,7 @@ admins and the operator can list the locks and lift them (``current_locks``,
 """
 
 import contextlib
+import ipaddress
 import time
 import zlib
 from dataclasses import dataclass
@@ -306,14 +307,19 @@ def current_locks() -> list[Lock]:
 def lift_lock(*, origin, kind, name) -> int:
     """Clear the failures and the wait of an account (with its browsers') or of an address; audited.
 
-    Returns the seconds the wait still had (0: there was none, the count is cleared all the same).
+    Returns the seconds the wait still had (0: there was none, the count is cleared all the same). A name
+    no lock can have (no address, for an address) is refused (ValidationError) before the cache is asked.
     """
     if kind == "account":
         key = account_key(name)
+        _refuse_unlockable(key, "No account is locked under a name with spaces or control characters.")
         guards = [(ACCOUNT_GUARD, key)]
         guards += [(DEVICE_GUARD, device) for device in DEVICE_GUARD.waiting_keys() if device.rpartition("#")[0] == key]
     elif kind == "ip":
-        key = throttle_key(name)
+        try:  # an address, or an IPv6 /64 as the list names it
+            key = throttle_key(ipaddress.ip_interface(name.strip()).ip)
+        except ValueError:
+            raise ValidationError({"name": "Name an IP address, as the list of locks gives it."}) from None
         guards = [(IP_GUARD, key)]
     else:
         raise ValueError(f"Unknown kind of lock {kind!r}.")
@@ -322,3 +328,9 @@ def lift_lock(*, origin, kind, name) -> int:
         guard.reset(guard_key)
     record(origin=origin, action="auth.unlock", target_name=key, details={"kind": kind, "seconds": seconds})
     return seconds
+
+
+def _refuse_unlockable(key, message):
+    """Refuse an account key that is empty or that a cache key cannot hold (memcached refuses spaces and controls)."""
+    if not key or any(character.isspace() or not character.isprintable() for character in key):
+        raise ValidationError({"name": message})

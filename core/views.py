@@ -2,6 +2,7 @@
 
 from django.contrib import messages
 from django.contrib.auth.decorators import login_not_required, permission_required
+from django.core.exceptions import ValidationError
 from django.core.paginator import Paginator
 from django.db import connection
 from django.http import HttpResponseBadRequest, JsonResponse, StreamingHttpResponse
@@ -61,7 +62,10 @@ def locks(request):
         kind, name = request.POST.get("kind"), request.POST.get("name", "").strip()
         if kind not in ("account", "ip") or not name or len(name) > 150:
             return HttpResponseBadRequest("Name an account or an address to unlock.")
-        throttle.lift_lock(origin=Origin.from_request(request), kind=kind, name=name)
+        try:
+            throttle.lift_lock(origin=Origin.from_request(request), kind=kind, name=name)
+        except ValidationError as refused:
+            return HttpResponseBadRequest(refused.messages[0])
         what = "account" if kind == "account" else "address"
         messages.success(request, f"The lock of the {what} {name} is lifted.")
         return redirect("locks")

@@ -17,11 +17,7 @@ from organisation.permissions import GRANTABLE, LABELS
 
 @permission_required("auth.view_group", raise_exception=True)
 def role_list(request):
-    context = {
-        "roles": selectors.role_rows(request.user),
-        "changeable": set(selectors.changeable_roles(request.user).values_list("pk", flat=True)),
-    }
-    return render(request, "organisation/role_list.html", context)
+    return render(request, "organisation/role_list.html", {"roles": selectors.role_rows(request.user)})
 
 
 def _saved(form, service, **arguments):

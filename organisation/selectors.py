@@ -4,7 +4,7 @@ from collections import defaultdict
 
 from django.contrib.auth import get_user_model
 from django.contrib.auth.models import Group, Permission
-from django.db.models import Count, Q
+from django.db.models import Count, Exists, OuterRef, Q
 from django.shortcuts import get_object_or_404
 from django.utils import timezone
 
@@ -83,9 +83,11 @@ def role_get_to_change(*, actor, pk):
 
 
 def role_rows(actor):
-    """The visible roles, each with ``member_count`` and ``permission_count``."""
+    """The visible roles, each with ``member_count``, ``permission_count`` and whether ``actor`` may change it."""
     return visible_roles(actor).annotate(
-        member_count=Count("user", distinct=True), permission_count=Count("permissions", distinct=True)
+        member_count=Count("user", distinct=True),
+        permission_count=Count("permissions", distinct=True),
+        changeable=Exists(changeable_roles(actor).filter(pk=OuterRef("pk"))),
     )
 
 

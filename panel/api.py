@@ -19,9 +19,12 @@ from ninja.security import APIKeyCookie
 
 from accounts.api import router as accounts_router
 from accounts.services import LastUserError
+from core.api_routes import router as core_router
 from core.errors import CSRF_DETAIL, DETAILS, error_response
 from core.throttle import Throttled
 from mfa.api import router as mfa_router
+from organisation.api import router as organisation_router
+from organisation.services import CompanyNotEmpty
 from panel import __version__
 from panel.session_api import router as sessions_router
 from passkeys.api import router as passkeys_router
@@ -52,6 +55,8 @@ class SessionCookieAuth(APIKeyCookie):
 # clients, and for the stateful schemathesis run, which follows them).
 # {(operation ID, status): {link name: (operation ID, parameters[, request body])}}
 _NEW_USER = {"user_id": "$response.body#/id"}
+_NEW_COMPANY = {"company_id": "$response.body#/id"}
+_NEW_ROLE = {"role_id": "$response.body#/id"}
 _NEW_TOKEN = {"user_id": "$request.path.user_id", "token_id": "$response.body#/id"}
 LINKS = {
     ("accounts_api_user_create", 201): {
@@ -71,6 +76,8 @@ LINKS = {
         "SetSessionPolicy": ("session_policy_set", _NEW_USER),
         "BeginTotp": ("two_factor_totp_begin", _NEW_USER),
         "TurnTwoFactorOff": ("two_factor_disable", _NEW_USER),
+        "GetAccess": ("access_get", _NEW_USER),
+        "SetAccess": ("access_set", _NEW_USER),
     },
     ("two_factor_totp_begin", 201): {
         "ConfirmTotp": (
@@ -78,6 +85,16 @@ LINKS = {
             {"user_id": "$request.path.user_id"},
             {"device_id": "$response.body#/device_id", "code": "000000"},
         ),
+    },
+    ("companies_create", 201): {
+        "GetCompany": ("companies_get", _NEW_COMPANY),
+        "UpdateCompany": ("companies_update", _NEW_COMPANY),
+        "DeleteCompany": ("companies_delete", _NEW_COMPANY),
+    },
+    ("roles_create", 201): {
+        "GetRole": ("roles_get", _NEW_ROLE),
+        "UpdateRole": ("roles_update", _NEW_ROLE),
+        "DeleteRole": ("roles_delete", _NEW_ROLE),
     },
     ("tokens_api_token_create", 201): {
         "UpdateToken": ("tokens_api_token_update", _NEW_TOKEN),
@@ -142,7 +159,8 @@ def _not_found(request, exc):
 
 
 @api.exception_handler(LastUserError)
-def _last_user(request, exc):
+@api.exception_handler(CompanyNotEmpty)
+def _refused_for_what_remains(request, exc):
     return error_response(409, str(exc))
 
 
@@ -194,3 +212,5 @@ api.add_router("/", tokens_router)
 api.add_router("/", mfa_router)
 api.add_router("/", passkeys_router)
 api.add_router("/", sessions_router)
+api.add_router("/", organisation_router)
+api.add_router("/", core_router)

@@ -45,7 +45,11 @@ HYPOTHESIS = {
 #   later than the parent user's; a token without one unless long_term;
 # - a company or parent user that does not exist within the caller's scope;
 # - IP allow-list entries that are not addresses or CIDR blocks, have host bits set or repeat;
-# - the wrong current password when changing one's own.
+# - the wrong current password when changing one's own;
+# - a company or role name taken (ignoring case) or blank once trimmed, a company moved into its own subtree;
+# - a role ID that does not exist within the caller's scope;
+# - an audit filter's day or moment outside 1970 to 9999, or an end before the start;
+# - a lock's name that no lock can have (no IP address for an address; a space inside an account's).
 # Every other operation must accept every schema-valid request (or answer 403, 404, 409).
 RULES_NO_SCHEMA_STATES = [
     "accounts_api_user_create",
@@ -63,6 +67,13 @@ RULES_NO_SCHEMA_STATES = [
     "two_factor_email_confirm",
     "two_factor_recovery_codes_regenerate",
     "two_factor_disable",
+    "companies_create",
+    "companies_update",
+    "roles_create",
+    "roles_update",
+    "access_set",
+    "audit_events_list",
+    "locks_delete",
 ]
 
 
