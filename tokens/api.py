@@ -75,7 +75,7 @@ TokenPermissions = Annotated[
             "permissions its owner holds (as in the role editor, without accounts.use_api, which every token "
             "needs from its owner), such as the view_ ones for a read-only token. Setting it needs a browser session."
         ),
-        maxItems=50,
+        uniqueItems=True,
         examples=[["accounts.view_user", "organisation.view_company"]],
     ),
 ]

@@ -28,6 +28,8 @@ def _clean_permissions(names, *, owner):
     """``names`` sorted, once each, if each is a function permission ``owner`` holds; None (all of theirs) stays."""
     if names is None:
         return None
+    if len(set(names)) != len(names):
+        raise ValidationError("Name each permission once.")
     names = set(names)
     unknown = sorted(name for name in names if not selectors.is_token_permission(name))
     if unknown:
