@@ -37,7 +37,7 @@ class TokenForm(forms.Form):
     permissions = forms.MultipleChoiceField(
         label="Permissions",
         required=False,
-        widget=forms.CheckboxSelectMultiple(attrs={"data-token-permission": ""}),
+        widget=forms.CheckboxSelectMultiple,
         help_text="Never more than the owner holds at each request. Changing them asks for your password.",
     )
 
