@@ -104,6 +104,11 @@ class User(AbstractBaseUser, PermissionsMixin):
 
     objects = UserManager()
 
+    # For the one API request an access token limited to chosen permissions authenticates, those names
+    # (tokens.authentication sets it on the user it loads); None: no limit. Every permission check of
+    # pages, endpoints, selectors and services asks has_perm, so each answers through the token.
+    permission_limit = None
+
     USERNAME_FIELD = "username"
     EMAIL_FIELD = "email"
     REQUIRED_FIELDS = ["email"]
@@ -131,3 +136,9 @@ class User(AbstractBaseUser, PermissionsMixin):
     @property
     def is_expired(self):
         return self.expires_at is not None and self.expires_at <= timezone.now()
+
+    def has_perm(self, perm, obj=None):
+        """Django's answer (roles, direct permissions, superuser), narrowed to ``permission_limit`` if set."""
+        if self.permission_limit is not None and perm not in self.permission_limit:
+            return False
+        return super().has_perm(perm, obj)

@@ -6,7 +6,6 @@ from django.core.exceptions import ValidationError
 
 from organisation import scope, selectors
 from organisation.models import Company
-from organisation.permissions import GRANTABLE, grantable_by
 from organisation.validators import COMPANY_NAME_MAX_LENGTH, clean_company_name
 
 
@@ -40,16 +39,6 @@ class CompanyDeleteForm(forms.Form):
     cascade = forms.BooleanField(required=False, label="Also delete everything listed above")
 
 
-def _permission_choices(actor):
-    """The permissions ``actor`` can grant, grouped by module, as checkbox choices."""
-    grantable = grantable_by(actor)
-    return [
-        (module, [(perm, label) for perm, label in perms if perm in grantable])
-        for module, perms in GRANTABLE
-        if any(perm in grantable for perm, _label in perms)
-    ]
-
-
 class RoleForm(forms.Form):
     name = forms.CharField(label="Name", max_length=150)
     company = forms.ModelChoiceField(
@@ -68,7 +57,7 @@ class RoleForm(forms.Form):
         if not scope.is_unrestricted(actor):
             self.fields["company"].required = True
             self.fields["company"].empty_label = None
-        self.fields["permissions"].choices = _permission_choices(actor)
+        self.fields["permissions"].choices = selectors.grantable_by_module(actor)
 
 
 class _RoleChoiceField(forms.ModelMultipleChoiceField):
@@ -97,4 +86,4 @@ class AccessForm(forms.Form):
     def __init__(self, *args, actor, **kwargs):
         super().__init__(*args, **kwargs)
         self.fields["roles"].queryset = selectors.visible_roles(actor)
-        self.fields["permissions"].choices = _permission_choices(actor)
+        self.fields["permissions"].choices = selectors.grantable_by_module(actor)

@@ -10,7 +10,7 @@ from django.utils import timezone
 
 from organisation import scope
 from organisation.models import Company
-from organisation.permissions import LABELS, perm_name
+from organisation.permissions import GRANTABLE, LABELS, grantable_by, perm_name
 
 
 def company_get(*, actor, pk):
@@ -102,6 +102,22 @@ def permissions_named(names):
         app_label, codename = name.split(".")
         wanted |= Q(content_type__app_label=app_label, codename=codename)
     return Permission.objects.filter(wanted)
+
+
+def grantable_by_module(actor):
+    """The catalogue's permissions ``actor`` holds (and so may grant), grouped by module, as checkbox choices:
+    ``[(module, [(name, label), ...]), ...]``, modules where they hold none left out."""
+    grantable = grantable_by(actor)
+    return [
+        (module, [(perm, label) for perm, label in perms if perm in grantable])
+        for module, perms in GRANTABLE
+        if any(perm in grantable for perm, _label in perms)
+    ]
+
+
+def permission_label(name):
+    """What the catalogue calls permission ``name``, or None when it is not one of its function permissions."""
+    return LABELS.get(name)
 
 
 def access_of(user):

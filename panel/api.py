@@ -67,6 +67,7 @@ LINKS = {
         "ListTokens": ("tokens_api_token_list", _NEW_USER),
         "CreateToken": ("tokens_api_token_create", _NEW_USER),
         "CreateLongTermToken": ("tokens_api_token_create", _NEW_USER, {"long_term": True}),
+        "CreateLimitedToken": ("tokens_api_token_create", _NEW_USER, {"long_term": True, "permissions": []}),
         "TwoFactorStatus": ("two_factor_get", _NEW_USER),
         "ListPasskeys": ("passkeys_api_passkey_list", _NEW_USER),
         "SetExpiry": ("users_expiry_set", _NEW_USER),

@@ -21,7 +21,7 @@ from core.api import (
 from core.reauth import require_recent_proof
 from tokens import selectors, services
 from tokens.credentials import bearer_string
-from tokens.models import AccessToken
+from tokens.models import UNUSED_AFTER, AccessToken
 from tokens.validators import MAX_IP_ALLOWLIST_ENTRIES, MAX_LIFETIME_YEARS
 
 router = Router(tags=["tokens"])
@@ -36,6 +36,14 @@ class TokenOut(Schema):
     created_at: datetime
     last_used_at: datetime | None
     last_used_ip: str | None
+    permissions: list[str] | None = Field(
+        description="null: all of its owner's permissions; else the names it is limited to. Either way it acts "
+        "only with what its owner holds at each request."
+    )
+    unused: bool = Field(
+        alias="is_unused",
+        description=f"Not used for {UNUSED_AFTER.days} days (or never, and made that long ago): probably forgotten.",
+    )
 
 
 TokenPage = page_of(TokenOut, "TokenPage")
@@ -59,6 +67,18 @@ IpAllowlist = Annotated[
     ),
 ]
 EXPIRY = f"in the future and at most {MAX_LIFETIME_YEARS} years away, with a time zone offset"
+TokenPermissions = Annotated[
+    list[text(maxLength=100, examples=["accounts.view_user"])] | None,
+    stated(
+        description=(
+            "null: all of its owner's permissions, whatever they are at each request; or names of function "
+            "permissions its owner holds (as in the role editor, without accounts.use_api, which every token "
+            "needs from its owner), such as the view_ ones for a read-only token. Setting it needs a browser session."
+        ),
+        uniqueItems=True,
+        examples=[["accounts.view_user", "organisation.view_company"]],
+    ),
+]
 LONG_TERM = f"Expire at the latest allowed moment, {MAX_LIFETIME_YEARS} years from now (expires_at is then ignored)."
 
 
@@ -69,6 +89,7 @@ class TokenCreateIn(BodyIn):
         None, description=f"When the token expires ({EXPIRY}); required unless long_term is true."
     )
     long_term: bool = Field(False, description=LONG_TERM)
+    permissions: TokenPermissions = None
 
 
 class TokenUpdateIn(BodyIn):
@@ -76,6 +97,7 @@ class TokenUpdateIn(BodyIn):
     ip_allowlist: IpAllowlist | None = None
     expires_at: Moment | None = Field(None, description=f"A new expiry ({EXPIRY}).")
     long_term: bool = Field(False, description=LONG_TERM)
+    permissions: TokenPermissions = None
 
 
 @router.get("/users/{user_id}/tokens", response={200: TokenPage, **errors(403, 404, 422)}, summary="A user's tokens")
@@ -101,13 +123,16 @@ def token_create(request, user_id: int, body: TokenCreateIn):
 @router.patch(
     "/users/{user_id}/tokens/{token_id}",
     response={200: TokenOut, **errors(403, 404, 422)},
-    summary="Change a token's name, IP allow-list or expiry",
+    summary="Change a token's name, IP allow-list, expiry or permissions (permissions: a browser session only)",
 )
 def token_update(request, user_id: int, token_id: int, body: TokenUpdateIn):
+    changes = body.dict(exclude_unset=True)
+    if "permissions" in changes:
+        require_browser_session(request)  # a token must not widen itself or its siblings
     require_recent_proof(request)
     owner = selectors.token_owner(actor=request.user, user_id=user_id)
     token = selectors.token_get(owner=owner, token_id=token_id)
-    return services.token_update(origin=api_origin(request), token=token, **body.dict(exclude_unset=True))
+    return services.token_update(origin=api_origin(request), token=token, **changes)
 
 
 @router.delete(

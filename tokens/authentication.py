@@ -1,9 +1,9 @@
 """Authenticating a script by its access token: signed requests (AcePanel's HMAC-SHA256) or Bearer.
 
 The order of checks: throttle → parse → look up the token by ID (one query,
-owner included) → secret or signature in constant time → expiry → timestamp
-window → IP allow-list → replay → owner may log in. The signature is checked before the
-expiry (DESIGN.md lists them the other way round) so that only a holder of the
+owner and the token's permission set included) → secret or signature in constant time → expiry →
+timestamp window → IP allow-list → replay → owner may log in and use the API. The signature is
+checked before the expiry (DESIGN.md lists them the other way round) so that only a holder of the
 secret learns that a token exists and has expired. Nothing is cached in the
 process, so a token deleted or changed in one process is refused by all at once.
 
@@ -12,6 +12,10 @@ address off the allow-list: those requests proved the secret (a script with a wr
 or a moved server), so they are refused and audited but cannot lock the address out. A
 signature seen before inside the window is a replay: the shared cache remembers each
 accepted signature for twice the window, so a captured request is refused in every process.
+
+A token limited to chosen permissions narrows its owner's ``has_perm`` for the request
+(accounts.models.User.permission_limit): it may do what its owner holds now *and* its set names,
+wherever a permission is checked (endpoints, scope, selectors, services).
 """
 
 import hmac
@@ -100,6 +104,9 @@ def authenticate(request, *, ip, token_id, prove, timestamp=None, signed=None):
     if not (token.user.is_superuser or token.owner_has_api_module):
         _refuse(request, ip, token_id, token, TokenRefused(403, "the token's owner may not use the API module"))
     services.token_mark_used(token=token, ip=ip, now=timezone.now())
+    if token.permissions is not None:
+        # Its set came with the token's row: the owner's current permissions ∩ the token's, in every has_perm.
+        token.user.permission_limit = frozenset(token.permissions)
     request.access_token = token
     request.user = token.user
     return token.user

@@ -1,8 +1,13 @@
+from datetime import timedelta
+
 from django.conf import settings
 from django.db import models
 from django.utils import timezone
 
 from core.crypto import EncryptedTextField
+
+# A token not used for this long is marked in the token list (page and API): probably forgotten.
+UNUSED_AFTER = timedelta(days=90)
 
 
 class AccessToken(models.Model):
@@ -20,6 +25,9 @@ class AccessToken(models.Model):
     encrypted_secret = EncryptedTextField(plaintext="secret")
     # Normalised addresses and CIDR blocks (tokens.validators); empty allows any address.
     ip_allowlist = models.JSONField(default=list, blank=True)
+    # The permission names ("app_label.codename") the token is limited to; None: all of its owner's.
+    # Either way it acts only with what its owner holds at each request (tokens.authentication).
+    permissions = models.JSONField(null=True, blank=True)
     expires_at = models.DateTimeField()
     created_at = models.DateTimeField(default=timezone.now)
     last_used_at = models.DateTimeField(null=True, blank=True)
@@ -41,3 +49,8 @@ class AccessToken(models.Model):
     @property
     def is_expired(self):
         return self.expires_at <= timezone.now()
+
+    @property
+    def is_unused(self):
+        """Not used for ``UNUSED_AFTER``: last used that long ago, or never and made that long ago."""
+        return (self.last_used_at or self.created_at) <= timezone.now() - UNUSED_AFTER

@@ -2,11 +2,15 @@
 
 from django.shortcuts import get_object_or_404
 
+from accounts.selectors import API_MODULE_PERMISSION
 from organisation.scope import self_or_permitted
+from organisation.selectors import grantable_by_module, permission_label
 from tokens.models import AccessToken
 
 MANAGE_OTHERS_PERMISSION = "tokens.manage_others_tokens"
 CREATE_OTHERS_PERMISSION = "tokens.create_others_tokens"
+# Every token needs its owner to hold the API module; it is never one of the permissions a token is limited to.
+API_MODULE = ".".join(API_MODULE_PERMISSION)
 
 
 def token_owner(*, actor, user_id):
@@ -34,3 +38,33 @@ def tokens_of(*, owner):
 def token_get(*, owner, token_id):
     """One of ``owner``'s tokens, or 404 (also for another user's token)."""
     return get_object_or_404(tokens_of(owner=owner), pk=token_id)
+
+
+def token_permission_choices(*, owner):
+    """What a token of ``owner`` may be limited to: the function permissions ``owner`` holds, grouped by module."""
+    grouped = [
+        (module, [(n, label) for n, label in perms if n != API_MODULE]) for module, perms in grantable_by_module(owner)
+    ]
+    return [(module, perms) for module, perms in grouped if perms]
+
+
+def token_permission_names(*, owner):
+    return {name for _module, perms in token_permission_choices(owner=owner) for name, _label in perms}
+
+
+def read_only_permissions(*, owner):
+    """The "read-only" shortcut: the ``view_`` permissions ``owner`` holds (seeing, never changing)."""
+    return sorted(name for name in token_permission_names(owner=owner) if name.split(".")[1].startswith("view_"))
+
+
+def is_token_permission(name):
+    """Whether ``name`` is a function permission a token may be limited to (whoever holds it)."""
+    return name != API_MODULE and permission_label(name) is not None
+
+
+def tokens_listed(*, owner):
+    """``owner``'s tokens for the token list, each limited one with ``permission_labels`` (what its set names)."""
+    tokens = list(tokens_of(owner=owner))
+    for token in tokens:
+        token.permission_labels = [permission_label(name) or name for name in token.permissions or ()]
+    return tokens

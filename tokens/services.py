@@ -11,7 +11,7 @@ from core import crypto
 from core.audit import record
 from core.models import AuditEvent
 from core.notify import notify
-from tokens import credentials
+from tokens import credentials, selectors
 from tokens.models import AccessToken
 from tokens.validators import clean_ip_allowlist, latest_expiry, validate_token_expiry
 
@@ -20,11 +20,39 @@ from tokens.validators import clean_ip_allowlist, latest_expiry, validate_token_
 LAST_USED_RESOLUTION = timedelta(minutes=1)
 # When an owner is reminded that a token expires: days before, the earliest first.
 EXPIRY_REMINDER_DAYS = (7, 1)
+# token_update's "leave the permissions as they are" (None there means: all of the owner's).
+UNCHANGED = object()
 
 
-def _checked_fields(*, name=None, ip_allowlist=None, expires_at=None, long_term=False, now):
+def _clean_permissions(names, *, owner):
+    """``names`` sorted, once each, if each is a function permission ``owner`` holds; None (all of theirs) stays."""
+    if names is None:
+        return None
+    if len(set(names)) != len(names):
+        raise ValidationError("Name each permission once.")
+    names = set(names)
+    unknown = sorted(name for name in names if not selectors.is_token_permission(name))
+    if unknown:
+        shown = ", ".join(name[:80] for name in unknown[:3]) + (", …" if len(unknown) > 3 else "")
+        raise ValidationError(f"Not a function permission a token can be limited to: {shown}.")
+    beyond = sorted(names - selectors.token_permission_names(owner=owner))
+    if beyond:
+        raise ValidationError(
+            f"{owner.get_username()} does not hold {', '.join(beyond)}: a token never does more than its owner."
+        )
+    return sorted(names)
+
+
+def _checked_fields(
+    *, name=None, ip_allowlist=None, expires_at=None, long_term=False, permissions=UNCHANGED, owner, now
+):
     """Validate what is given; returns the cleaned values or raises one ValidationError naming each field."""
     cleaned, errors = {}, {}
+    if permissions is not UNCHANGED:
+        try:
+            cleaned["permissions"] = _clean_permissions(permissions, owner=owner)
+        except ValidationError as error:
+            errors["permissions"] = error.messages
     if name is not None:
         name = name.strip()
         try:
@@ -50,8 +78,11 @@ def _checked_fields(*, name=None, ip_allowlist=None, expires_at=None, long_term=
     return cleaned
 
 
-def token_create(*, origin, user, expires_at=None, long_term=False, name="", ip_allowlist=()):
+def token_create(*, origin, user, expires_at=None, long_term=False, name="", ip_allowlist=(), permissions=None):
     """Issue a token for ``user``; returns ``(token, secret)``. The secret is never readable again in plain text.
+
+    ``permissions``: None for all of ``user``'s (whatever they are at each request), or the names of
+    function permissions ``user`` holds that it is limited to.
 
     ``long_term`` picks the longest lifetime allowed (ten years) instead of ``expires_at``. Who may issue
     one for whom is the caller's check (tokens.selectors.token_creation_owner); when the actor is not
@@ -61,7 +92,13 @@ def token_create(*, origin, user, expires_at=None, long_term=False, name="", ip_
     if expires_at is None and not long_term:
         raise ValidationError({"expires_at": "Choose when the token expires."})
     fields = _checked_fields(
-        name=name or "", ip_allowlist=list(ip_allowlist), expires_at=expires_at, long_term=long_term, now=now
+        name=name or "",
+        ip_allowlist=list(ip_allowlist),
+        expires_at=expires_at,
+        long_term=long_term,
+        permissions=permissions,
+        owner=user,
+        now=now,
     )
     secret = credentials.new_secret()
     creator = origin.actor
@@ -81,10 +118,22 @@ def _notify(origin, token, change):
     notify(token.user, subject=subject, template="core/notifications/token.txt", context=context, origin=origin)
 
 
-def token_update(*, origin, token, ip_allowlist=None, expires_at=None, long_term=False, name=None):
-    """Change a token's name, IP allow-list or expiry; the secret stays the same."""
+def token_update(
+    *, origin, token, ip_allowlist=None, expires_at=None, long_term=False, name=None, permissions=UNCHANGED
+):
+    """Change a token's name, IP allow-list, expiry or permissions (None: all of its owner's); the secret stays.
+
+    Changing the permissions needs re-authentication, which is the caller's check (pages: sudo mode;
+    API: a browser session with a recent proof, since a token must not widen itself).
+    """
     fields = _checked_fields(
-        name=name, ip_allowlist=ip_allowlist, expires_at=expires_at, long_term=long_term, now=timezone.now()
+        name=name,
+        ip_allowlist=ip_allowlist,
+        expires_at=expires_at,
+        long_term=long_term,
+        permissions=permissions,
+        owner=token.user,
+        now=timezone.now(),
     )
     changes = {
         field: {"from": _jsonable(getattr(token, field)), "to": _jsonable(value)}
@@ -206,4 +255,5 @@ def _describe(token):
         "name": token.name,
         "ip_allowlist": token.ip_allowlist,
         "expires_at": token.expires_at.isoformat(),
+        "permissions": token.permissions,
     }

@@ -27,8 +27,8 @@ def _list_page(request, owner, *, form=None, status=200):
     created = None if form is not None else take_kept(request, _created_kept_for(owner))
     context = {
         "owner": owner,
-        "tokens": selectors.tokens_of(owner=owner),
-        "form": form or TokenForm.for_new_token(),
+        "tokens": selectors.tokens_listed(owner=owner),
+        "form": form or TokenForm.for_new_token(owner=owner),
         "show_create": form is not None,
         "created": created,
         "may_create": selectors.may_create_tokens_for(actor=request.user, owner=owner),
@@ -48,7 +48,7 @@ def token_list(request, user_id):
 def token_create(request, user_id):
     """The create dialog; a successful POST redirects to the list, which shows the new secret this once."""
     owner = selectors.token_creation_owner(actor=request.user, user_id=user_id)
-    form = TokenForm.for_new_token(posted(request))
+    form = TokenForm.for_new_token(posted(request), owner=owner)
     if request.method == "POST" and form.is_valid():
         try:
             token, secret = services.token_create(origin=Origin.from_request(request), user=owner, **form.cleaned_data)

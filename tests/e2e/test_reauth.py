@@ -31,7 +31,7 @@ def test_an_old_login_confirms_the_password_then_creates_the_token_typed(admin_p
 
     page.get_by_role("link", name="Create Token").click()
     dialog = page.get_by_role("dialog", name="Create Token")
-    dialog.get_by_label("Name").fill("after-confirming")
+    dialog.get_by_label("Name", exact=True).fill("after-confirming")
     dialog.get_by_label("Long-term").check()
     dialog.get_by_role("button", name="Create").click()
 
@@ -55,7 +55,7 @@ def test_an_old_login_confirms_with_a_passkey_instead_of_the_password(admin_page
 
     page.get_by_role("link", name="Create Token").click()
     dialog = page.get_by_role("dialog", name="Create Token")
-    dialog.get_by_label("Name").fill("by-passkey")
+    dialog.get_by_label("Name", exact=True).fill("by-passkey")
     dialog.get_by_label("Long-term").check()
     dialog.get_by_role("button", name="Create").click()
     expect(page.get_by_role("heading", name="Confirm it's you")).to_be_visible()

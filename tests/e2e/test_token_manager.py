@@ -83,7 +83,7 @@ def test_token_is_created_copied_used_restricted_and_deleted(admin_page, admin_u
     page.get_by_role("link", name="Create Token").click()
     dialog = page.get_by_role("dialog", name="Create Token")
     expect(dialog).to_be_visible()
-    dialog.get_by_label("Name").fill("nightly-backup")
+    dialog.get_by_label("Name", exact=True).fill("nightly-backup")
     dialog.get_by_label("IP white list").fill("127.0.0.1\n::1\n10.20.0.0/16")
     dialog.get_by_label("Long-term").check()
     dialog.get_by_role("button", name="Create").click()
@@ -174,7 +174,7 @@ def test_reloading_or_going_back_after_creating_a_token_creates_nothing_and_hide
     page.wait_for_load_state("load")
     page.get_by_role("link", name="Create Token").click()
     dialog = page.get_by_role("dialog", name="Create Token")
-    dialog.get_by_label("Name").fill("deploy")
+    dialog.get_by_label("Name", exact=True).fill("deploy")
     dialog.get_by_label("Long-term").check()
     dialog.get_by_role("button", name="Create").click()
     token = AccessToken.objects.get(user=admin_user)
@@ -196,3 +196,28 @@ def test_reloading_or_going_back_after_creating_a_token_creates_nothing_and_hide
 
     expect(page.locator("#created-secret")).to_have_count(0)
     assert AccessToken.objects.filter(user=admin_user).count() == 1
+
+
+def test_the_read_only_shortcut_ticks_the_view_permissions_and_a_tick_chooses_the_list(admin_page, admin_user):
+    page = admin_page
+    page.goto(f"/users/{admin_user.pk}/tokens/")
+    page.wait_for_load_state("load")
+    page.get_by_role("link", name="Create Token").click()
+    dialog = page.get_by_role("dialog", name="Create Token")
+    dialog.get_by_label("Name", exact=True).fill("report")
+    dialog.get_by_label("Long-term").check()
+    expect(dialog.get_by_role("radio", name=re.compile("^Everything I may do"))).to_be_checked()
+
+    dialog.get_by_role("radio", name=re.compile("^Read-only")).check()
+
+    expect(dialog.get_by_role("checkbox", name="See users (the Users module)")).to_be_checked()
+    expect(dialog.get_by_role("checkbox", name="Delete users")).not_to_be_checked()
+    dialog.get_by_role("checkbox", name="Delete users").check()
+    expect(dialog.get_by_role("radio", name=re.compile("^Only the permissions ticked"))).to_be_checked()
+    dialog.get_by_role("button", name="Create").click()
+
+    token = AccessToken.objects.get(user=admin_user)
+    expect(page.get_by_role("dialog", name=f"Token {token.pk} created")).to_be_visible()
+    assert "accounts.delete_user" in token.permissions
+    assert "accounts.view_user" in token.permissions
+    assert "accounts.add_user" not in token.permissions

@@ -25,7 +25,18 @@ from tokens.services import token_create
 pytestmark = pytest.mark.django_db
 
 MANAGE_OTHERS = "tokens.manage_others_tokens"
-TOKEN_FIELDS = {"id", "name", "ip_allowlist", "expires_at", "expired", "created_at", "last_used_at", "last_used_ip"}
+TOKEN_FIELDS = {
+    "id",
+    "name",
+    "ip_allowlist",
+    "expires_at",
+    "expired",
+    "created_at",
+    "last_used_at",
+    "last_used_ip",
+    "permissions",
+    "unused",
+}
 
 
 def iso(moment):
