@@ -3,6 +3,7 @@
 import hashlib
 import hmac
 import re
+from pathlib import Path
 from urllib.parse import urlsplit
 
 import pytest
@@ -84,6 +85,16 @@ def test_every_operation_has_a_chosen_snake_case_id(anonymous):
     assert len(set(operation_ids)) == len(operation_ids)
     for operation_id in operation_ids:
         assert _OPERATION_ID.fullmatch(operation_id) and "_api_" not in operation_id, operation_id
+
+
+def test_the_readme_table_names_every_operation(anonymous):
+    paths = anonymous.get("/api/openapi.json").json()["paths"]
+    readme = (Path(__file__).resolve().parents[2] / "README.md").read_text(encoding="utf-8")
+    table = readme[readme.index("**Every endpoint.**") : readme.index("**Answers.**")]
+
+    for operations in paths.values():
+        for operation in operations.values():
+            assert f"`{operation['operationId']}`" in table, operation["operationId"]
 
 
 def test_openapi_schema_serves_the_panel_it_comes_from(anonymous):
