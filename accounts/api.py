@@ -24,6 +24,7 @@ from core.api import (
     Text,
     api_origin,
     errors,
+    examples,
     in_scope,
     page_answer,
     page_of,
@@ -114,17 +115,41 @@ class ExpiryOut(Schema):
     accounts_changed: int = Field(description="How many accounts had another expiry before (the page's count).")
 
 
+_USER_EXAMPLE = {
+    "id": 7,
+    "username": "alice",
+    "email": "alice@example.com",
+    "is_active": True,
+    "is_superuser": False,
+    "date_joined": "2025-03-01T09:30:00Z",
+    "expires_at": None,
+    "company_id": 3,
+    "parent_id": None,
+}
+
+
 class PasswordIn(BodyIn):
     password: Password
     current_password: Text | None = Field(None, description="Required when changing your own password.")
 
 
-@router.get("/user/info", response={200: UserOut, **errors()}, summary="The user the request acts as")
+@router.get(
+    "/user/info",
+    response={200: UserOut, **errors()},
+    summary="The user the request acts as",
+    operation_id="user_info",
+)
 def user_info(request):
     return request.user
 
 
-@router.get("/users", response={200: UserPage, **errors(403, 422)}, summary="List users, newest first")
+@router.get(
+    "/users",
+    response={200: UserPage, **errors(403, 422)},
+    summary="List users, newest first",
+    operation_id="users_list",
+    openapi_extra=examples(response={"items": [_USER_EXAMPLE], "total": 41, "page": 3, "size": 20}),
+)
 def user_list(request, query: Query[UserListQuery]):
     require_permission(request, "accounts.view_user")
     page = selectors.user_list(actor=request.user, search=query.search, page=query.page, per_page=query.per_page)
@@ -132,7 +157,17 @@ def user_list(request, query: Query[UserListQuery]):
     return page_answer(query, items=page if page.number == query.page else [], total=page.paginator.count)
 
 
-@router.post("/users", response={201: UserOut, **errors(403, 422)}, summary="Create a user")
+@router.post(
+    "/users",
+    response={201: UserOut, **errors(403, 422)},
+    summary="Create a user",
+    operation_id="users_create",
+    openapi_extra=examples(
+        request={"username": "alice", "email": "alice@example.com", "password": "Sturdy-pass-42", "company_id": 3},
+        response=_USER_EXAMPLE,
+        status=201,
+    ),
+)
 def user_create(request, body: UserCreateIn):
     require_permission(request, "accounts.add_user")
     fields = body.dict()
@@ -142,7 +177,12 @@ def user_create(request, body: UserCreateIn):
     return Status(201, services.user_create(origin=api_origin(request), company=company, parent=parent, **fields))
 
 
-@router.get("/users/{user_id}", response={200: UserOut, **errors(403, 404, 422)}, summary="One user")
+@router.get(
+    "/users/{user_id}",
+    response={200: UserOut, **errors(403, 404, 422)},
+    summary="One user",
+    operation_id="users_get",
+)
 def user_get(request, user_id: int):
     if user_id != request.user.pk:
         require_permission(request, "accounts.view_user")
@@ -153,6 +193,7 @@ def user_get(request, user_id: int):
     "/users/{user_id}",
     response={200: UserOut, **errors(403, 404, 409, 422)},
     summary="Change username, email, expiry or whether the account is enabled",
+    operation_id="users_update",
 )
 def user_update(request, user_id: int, body: UserUpdateIn):
     require_permission(request, "accounts.change_user")
@@ -193,6 +234,7 @@ def user_expiry_set(request, user_id: int, body: ExpiryIn):
     "/users/{user_id}/password",
     response={204: None, **errors(403, 404, 422)},
     summary="Set a password (your own needs current_password); ends all of the user's sessions",
+    operation_id="users_password_set",
 )
 def user_password(request, user_id: int, body: PasswordIn):
     require_browser_session(request)
@@ -213,7 +255,10 @@ def user_password(request, user_id: int, body: PasswordIn):
 
 
 @router.delete(
-    "/users/{user_id}", response={204: None, **errors(403, 404, 409, 422)}, summary="Delete a user (never the last)"
+    "/users/{user_id}",
+    response={204: None, **errors(403, 404, 409, 422)},
+    summary="Delete a user (never the last)",
+    operation_id="users_delete",
 )
 def user_delete(request, user_id: int):
     require_permission(request, "accounts.delete_user")

@@ -83,8 +83,18 @@ Moment = Annotated[datetime, BeforeValidator(_written_moment)]
 
 
 def errors(*statuses):
-    """The error responses an operation documents; any can answer 400 (unreadable body), 401 and 429."""
-    return {status: ErrorOut for status in sorted({400, 401, 429, *statuses})}
+    """The error responses an operation documents; any can answer 400 (unreadable body), 401, 429 (too many
+    failed token attempts) and 503 (the database or the cache cannot be reached); panel.api adds their
+    ``Retry-After``."""
+    return {status: ErrorOut for status in sorted({400, 401, 429, 503, *statuses})}
+
+
+def examples(*, request=None, response=None, status=200):
+    """``openapi_extra`` giving an operation an example JSON body to send and one it answers with ``status``."""
+    extra = {"responses": {status: {"content": {"application/json": {"example": response}}}}}
+    if request is not None:
+        extra["requestBody"] = {"content": {"application/json": {"example": request}}}
+    return extra
 
 
 def api_origin(request):

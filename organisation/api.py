@@ -7,7 +7,18 @@ from django.contrib.auth.models import Group
 from django.core.exceptions import ValidationError
 from ninja import Field, Query, Router, Schema, Status
 
-from core.api import BodyIn, PageQuery, api_origin, errors, in_scope, page_of, paged, require_permission, stated
+from core.api import (
+    BodyIn,
+    PageQuery,
+    api_origin,
+    errors,
+    examples,
+    in_scope,
+    page_of,
+    paged,
+    require_permission,
+    stated,
+)
 from core.reauth import require_recent_proof
 from organisation import scope, selectors, services
 from organisation.permissions import GRANTABLE, LABELS, perm_name
@@ -165,6 +176,11 @@ def company_get(request, company_id: int):
     operation_id="companies_create",
     tags=["companies"],
     summary="Create a company",
+    openapi_extra=examples(
+        request={"name": "Acme Logistics", "parent_id": 1},
+        response={"id": 3, "name": "Acme Logistics", "parent_id": 1, "created_at": "2025-03-01T09:30:00Z"},
+        status=201,
+    ),
 )
 def company_create(request, body: CompanyCreateIn):
     require_permission(request, "organisation.add_company")

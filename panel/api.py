@@ -59,17 +59,17 @@ _NEW_COMPANY = {"company_id": "$response.body#/id"}
 _NEW_ROLE = {"role_id": "$response.body#/id"}
 _NEW_TOKEN = {"user_id": "$request.path.user_id", "token_id": "$response.body#/id"}
 LINKS = {
-    ("accounts_api_user_create", 201): {
-        "GetUser": ("accounts_api_user_get", _NEW_USER),
-        "UpdateUser": ("accounts_api_user_update", _NEW_USER),
-        "SetPassword": ("accounts_api_user_password", _NEW_USER),
-        "DeleteUser": ("accounts_api_user_delete", _NEW_USER),
-        "ListTokens": ("tokens_api_token_list", _NEW_USER),
-        "CreateToken": ("tokens_api_token_create", _NEW_USER),
-        "CreateLongTermToken": ("tokens_api_token_create", _NEW_USER, {"long_term": True}),
-        "CreateLimitedToken": ("tokens_api_token_create", _NEW_USER, {"long_term": True, "permissions": []}),
+    ("users_create", 201): {
+        "GetUser": ("users_get", _NEW_USER),
+        "UpdateUser": ("users_update", _NEW_USER),
+        "SetPassword": ("users_password_set", _NEW_USER),
+        "DeleteUser": ("users_delete", _NEW_USER),
+        "ListTokens": ("tokens_list", _NEW_USER),
+        "CreateToken": ("tokens_create", _NEW_USER),
+        "CreateLongTermToken": ("tokens_create", _NEW_USER, {"long_term": True}),
+        "CreateLimitedToken": ("tokens_create", _NEW_USER, {"long_term": True, "permissions": []}),
         "TwoFactorStatus": ("two_factor_get", _NEW_USER),
-        "ListPasskeys": ("passkeys_api_passkey_list", _NEW_USER),
+        "ListPasskeys": ("passkeys_list", _NEW_USER),
         "SetExpiry": ("users_expiry_set", _NEW_USER),
         "ListSessions": ("sessions_list", _NEW_USER),
         "EndAllSessions": ("sessions_end_all", _NEW_USER),
@@ -97,10 +97,10 @@ LINKS = {
         "UpdateRole": ("roles_update", _NEW_ROLE),
         "DeleteRole": ("roles_delete", _NEW_ROLE),
     },
-    ("tokens_api_token_create", 201): {
-        "UpdateToken": ("tokens_api_token_update", _NEW_TOKEN),
-        "DeleteToken": ("tokens_api_token_delete", _NEW_TOKEN),
-        "ListTokens": ("tokens_api_token_list", {"user_id": "$request.path.user_id"}),
+    ("tokens_create", 201): {
+        "UpdateToken": ("tokens_update", _NEW_TOKEN),
+        "DeleteToken": ("tokens_delete", _NEW_TOKEN),
+        "ListTokens": ("tokens_list", {"user_id": "$request.path.user_id"}),
     },
 }
 
@@ -110,8 +110,19 @@ def _link(operation_id, parameters, request_body=None):
     return link if request_body is None else {**link, "requestBody": request_body}
 
 
+# The answers that say when to try again (core.api.errors documents them on every operation).
+RETRY_AFTER = {
+    "Retry-After": {
+        "description": "Seconds to wait before trying again.",
+        "required": True,
+        "schema": {"type": "integer", "minimum": 0},
+    }
+}
+RETRY_STATUSES = (429, 503)
+
+
 class PanelAPI(NinjaAPI):
-    """ninja's API with the LINKS added to the schema it publishes."""
+    """ninja's API with the LINKS and the ``Retry-After`` headers added to the schema it publishes."""
 
     def get_openapi_schema(self, **kwargs):
         schema = super().get_openapi_schema(**kwargs)
@@ -120,6 +131,10 @@ class PanelAPI(NinjaAPI):
         }
         for (source, status), links in LINKS.items():
             operations[source]["responses"][status]["links"] = {name: _link(*link) for name, link in links.items()}
+        for operation in operations.values():
+            for status in RETRY_STATUSES:
+                if status in operation["responses"]:
+                    operation["responses"][status]["headers"] = RETRY_AFTER
         return schema
 
 
@@ -127,9 +142,13 @@ api = PanelAPI(
     title="Panel API",
     version="1",
     description=(
-        "Manage the panel's users and their access tokens, and see their two-factor status. "
-        "Authenticate with an access token (see README)."
+        "Everything an admin does on the pages: users, companies, roles and access, tokens, sessions, two-factor, "
+        "the audit log and lockouts. Authenticate with an access token, Bearer or signed (see the security "
+        'schemes and README). Errors answer `{"detail", "errors"}`; 429 and 503 say when to retry in '
+        "`Retry-After`."
     ),
+    # Relative: the panel that served this schema, whatever its host, so a client generated from it works anywhere.
+    servers=[{"url": "/", "description": "This panel"}],
     auth=[SignedRequestAuth(), BearerTokenAuth(), SessionCookieAuth()],
     urls_namespace="api",
 )
@@ -203,7 +222,14 @@ class HealthOut(Schema):
     version: str = Field(description="Panel's version, as `panel --version` prints it", examples=["0.2.0"])
 
 
-@api.get("/health", auth=None, response={200: HealthOut}, tags=["panel"], summary="Health check (no authentication)")
+@api.get(
+    "/health",
+    auth=None,
+    response={200: HealthOut},
+    tags=["panel"],
+    summary="Health check (no authentication)",
+    operation_id="health",
+)
 def health(request):
     return {"status": "ok", "version": __version__}
 

@@ -23,7 +23,10 @@ class PasskeyOut(Schema):
 
 
 @router.get(
-    "/users/{user_id}/passkeys", response={200: list[PasskeyOut], **errors(403, 404, 422)}, summary="A user's passkeys"
+    "/users/{user_id}/passkeys",
+    response={200: list[PasskeyOut], **errors(403, 404, 422)},
+    summary="A user's passkeys",
+    operation_id="passkeys_list",
 )
 def passkey_list(request, user_id: int):
     return list(selectors.passkeys_of(owner=selectors.passkey_owner(actor=request.user, user_id=user_id)))
@@ -33,6 +36,7 @@ def passkey_list(request, user_id: int):
     "/users/{user_id}/passkeys/{passkey_id}",
     response={204: None, **errors(403, 404, 422)},
     summary="Delete a passkey; it can no longer log in",
+    operation_id="passkeys_delete",
 )
 def passkey_delete(request, user_id: int, passkey_id: int):
     require_recent_proof(request)

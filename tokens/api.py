@@ -12,6 +12,7 @@ from core.api import (
     Text,
     api_origin,
     errors,
+    examples,
     page_of,
     paged,
     require_browser_session,
@@ -100,7 +101,12 @@ class TokenUpdateIn(BodyIn):
     permissions: TokenPermissions = None
 
 
-@router.get("/users/{user_id}/tokens", response={200: TokenPage, **errors(403, 404, 422)}, summary="A user's tokens")
+@router.get(
+    "/users/{user_id}/tokens",
+    response={200: TokenPage, **errors(403, 404, 422)},
+    summary="A user's tokens",
+    operation_id="tokens_list",
+)
 def token_list(request, user_id: int, query: Query[PageQuery]):
     owner = selectors.token_owner(actor=request.user, user_id=user_id)
     return paged(selectors.tokens_of(owner=owner), query)
@@ -110,6 +116,25 @@ def token_list(request, user_id: int, query: Query[PageQuery]):
     "/users/{user_id}/tokens",
     response={201: TokenCreatedOut, **errors(403, 404, 422)},
     summary="Issue a token; the answer holds its secret, shown this once (a browser session only)",
+    operation_id="tokens_create",
+    openapi_extra=examples(
+        request={"name": "report", "long_term": True, "permissions": ["accounts.view_user"]},
+        response={
+            "id": 16,
+            "name": "report",
+            "ip_allowlist": [],
+            "expires_at": "2035-03-01T09:30:00Z",
+            "expired": False,
+            "created_at": "2025-03-01T09:30:00Z",
+            "last_used_at": None,
+            "last_used_ip": None,
+            "permissions": ["accounts.view_user"],
+            "unused": False,
+            "secret": "Zm9vYmFyYmF6cXV4Zm9vYmFyYmF6cXV4Zm9vYmFyYmE",
+            "bearer": "pnl_16_Zm9vYmFyYmF6cXV4Zm9vYmFyYmF6cXV4Zm9vYmFyYmE",
+        },
+        status=201,
+    ),
 )
 def token_create(request, user_id: int, body: TokenCreateIn):
     require_browser_session(request)
@@ -124,6 +149,7 @@ def token_create(request, user_id: int, body: TokenCreateIn):
     "/users/{user_id}/tokens/{token_id}",
     response={200: TokenOut, **errors(403, 404, 422)},
     summary="Change a token's name, IP allow-list, expiry or permissions (permissions: a browser session only)",
+    operation_id="tokens_update",
 )
 def token_update(request, user_id: int, token_id: int, body: TokenUpdateIn):
     changes = body.dict(exclude_unset=True)
@@ -136,7 +162,10 @@ def token_update(request, user_id: int, token_id: int, body: TokenUpdateIn):
 
 
 @router.delete(
-    "/users/{user_id}/tokens/{token_id}", response={204: None, **errors(403, 404, 422)}, summary="Delete a token"
+    "/users/{user_id}/tokens/{token_id}",
+    response={204: None, **errors(403, 404, 422)},
+    summary="Delete a token",
+    operation_id="tokens_delete",
 )
 def token_delete(request, user_id: int, token_id: int):
     owner = selectors.token_owner(actor=request.user, user_id=user_id)

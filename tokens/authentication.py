@@ -150,10 +150,7 @@ class SignedRequestAuth(APIKeyHeader):
     """``Authorization: HMAC-SHA256 Credential=<id>, Signature=<hex>`` with ``X-Timestamp``."""
 
     param_name = "Authorization"
-    openapi_description = (
-        "AcePanel-compatible signed request: `X-Timestamp: <unix seconds>` and "
-        "`Authorization: HMAC-SHA256 Credential=<token id>, Signature=<hex>` (see README)."
-    )
+    openapi_description = signing.SCHEME_DESCRIPTION
 
     def __call__(self, request):
         value = request.headers.get("Authorization", "")
@@ -181,7 +178,11 @@ class SignedRequestAuth(APIKeyHeader):
 class BearerTokenAuth(HttpBearer):
     """``Authorization: Bearer pnl_<id>_<secret>``."""
 
-    openapi_description = "`Authorization: Bearer pnl_<token id>_<secret>`, the string shown when the token is made."
+    openapi_description = (
+        "`Authorization: Bearer pnl_<token id>_<secret>`, the string shown once when the token is made "
+        "(the `bearer` of the creation answer), e.g. `Authorization: Bearer pnl_16_Zm9vYmFy...`. "
+        "The secret travels with every request: use HTTPS, or sign requests instead."
+    )
 
     def authenticate(self, request, token):
         ip = unthrottled_ip(request)

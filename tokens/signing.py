@@ -35,6 +35,33 @@ def signature(secret: str, timestamp: str, canonical: str) -> str:
     return hmac.new(secret.encode(), string_to_sign.encode(), hashlib.sha256).hexdigest()
 
 
+# A documentation example (the schema's description), not a credential.
+_EXAMPLE = {"token_id": 16, "secret": "s3cr3t", "timestamp": "1700000000"}  # noqa: S105
+
+
+def _worked_example(token_id, secret, timestamp):
+    """The signing of ``GET /api/users?size=20&page=1``, step by step, for the schema's description."""
+    canonical = canonical_request("GET", "/api/users", "size=20&page=1", b"")
+    string_to_sign = "\n".join((ALGORITHM, timestamp, hashlib.sha256(canonical.encode()).hexdigest()))
+    return (
+        f"Token {token_id} with the secret `{secret}` signs `GET /api/users?size=20&page=1` (no body) "
+        f"at {timestamp}:\n\n```\ncanonical request:\n{canonical}\n\nstring to sign:\n{string_to_sign}\n\n"
+        f"headers:\nX-Timestamp: {timestamp}\n"
+        f"Authorization: {ALGORITHM} Credential={token_id}, Signature={signature(secret, timestamp, canonical)}\n```"
+    )
+
+
+SCHEME_DESCRIPTION = (
+    "AcePanel-compatible signed request: the secret never travels. Send `X-Timestamp: <unix seconds>` (within "
+    f"{TIMESTAMP_TOLERANCE} seconds of the panel's clock) and "
+    f"`Authorization: {ALGORITHM} Credential=<token id>, Signature=<hex>`. The signature is the lowercase hex "
+    f"HMAC-SHA256, keyed with the token's secret, of `{ALGORITHM}\\n<timestamp>\\n<hex SHA-256 of the canonical "
+    "request>`; the canonical request is the method, the path from `/api` on (decoded), the query with its keys "
+    "sorted (form-style escaping, no `?`) and the hex SHA-256 of the body bytes, joined by `\\n`. Each signature "
+    "is accepted once: sign a repeated call anew.\n\n" + _worked_example(**_EXAMPLE)
+)
+
+
 def parse_authorization(value: str):
     """``(credential, signature)`` from ``HMAC-SHA256 Credential=<id>, Signature=<hex>``, or None."""
     scheme, _, params = value.partition(" ")

@@ -1,6 +1,9 @@
 """The API's OpenAPI schema and docs page: public, complete, and usable offline under the panel's CSP."""
 
+import hashlib
+import hmac
 import re
+from pathlib import Path
 from urllib.parse import urlsplit
 
 import pytest
@@ -13,6 +16,7 @@ pytestmark = pytest.mark.django_db
 
 _URL_ATTRIBUTE = re.compile(r'(?:src|href)="([^"]+)"')
 _ABSOLUTE_URL = re.compile(r"(?:https?:)?//[^\s\"'<>]+", re.IGNORECASE)
+_OPERATION_ID = re.compile(r"[a-z]+(?:_[a-z]+)*")
 
 
 @pytest.fixture
@@ -73,6 +77,79 @@ def test_openapi_schema_documents_the_user_and_token_operations(anonymous):
     }
 
 
+def test_every_operation_has_a_chosen_snake_case_id(anonymous):
+    """Generated clients name their functions after the IDs: ``users_list``, not ``accounts_api_user_list``."""
+    paths = anonymous.get("/api/openapi.json").json()["paths"]
+    operation_ids = [operation["operationId"] for operations in paths.values() for operation in operations.values()]
+
+    assert len(set(operation_ids)) == len(operation_ids)
+    for operation_id in operation_ids:
+        assert _OPERATION_ID.fullmatch(operation_id) and "_api_" not in operation_id, operation_id
+
+
+def test_the_readme_table_names_every_operation(anonymous):
+    paths = anonymous.get("/api/openapi.json").json()["paths"]
+    readme = (Path(__file__).resolve().parents[2] / "README.md").read_text(encoding="utf-8")
+    table = readme[readme.index("**Every endpoint.**") : readme.index("**Answers.**")]
+
+    for operations in paths.values():
+        for operation in operations.values():
+            assert f"`{operation['operationId']}`" in table, operation["operationId"]
+
+
+def test_openapi_schema_serves_the_panel_it_comes_from(anonymous):
+    assert anonymous.get("/api/openapi.json").json()["servers"] == [{"url": "/", "description": "This panel"}]
+
+
+def test_openapi_schema_shows_how_to_sign_with_a_worked_example(anonymous):
+    description = anonymous.get("/api/openapi.json").json()["components"]["securitySchemes"]["SignedRequestAuth"][
+        "description"
+    ]
+    # Worked out here independently of tokens.signing: token 16, secret s3cr3t, GET /api/users?size=20&page=1.
+    canonical = "GET\n/api/users\npage=1&size=20\n" + hashlib.sha256(b"").hexdigest()
+    to_sign = "HMAC-SHA256\n1700000000\n" + hashlib.sha256(canonical.encode()).hexdigest()
+    expected = hmac.new(b"s3cr3t", to_sign.encode(), hashlib.sha256).hexdigest()
+
+    assert canonical in description and to_sign in description
+    assert f"Authorization: HMAC-SHA256 Credential=16, Signature={expected}" in description
+    assert "X-Timestamp: 1700000000" in description
+
+
+def test_every_operation_documents_503_and_retry_after(anonymous):
+    paths = anonymous.get("/api/openapi.json").json()["paths"]
+
+    for path, operations in paths.items():
+        for method, operation in operations.items():
+            responses = operation["responses"]
+            if path != "/api/health":
+                assert {"429", "503"} <= set(responses), (method, path)
+            for status in ("429", "503"):
+                if status in responses:
+                    assert responses[status]["headers"]["Retry-After"]["required"] is True, (method, path, status)
+
+
+@pytest.mark.parametrize(
+    ("path", "method", "status"),
+    [
+        ("/api/users", "get", "200"),
+        ("/api/users", "post", "201"),
+        ("/api/users/{user_id}/tokens", "post", "201"),
+        ("/api/companies", "post", "201"),
+    ],
+)
+def test_main_operations_show_examples_with_the_answers_fields(anonymous, path, method, status):
+    schema = anonymous.get("/api/openapi.json").json()
+    operation = schema["paths"][path][method]
+    answer = operation["responses"][status]["content"]["application/json"]
+    answer_schema = schema["components"]["schemas"][answer["schema"]["$ref"].rsplit("/", 1)[1]]
+
+    assert set(answer["example"]) == set(answer_schema["properties"])
+    if method == "post":
+        body = operation["requestBody"]["content"]["application/json"]
+        body_schema = schema["components"]["schemas"][body["schema"]["$ref"].rsplit("/", 1)[1]]
+        assert body["example"] and set(body["example"]) <= set(body_schema["properties"])
+
+
 def test_openapi_schema_states_the_validators_bounds(anonymous):
     schemas = anonymous.get("/api/openapi.json").json()["components"]["schemas"]
 
@@ -90,7 +167,7 @@ def test_openapi_schema_links_a_new_user_and_a_new_token_to_the_calls_on_them(an
     user_links = paths["/api/users"]["post"]["responses"]["201"]["links"]
     token_links = paths["/api/users/{user_id}/tokens"]["post"]["responses"]["201"]["links"]
     assert user_links["DeleteUser"] == {
-        "operationId": "accounts_api_user_delete",
+        "operationId": "users_delete",
         "parameters": {"user_id": "$response.body#/id"},
     }
     assert token_links["DeleteToken"]["parameters"] == {

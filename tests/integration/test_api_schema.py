@@ -52,11 +52,11 @@ HYPOTHESIS = {
 # - a lock's name that no lock can have (no IP address for an address; a space inside an account's).
 # Every other operation must accept every schema-valid request (or answer 403, 404, 409).
 RULES_NO_SCHEMA_STATES = [
-    "accounts_api_user_create",
-    "accounts_api_user_update",
-    "accounts_api_user_password",
-    "tokens_api_token_create",
-    "tokens_api_token_update",
+    "users_create",
+    "users_update",
+    "users_password_set",
+    "tokens_create",
+    "tokens_update",
     # - an expiry relative to now, or a whole company with someone beyond the caller's reach;
     # - a session lifetime together with long-term sessions;
     # - a wrong code, or an enrolment that is not open (not the user's, or confirmed already);
