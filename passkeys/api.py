@@ -2,9 +2,9 @@
 
 from datetime import datetime
 
-from ninja import Field, Router, Schema, Status
+from ninja import Field, Query, Router, Schema, Status
 
-from core.api import api_origin, errors
+from core.api import PageQuery, api_origin, errors, page_of, paged
 from core.reauth import require_recent_proof
 from passkeys import selectors, services
 
@@ -22,14 +22,17 @@ class PasskeyOut(Schema):
     transports: list[str]
 
 
+PasskeyPage = page_of(PasskeyOut, "PasskeyPage")
+
+
 @router.get(
     "/users/{user_id}/passkeys",
-    response={200: list[PasskeyOut], **errors(403, 404, 422)},
+    response={200: PasskeyPage, **errors(403, 404, 422)},
     summary="A user's passkeys",
     operation_id="passkeys_list",
 )
-def passkey_list(request, user_id: int):
-    return list(selectors.passkeys_of(owner=selectors.passkey_owner(actor=request.user, user_id=user_id)))
+def passkey_list(request, user_id: int, query: Query[PageQuery]):
+    return paged(selectors.passkeys_of(owner=selectors.passkey_owner(actor=request.user, user_id=user_id)), query)
 
 
 @router.delete(

@@ -119,7 +119,7 @@ def open_create_token(page):
 
 def open_token_created(page):
     open_create_token(page)
-    page.get_by_label("Name").fill("deploy from the release pipeline")
+    page.get_by_label("Name", exact=True).fill("deploy from the release pipeline")
     page.get_by_role("button", name="Create", exact=True).click()
     expect(page.get_by_role("dialog", name="created")).to_be_visible()
 

@@ -107,7 +107,7 @@ def test_list_own_passkeys_shows_each_newest_first(me, carol, carols_passkey):
     response = me.call("get", _url(carol.pk))
 
     assert response.status_code == 200
-    items = response.json()
+    items = response.json()["items"]
     assert [item["id"] for item in items] == [synced.pk, carols_passkey.pk]
     assert all(set(item) == PASSKEY_FIELDS for item in items)
     assert parsed(items[1].pop("created_at")) == api_time(carols_passkey.created_at)
@@ -128,7 +128,7 @@ def test_list_shows_when_a_passkey_last_logged_in(me, carol, carols_passkey):
     _, authenticator = register_passkey(carol, name="Used")
     assert log_in_with(authenticator) == carol
 
-    items = me.call("get", _url(carol.pk)).json()
+    items = me.call("get", _url(carol.pk)).json()["items"]
 
     used = Passkey.objects.get(name="Used")
     assert {item["name"]: parsed(item["last_used_at"]) for item in items} == {
@@ -141,11 +141,11 @@ def test_list_of_a_user_without_passkeys_is_empty(me, carol):
     response = me.call("get", _url(carol.pk))
 
     assert response.status_code == 200
-    assert response.json() == []
+    assert response.json() == {"items": [], "total": 0, "page": 1, "size": 20}
 
 
 def test_list_shows_only_the_owners_passkeys(me, carol, carols_passkey, bobs_passkey):
-    items = me.call("get", _url(carol.pk)).json()
+    items = me.call("get", _url(carol.pk)).json()["items"]
 
     assert [item["id"] for item in items] == [carols_passkey.pk]
 
@@ -230,7 +230,7 @@ def test_manager_lists_another_users_passkeys(manager, other_user, bobs_passkey)
     response = manager.call("get", _url(other_user.pk))
 
     assert response.status_code == 200
-    assert [(item["id"], item["name"]) for item in response.json()] == [(bobs_passkey.pk, "Bob's phone")]
+    assert [(item["id"], item["name"]) for item in response.json()["items"]] == [(bobs_passkey.pk, "Bob's phone")]
 
 
 def test_manager_deletes_another_users_passkey_and_it_is_audited(manager, other_user, bobs_passkey):
