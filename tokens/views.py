@@ -13,7 +13,14 @@ from django.views.decorators.http import require_http_methods
 
 from core.audit import Origin
 from core.reauth import sudo_required
-from core.view_helpers import apply_service_errors, keep_for_next_page, posted, take_kept
+from core.view_helpers import (
+    apply_service_errors,
+    keep_for_next_page,
+    page_redirect,
+    posted,
+    render_action,
+    take_kept,
+)
 from tokens import selectors, services
 from tokens.credentials import bearer_string
 from tokens.forms import TokenForm
@@ -74,9 +81,9 @@ def token_update(request, user_id, token_id):
             apply_service_errors(form, error)
         else:
             messages.success(request, f"Token {token.pk} was modified.")
-            return redirect("tokens:token_list", user_id=owner.pk)
+            return page_redirect(request, "tokens:token_list", user_id=owner.pk)
     context = {"owner": owner, "token": token, "form": form}
-    return render(request, "tokens/token_update.html", context, status=400 if form.errors else 200)
+    return render_action(request, "tokens/token_update.html", context, status=400 if form.errors else 200)
 
 
 @require_http_methods(["GET", "POST"])
@@ -86,5 +93,5 @@ def token_delete(request, user_id, token_id):
     if request.method == "POST":
         services.token_delete(origin=Origin.from_request(request), token=token)
         messages.success(request, f"Token {token_id} was deleted. Scripts using it are refused from now on.")
-        return redirect("tokens:token_list", user_id=owner.pk)
-    return render(request, "tokens/token_delete.html", {"owner": owner, "token": token})
+        return page_redirect(request, "tokens:token_list", user_id=owner.pk)
+    return render_action(request, "tokens/token_delete.html", {"owner": owner, "token": token})

@@ -95,7 +95,7 @@ def test_user_list_offers_add_sub_user_for_each_row(admin_client, acme):
 
     body = admin_client.get("/users/").content.decode()
 
-    assert f'href="/users/new/?parent={parent.pk}">Add Sub-user</a>' in body
+    assert f'href="/users/new/?parent={parent.pk}" data-quick-action>Add Sub-user</a>' in body
 
 
 def test_user_list_has_no_add_sub_user_without_the_add_permission(acme):
