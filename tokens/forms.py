@@ -5,8 +5,8 @@ from django import forms
 from django.core.exceptions import ValidationError
 from django.utils import timezone
 
-from core.forms import LOCAL_INPUT, moment_field, untouched_moment
-from tokens.validators import clean_ip_allowlist, latest_expiry, validate_token_expiry
+from core.forms import moment_field, untouched_moment
+from tokens.validators import clean_ip_allowlist, validate_token_expiry
 
 DEFAULT_LIFETIME = timedelta(days=90)
 
@@ -23,13 +23,6 @@ class TokenForm(forms.Form):
     )
     expires_at = moment_field("Expires at (UTC)", help_text="At most 10 years from now.")
     long_term = forms.BooleanField(label="Long-term: expire in 10 years, the longest allowed", required=False)
-
-    def __init__(self, *args, **kwargs):
-        super().__init__(*args, **kwargs)
-        now = timezone.now()
-        self.fields["expires_at"].widget.attrs.update(
-            min=now.strftime(LOCAL_INPUT), max=latest_expiry(now).strftime(LOCAL_INPUT)
-        )
 
     @classmethod
     def for_new_token(cls, data=None):

@@ -40,9 +40,9 @@ COMMAND = Origin.command("pytest")
 
 
 def _moment(days):
-    """A whole minute ``days`` from now, as stored, and as the datetime-local input sends it."""
+    """A whole minute ``days`` from now, as stored, and as it is typed in the expiry input."""
     moment = (timezone.now() + datetime.timedelta(days=days)).replace(second=0, microsecond=0)
-    return moment, moment.strftime("%Y-%m-%dT%H:%M")
+    return moment, moment.strftime("%Y-%m-%d %H:%M")
 
 
 def _expiry(user):

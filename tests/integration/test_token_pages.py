@@ -353,7 +353,7 @@ def test_modify_form_shows_the_current_values(owner, owner_client):
 
     assert 'value="sync"' in content
     assert "192.0.2.1\n10.0.0.0/8</textarea>" in content
-    assert f'value="{token.expires_at:%Y-%m-%dT%H:%M}"' in content
+    assert f'value="{token.expires_at:%Y-%m-%d %H:%M}"' in content
 
 
 @pytest.mark.parametrize(
