@@ -129,8 +129,10 @@ def user_field_edit(request, pk, field):
             for message in error.message_dict.get(field, error.messages):
                 form.add_error("value", message)
         else:
-            if is_htmx(request):
-                return render(request, "accounts/_user_cell.html", {"row": user, "field": field})
+            if is_htmx(request):  # renaming yourself also renames you in the top bar
+                renamed_self = field == "username" and user.pk == request.user.pk
+                context = {"row": user, "field": field, "renamed_self": renamed_self}
+                return render(request, "accounts/_user_cell.html", context)
             messages.success(request, f"Saved the {field} of {user.username}.")
             return redirect("accounts:user_list")
     context = {"row": user, "field": field, "form": form}
@@ -151,7 +153,7 @@ def user_expiry(request, pk):
         whole_company = form.cleaned_data.get("whole_company", False)
         if whole_company and not request.POST.get("confirmed"):
             context = {"target": user, "form": form, "company_size": company_size}
-            return render(request, "accounts/user_expiry_confirm.html", context)
+            return render_action(request, "accounts/user_expiry_confirm.html", context)
         try:
             expires_at = form.cleaned_data["expires_at"]
             origin = Origin.from_request(request)
@@ -164,9 +166,9 @@ def user_expiry(request, pk):
             form.add_error(None, str(refused))
         else:
             messages.success(request, _expiry_set(user, changed, whole_company=whole_company))
-            return redirect("accounts:user_list")
+            return page_redirect(request, "accounts:user_list")
     context = {"target": user, "form": form}
-    return render(request, "accounts/user_expiry.html", context, status=400 if form.errors else 200)
+    return render_action(request, "accounts/user_expiry.html", context, status=400 if form.errors else 200)
 
 
 def _expiry_set(user, changed, *, whole_company):
@@ -212,9 +214,9 @@ def user_move(request, pk):
             messages.success(
                 request, f"{user.username} now belongs to {where}" + (f" ({moved} accounts)." if moved > 1 else ".")
             )
-            return redirect("accounts:user_list")
+            return page_redirect(request, "accounts:user_list")
     context = {"target": user, "form": form, "sub_users": selectors.all_sub_users(user)}
-    return render(request, "accounts/user_move.html", context, status=400 if form.errors else 200)
+    return render_action(request, "accounts/user_move.html", context, status=400 if form.errors else 200)
 
 
 @require_http_methods(["GET", "POST"])
