@@ -51,10 +51,16 @@
     htmx.ajax("POST", form.action, { source: form, target: "#quick-action", swap: "innerHTML" });
   });
 
-  // Content htmx loads into a closed dialog (an enrolment step) opens it.
+  // Content htmx loads into a closed dialog (an enrolment step) opens it; a quick action's
+  // form that comes back refused puts the focus on the first field it refused.
   document.body.addEventListener("htmx:afterSwap", function (event) {
     const dialog = event.detail.target.closest("dialog");
-    if (dialog && !dialog.open) dialog.showModal();
+    if (dialog && !dialog.open) {
+      dialog.showModal();
+    } else if (dialog && dialog.id === "quick-action") {
+      const first = dialog.querySelector('[aria-invalid="true"], input:not([type="hidden"]), select, textarea, button');
+      if (first) first.focus();
+    }
   });
 
   // A quick action the server will not show as a fragment (gone, not allowed) opens as its page.
