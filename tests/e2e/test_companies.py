@@ -48,7 +48,9 @@ def create_company(page, name, *, under=None):
     expect(page.get_by_role("heading", name="Create Company", exact=True)).to_be_visible()
     parent = page.get_by_label("Parent company")
     if under is None:
-        expect(parent.locator("option:checked")).to_have_text(re.compile(r"^-+$"))  # the empty choice
+        expect(parent.locator("option:checked")).to_have_text(
+            "— None: a company at the top of the tree —"
+        )  # the empty choice
     else:
         expect(parent.locator("option:checked")).to_have_text(under)
     page.get_by_label("Name", exact=True).fill(name)

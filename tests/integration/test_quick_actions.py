@@ -1,4 +1,4 @@
-"""Quick actions (create user, change password, modify token, move, expiry, every delete confirmation)
+"""Quick actions (create user, change password, create and modify token, move, expiry, every delete confirmation)
 open as dialogs over their list, and as plain pages without JavaScript.
 
 One view answers both: htmx gets the form alone (the shared dialog's content), a plain request the
@@ -52,6 +52,7 @@ ACTIONS = [
     ("/users/{carol}/delete/", "Delete user carol?", "/users/"),
     ("/users/{carol}/expiry/", "Account expiry of carol", "/users/"),
     ("/users/{carol}/company/", "Move carol to another company", "/users/"),
+    ("/users/{admin}/tokens/new/", "Create Token", "/users/{admin}/tokens/"),
     ("/users/{admin}/tokens/{token}/edit/", "Modify token {token}", "/users/{admin}/tokens/"),
     ("/users/{admin}/tokens/{token}/delete/", "Delete token {token}?", "/users/{admin}/tokens/"),
     ("/users/{admin}/passkeys/{passkey}/delete/", "Delete passkey", "/users/{admin}/passkeys/"),
@@ -105,6 +106,11 @@ SUCCESSES = [
     ("/users/{carol}/delete/", {}, lambda t: not User.objects.filter(pk=t["carol"].pk).exists()),
     ("/users/{carol}/expiry/", {"expires_at": IN_A_MONTH}, lambda t: User.objects.get(pk=t["carol"].pk).expires_at),
     ("/users/{carol}/company/", {"company": "{company}"}, lambda t: User.objects.get(pk=t["carol"].pk).company_id),
+    (
+        "/users/{admin}/tokens/new/",
+        {"name": "nightly", "expires_at": IN_A_MONTH},
+        lambda t: AccessToken.objects.filter(name="nightly").exists(),
+    ),
     (
         "/users/{admin}/tokens/{token}/edit/",
         {"name": "renamed", "expires_at": IN_A_MONTH},
