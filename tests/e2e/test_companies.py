@@ -74,12 +74,12 @@ def create_user_in(page, company, *, username, password):
     open_module(page, "Users")
     tree = page.get_by_role("navigation", name="Companies")
     tree.get_by_role("link", name=f"Create a user in {company}", exact=True).click()
-    expect(page.get_by_role("heading", name="Create User", exact=True)).to_be_visible()
-    expect(page.get_by_label("Related company").locator("option:checked")).to_have_text(company)
-    page.get_by_label("Username").fill(username)
-    page.get_by_label("Email").fill(f"{username}@acme.example")
-    page.get_by_label("Password").fill(password)
-    page.get_by_role("button", name="Create", exact=True).click()
+    dialog = page.get_by_role("dialog", name="Create User")
+    expect(dialog.get_by_label("Related company").locator("option:checked")).to_have_text(company)
+    dialog.get_by_label("Username").fill(username)
+    dialog.get_by_label("Email").fill(f"{username}@acme.example")
+    dialog.get_by_label("Password").fill(password)
+    dialog.get_by_role("button", name="Create", exact=True).click()
     expect(page.get_by_role("status")).to_have_text(f"User {username} was created.")
 
 

@@ -88,7 +88,8 @@ def test_token_is_created_copied_used_restricted_and_deleted(admin_page, admin_u
     dialog.get_by_label("Long-term").check()
     dialog.get_by_role("button", name="Create").click()
 
-    # The secret is shown once, with copy buttons.
+    # The secret is shown once, with copy buttons, on the list the window goes back to.
+    expect(page.locator("#created-secret")).to_be_visible()
     token = AccessToken.objects.get(user=admin_user)
     shown = page.get_by_role("dialog", name=f"Token {token.pk} created")
     expect(shown).to_be_visible()
@@ -177,6 +178,7 @@ def test_reloading_or_going_back_after_creating_a_token_creates_nothing_and_hide
     dialog.get_by_label("Name").fill("deploy")
     dialog.get_by_label("Long-term").check()
     dialog.get_by_role("button", name="Create").click()
+    expect(page.locator("#created-secret")).to_be_visible()
     token = AccessToken.objects.get(user=admin_user)
     expect(page.get_by_role("dialog", name=f"Token {token.pk} created")).to_be_visible()
     secret = page.locator("#created-secret").inner_text()
