@@ -51,16 +51,18 @@
     htmx.ajax("POST", form.action, { source: form, target: "#quick-action", swap: "innerHTML" });
   });
 
-  // Content htmx loads into a closed dialog (an enrolment step) opens it; a quick action's
-  // form that comes back refused puts the focus on the first field it refused.
+  // Content htmx loads into a closed dialog (an enrolment step) opens it.
   document.body.addEventListener("htmx:afterSwap", function (event) {
     const dialog = event.detail.target.closest("dialog");
-    if (dialog && !dialog.open) {
-      dialog.showModal();
-    } else if (dialog && dialog.id === "quick-action") {
-      const first = dialog.querySelector('[aria-invalid="true"], input:not([type="hidden"]), select, textarea, button');
-      if (first) first.focus();
-    }
+    if (dialog && !dialog.open) dialog.showModal();
+  });
+
+  // A quick action's form that comes back refused: the focus goes to the first field it refused.
+  document.body.addEventListener("htmx:afterSettle", function (event) {
+    const target = event.detail.target;
+    if (target.id !== "quick-action") return;
+    const first = target.querySelector('[aria-invalid="true"], input:not([type="hidden"]):not([hidden]), select, textarea, button');
+    if (first) first.focus();
   });
 
   // A quick action the server will not show as a fragment (gone, not allowed) opens as its page.
