@@ -51,18 +51,19 @@
     htmx.ajax("POST", form.action, { source: form, target: "#quick-action", swap: "innerHTML" });
   });
 
-  // Content htmx loads into a closed dialog (an enrolment step) opens it.
+  // Content htmx loads into a closed dialog (an enrolment step, a quick action) opens it, and
+  // showModal focuses its first field. Content that replaces an open quick action's (the form
+  // refused, the password prompt) gets the focus on its first refused field, else its first one,
+  // at once, so nothing typed meanwhile lands elsewhere.
   document.body.addEventListener("htmx:afterSwap", function (event) {
     const dialog = event.detail.target.closest("dialog");
-    if (dialog && !dialog.open) dialog.showModal();
-  });
-
-  // A quick action's form that comes back refused: the focus goes to the first field it refused.
-  document.body.addEventListener("htmx:afterSettle", function (event) {
-    const target = event.detail.target;
-    if (target.id !== "quick-action") return;
-    const first = target.querySelector('[aria-invalid="true"], input:not([type="hidden"]):not([hidden]), select, textarea, button');
-    if (first) first.focus();
+    if (dialog && !dialog.open) {
+      dialog.showModal();
+    } else if (dialog && dialog.id === "quick-action") {
+      const field = 'input:not([type="hidden"]):not([hidden]), select, textarea, button';
+      const first = dialog.querySelector('[aria-invalid="true"]') || dialog.querySelector(field);
+      if (first) first.focus();
+    }
   });
 
   // A quick action the server will not show as a fragment (gone, not allowed) opens as its page.
