@@ -63,7 +63,7 @@ def test_modify_token_refuses_a_past_expiry_in_the_dialog_then_saves(admin_page,
 
     later = datetime.datetime.now(datetime.UTC) + datetime.timedelta(days=3)
     expires.fill(f"{later:%Y-%m-%d %H:%M}")
-    dialog.get_by_label("Name").fill("weekly")
+    dialog.get_by_label("Name", exact=True).fill("weekly")
     dialog.get_by_role("button", name="Save").click()
 
     expect(admin_page.get_by_role("status")).to_have_text(f"Token {token.pk} was modified.")
