@@ -46,7 +46,7 @@ REPO_ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO_ROOT))
 
 from core.catalogue import CATALOGUE  # noqa: E402
-from deploy.recipe import HOST, NGINX, SERVER_VARIABLES, TLS, free_port, get, start_nginx, start_panel, stop  # noqa: E402
+from deploy.recipe import HOST, SERVER_VARIABLES, TLS, bounded, free_port, get, start_nginx, start_panel, stop  # noqa: E402
 
 PANEL = [sys.executable, "-m", "panel"]
 WORKERS = 2
@@ -259,17 +259,9 @@ def run(args, folder):
     return 0 if ok else 1
 
 
-def _out_of_time(_signum, _frame):
-    raise SystemExit("the benchmark ran out of time (--timeout)")
-
-
 def main():
     args = parse_args()
-    if not os.access(NGINX, os.X_OK):
-        raise SystemExit(f"{NGINX} is missing: apt-get install nginx")
-    signal.signal(signal.SIGALRM, _out_of_time)
-    signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))
-    signal.alarm(args.timeout)
+    bounded(args.timeout, SystemExit("the benchmark ran out of time (--timeout)"))
     raise_open_file_limit(2 * args.connections + 256)
     folder = Path(tempfile.mkdtemp(prefix="panel-bench-slow-"))
     try:

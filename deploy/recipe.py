@@ -14,6 +14,7 @@ import signal
 import socket
 import ssl
 import subprocess
+import sys
 import time
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -24,6 +25,21 @@ HOST = "127.0.0.1"
 # What a server must not inherit from the environment that runs the script: Panel's own variables
 # are left out by the callers from core.catalogue.CATALOGUE, gunicorn's and Django's here.
 SERVER_VARIABLES = {"WEB_CONCURRENCY", "GUNICORN_CMD_ARGS", "FORWARDED_ALLOW_IPS", "DJANGO_SETTINGS_MODULE"}
+
+
+def bounded(seconds, out_of_time):
+    """Start a run that needs nginx and stops by itself: refused without nginx, ``out_of_time`` (an exception)
+    raised after ``seconds``, and a SIGTERM ends it through the callers' cleanup (their ``finally``)."""
+    if not os.access(NGINX, os.X_OK):
+        raise SystemExit(f"{NGINX} is missing: apt-get install nginx")
+
+    def alarm(_signum, _frame):
+        raise out_of_time
+
+    signal.signal(signal.SIGALRM, alarm)
+    signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))
+    signal.alarm(seconds)
+
 
 TLS = ssl.create_default_context()
 TLS.check_hostname = False

@@ -43,7 +43,7 @@ REPO_ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO_ROOT))
 
 from core.catalogue import CATALOGUE  # noqa: E402
-from deploy.recipe import HOST, NGINX, SERVER_VARIABLES, TLS, free_port, get, start_nginx, start_panel, stop  # noqa: E402
+from deploy.recipe import HOST, SERVER_VARIABLES, TLS, bounded, free_port, get, start_nginx, start_panel, stop  # noqa: E402
 
 WHEEL_MUST_HOLD = [
     "panel/templates/base.html",
@@ -297,17 +297,9 @@ def through_nginx(ports, step, var_dir, password, version):
     print(f"      /api/health: {step('GET /api/health: the version', health, browser, version)}")
 
 
-def _out_of_time(_signum, _frame):
-    raise Failed("the smoke test ran out of time (--timeout)")
-
-
 def main():
     args = parse_args()
-    if not os.access(NGINX, os.X_OK):
-        raise SystemExit(f"{NGINX} is missing: apt-get install nginx")
-    signal.signal(signal.SIGALRM, _out_of_time)
-    signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))
-    signal.alarm(args.timeout)
+    bounded(args.timeout, Failed("the smoke test ran out of time (--timeout)"))
     folder = Path(tempfile.mkdtemp(prefix="panel-smoke-"))
     step = Steps()
     try:

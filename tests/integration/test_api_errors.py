@@ -270,10 +270,13 @@ def test_the_user_list_counts_in_the_database_while_the_cache_is_down(admin_user
     assert "counts its users in the database" in caplog.text
 
 
-def test_a_user_created_while_the_cache_is_down_is_created(admin_user):
+def test_a_user_created_while_the_cache_is_down_is_created(admin_user, django_capture_on_commit_callbacks):
+    """The cached total is forgotten on commit: run those callbacks, as a real commit would."""
     origin = Origin.command("pytest")
-    with override_settings(CACHES=NO_CACHE):
+    with override_settings(CACHES=NO_CACHE), django_capture_on_commit_callbacks(execute=True) as callbacks:
         user_create(origin=origin, username="carmen", email="carmen@example.com", password="Quartz-9-Lamp")
+
+    assert callbacks  # forget_user_total ran against the unreachable cache
 
     assert User.objects.filter(username="carmen").exists()
 
