@@ -61,7 +61,7 @@ class UserCreateForm(forms.Form):
         self.fields["company"].queryset = scope.visible_companies(actor)
         self.fields["parent"].queryset = scope.visible_users(actor)
         if scope.is_unrestricted(actor):
-            self.fields["company"].empty_label = "No company: panel staff, who see every user"
+            self.fields["company"].empty_label = "— No company: panel staff, who see every user —"
         else:
             self.fields["company"].required = True
             self.fields["company"].empty_label = None
@@ -112,7 +112,7 @@ class MoveForm(forms.Form):
         super().__init__(*args, **kwargs)
         self.fields["company"].queryset = scope.visible_companies(actor)
         if scope.is_unrestricted(actor):
-            self.fields["company"].empty_label = "No company: panel staff, who see every user"
+            self.fields["company"].empty_label = "— No company: panel staff, who see every user —"
         else:
             self.fields["company"].required = True
             self.fields["company"].empty_label = None

@@ -9,7 +9,6 @@ from django.core.exceptions import PermissionDenied, ValidationError
 from django.http import Http404, HttpResponseBadRequest
 from django.shortcuts import redirect, render
 from django.template.defaultfilters import pluralize
-from django.urls import reverse
 from django.views.decorators.http import require_http_methods, require_POST
 
 from accounts import selectors, services
@@ -25,7 +24,7 @@ from accounts.forms import (
 from core import view_helpers
 from core.audit import Origin
 from core.reauth import sudo_required
-from core.view_helpers import apply_service_errors, is_htmx, posted
+from core.view_helpers import apply_service_errors, is_htmx, page_redirect, posted, render_action
 from organisation import scope
 from organisation import selectors as organisation_selectors
 from usersessions import services as session_services
@@ -95,9 +94,9 @@ def user_create(request):
             apply_service_errors(form, error)
         else:
             messages.success(request, f"User {user.username} was created.")
-            return redirect("accounts:user_list")
+            return page_redirect(request, "accounts:user_list")
     context = {"form": form, "parent": parent}
-    return render(request, "accounts/user_create.html", context, status=400 if form.errors else 200)
+    return render_action(request, "accounts/user_create.html", context, status=400 if form.errors else 200)
 
 
 def _inline_field(field):
@@ -130,8 +129,10 @@ def user_field_edit(request, pk, field):
             for message in error.message_dict.get(field, error.messages):
                 form.add_error("value", message)
         else:
-            if is_htmx(request):
-                return render(request, "accounts/_user_cell.html", {"row": user, "field": field})
+            if is_htmx(request):  # renaming yourself also renames you in the top bar
+                renamed_self = field == "username" and user.pk == request.user.pk
+                context = {"row": user, "field": field, "renamed_self": renamed_self}
+                return render(request, "accounts/_user_cell.html", context)
             messages.success(request, f"Saved the {field} of {user.username}.")
             return redirect("accounts:user_list")
     context = {"row": user, "field": field, "form": form}
@@ -152,7 +153,7 @@ def user_expiry(request, pk):
         whole_company = form.cleaned_data.get("whole_company", False)
         if whole_company and not request.POST.get("confirmed"):
             context = {"target": user, "form": form, "company_size": company_size}
-            return render(request, "accounts/user_expiry_confirm.html", context)
+            return render_action(request, "accounts/user_expiry_confirm.html", context)
         try:
             expires_at = form.cleaned_data["expires_at"]
             origin = Origin.from_request(request)
@@ -165,9 +166,9 @@ def user_expiry(request, pk):
             form.add_error(None, str(refused))
         else:
             messages.success(request, _expiry_set(user, changed, whole_company=whole_company))
-            return redirect("accounts:user_list")
+            return page_redirect(request, "accounts:user_list")
     context = {"target": user, "form": form}
-    return render(request, "accounts/user_expiry.html", context, status=400 if form.errors else 200)
+    return render_action(request, "accounts/user_expiry.html", context, status=400 if form.errors else 200)
 
 
 def _expiry_set(user, changed, *, whole_company):
@@ -213,9 +214,9 @@ def user_move(request, pk):
             messages.success(
                 request, f"{user.username} now belongs to {where}" + (f" ({moved} accounts)." if moved > 1 else ".")
             )
-            return redirect("accounts:user_list")
+            return page_redirect(request, "accounts:user_list")
     context = {"target": user, "form": form, "sub_users": selectors.all_sub_users(user)}
-    return render(request, "accounts/user_move.html", context, status=400 if form.errors else 200)
+    return render_action(request, "accounts/user_move.html", context, status=400 if form.errors else 200)
 
 
 @require_http_methods(["GET", "POST"])
@@ -233,7 +234,7 @@ def user_password(request, pk):
         else:
             return done
     context = {"target": user, "own": own, "form": form}
-    return render(request, "accounts/user_password.html", context, status=400 if form.errors else 200)
+    return render_action(request, "accounts/user_password.html", context, status=400 if form.errors else 200)
 
 
 def _change_own_password(request, user, data):
@@ -249,13 +250,13 @@ def _change_own_password(request, user, data):
     update_session_auth_hash(request, user)
     session_services.session_rekey(old_key=old_key, new_key=request.session.session_key)
     messages.success(request, "Your password was changed. Your other sessions have been logged out.")
-    return redirect("home")
+    return page_redirect(request, "home")
 
 
 def _set_password(request, user, data):
     services.user_set_password(origin=Origin.from_request(request), user=user, password=data["password"])
     messages.success(request, f"The password of {user.username} was changed and their sessions ended.")
-    return redirect("accounts:user_list")
+    return page_redirect(request, "accounts:user_list")
 
 
 @permission_required("accounts.delete_user", raise_exception=True)
@@ -276,7 +277,7 @@ def user_delete(request, pk):
         else:
             return _after_delete(request, user, sub_users_deleted, deleting_self=deleting_self)
     context = {"target": user, "error": error, "sub_users": selectors.all_sub_users(user)}
-    return render(request, "accounts/user_delete.html", context, status=409 if error else 200)
+    return render_action(request, "accounts/user_delete.html", context, status=409 if error else 200)
 
 
 def _after_delete(request, user, sub_users_deleted, *, deleting_self):
@@ -284,7 +285,7 @@ def _after_delete(request, user, sub_users_deleted, *, deleting_self):
         # The service already deleted this session's row; flush it here too, or the
         # session middleware would try to save it again and answer 400 (SessionInterrupted).
         request.session.flush()
-        return redirect(reverse("login"))
+        return page_redirect(request, "login")
     also = f" with {sub_users_deleted} sub-user{pluralize(sub_users_deleted)}" if sub_users_deleted else ""
     messages.success(request, f"User {user.username} was deleted{also}.")
-    return redirect("accounts:user_list")
+    return page_redirect(request, "accounts:user_list")

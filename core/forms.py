@@ -5,17 +5,25 @@ from django.utils import timezone
 
 from core.validators import clean_moment
 
-# The value format of <input type="datetime-local">; times are UTC throughout the panel.
-LOCAL_INPUT = "%Y-%m-%dT%H:%M"
+# How a moment is typed, as every list shows it: 24-hour, in UTC (the field's label names the zone).
+MOMENT_INPUT = "%Y-%m-%d %H:%M"
+MOMENT_PLACEHOLDER = "YYYY-MM-DD HH:MM"
 
 
 def moment_field(label, *, help_text="", required=False):
-    """A date and time picked in the browser's datetime-local input, read as UTC (a bare date too)."""
+    """A date and time typed as ``YYYY-MM-DD HH:MM`` in UTC (a bare date, or the ISO ``T`` form, too).
+
+    A text input, not ``datetime-local``: the browser shows that one in its locale's format
+    (mm/dd/yyyy, AM/PM), unlike every list of the panel.
+    """
     return forms.DateTimeField(
         label=label,
         required=required,
-        input_formats=[LOCAL_INPUT, "%Y-%m-%d %H:%M", "%Y-%m-%d"],
-        widget=forms.DateTimeInput(attrs={"type": "datetime-local"}, format=LOCAL_INPUT),
+        input_formats=[MOMENT_INPUT, "%Y-%m-%dT%H:%M", "%Y-%m-%d"],
+        widget=forms.DateTimeInput(
+            attrs={"placeholder": MOMENT_PLACEHOLDER, "autocomplete": "off", "spellcheck": "false"},
+            format=MOMENT_INPUT,
+        ),
         help_text=help_text,
     )
 
@@ -34,12 +42,13 @@ class AuditMomentField(forms.Field):
     """A day (``2025-03-01``: its first or last microsecond in UTC) or an ISO 8601 date-time
     (``2025-03-01T12:00+02:00``; without an offset it is UTC), cleaned to an aware UTC datetime.
 
-    The page's date picker sends a day; ``audit_export --since`` takes either.
+    The page's filter takes either, typed (no locale-dependent date picker); so does ``audit_export --since``.
     """
 
     def __init__(self, *, end_of_day, **kwargs):
         self.end_of_day = end_of_day
-        super().__init__(required=False, widget=forms.DateInput(attrs={"type": "date"}), **kwargs)
+        attrs = {"placeholder": "YYYY-MM-DD", "autocomplete": "off", "spellcheck": "false"}
+        super().__init__(required=False, widget=forms.TextInput(attrs=attrs), **kwargs)
 
     def to_python(self, value):
         text = str(value or "").strip()
@@ -65,8 +74,8 @@ class AuditFilterForm(forms.Form):
 
     actor = forms.CharField(required=False, max_length=64, label="Actor")
     action = forms.ChoiceField(required=False, label="Action")
-    since = AuditMomentField(label="From", end_of_day=False)
-    until = AuditMomentField(label="Until", end_of_day=True)
+    since = AuditMomentField(label="From (UTC)", end_of_day=False)
+    until = AuditMomentField(label="Until (UTC)", end_of_day=True)
 
     def __init__(self, *args, actions=(), **kwargs):
         super().__init__(*args, **kwargs)

@@ -20,13 +20,13 @@ from django import forms
 from django.conf import settings
 from django.core.exceptions import PermissionDenied
 from django.http import QueryDict
-from django.shortcuts import render
 from django_otp import devices_for_user
 from django_otp.plugins.otp_email.models import EmailDevice
 
 from core import device_cookies, throttle
 from core.audit import Origin, record
 from core.models import AuditEvent
+from core.view_helpers import render_action
 
 PROOF_AT = "panel_proof_at"
 _REAUTH_FIELDS = ("_reauth", "_reauth_password", "_reauth_code", "csrfmiddlewaretoken")
@@ -151,6 +151,6 @@ def sudo_required(view=None, *, when=None):
                 request.POST.appendlist(key, value)
             return view(request, *args, **kwargs)
         context = {"form": form, "kept": kept, "minutes": settings.PANEL_REAUTH_SECONDS // 60}
-        return render(request, "core/reauth.html", context, status=400 if form.errors else 200)
+        return render_action(request, "core/reauth.html", context, status=400 if form.errors else 200)
 
     return wrapper

@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from urllib.parse import urlsplit
 
 from django.http import HttpResponse, QueryDict
-from django.shortcuts import redirect, resolve_url
+from django.shortcuts import redirect, render, resolve_url
 from django.utils.http import url_has_allowed_host_and_scheme
 
 from core import crypto
@@ -50,6 +50,18 @@ def page_redirect(request, to, *args, **kwargs):
     response = HttpResponse()
     response["HX-Redirect"] = resolve_url(to, *args, **kwargs)
     return response
+
+
+def render_action(request, template, context, *, status=200):
+    """A quick action (a form, a confirmation): the shared dialog's content for htmx, else a page of its own.
+
+    ``template`` extends ``action_base``, so one template serves both. htmx swaps 2xx answers
+    only, so a refused form comes back to it as 200 with its errors; success answers with
+    ``page_redirect`` to the list.
+    """
+    dialog = is_htmx(request)
+    base = "_action_dialog.html" if dialog else "_action_page.html"
+    return render(request, template, {**context, "action_base": base}, status=200 if dialog else status)
 
 
 def apply_service_errors(form, error):

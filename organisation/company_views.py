@@ -3,12 +3,12 @@
 from django.contrib import messages
 from django.contrib.auth.decorators import permission_required
 from django.core.exceptions import ValidationError
-from django.shortcuts import redirect, render
+from django.shortcuts import render
 from django.views.decorators.http import require_http_methods
 
 from core.audit import Origin
 from core.reauth import sudo_required
-from core.view_helpers import apply_service_errors, posted
+from core.view_helpers import apply_service_errors, page_redirect, posted, render_action
 from organisation import selectors, services
 from organisation.forms import CompanyDeleteForm, CompanyForm
 
@@ -32,7 +32,7 @@ def company_create(request):
             apply_service_errors(form, error)
         else:
             messages.success(request, f"Company {company.name} was created.")
-            return redirect("companies:company_list")
+            return page_redirect(request, "companies:company_list")
     return render(request, "organisation/company_form.html", {"form": form}, status=400 if form.errors else 200)
 
 
@@ -54,7 +54,7 @@ def company_update(request, pk):
             apply_service_errors(form, error)
         else:
             messages.success(request, f"Company {company.name} was saved.")
-            return redirect("companies:company_list")
+            return page_redirect(request, "companies:company_list")
     context = {"form": form, "company": company}
     return render(request, "organisation/company_form.html", context, status=400 if form.errors else 200)
 
@@ -76,6 +76,6 @@ def company_delete(request, pk):
             error = str(refused)
         else:
             messages.success(request, f"Company {company.name} was deleted.")
-            return redirect("companies:company_list")
+            return page_redirect(request, "companies:company_list")
     context = {"company": company, "form": form, "error": error, **selectors.company_contents(company)}
-    return render(request, "organisation/company_delete.html", context, status=409 if error else 200)
+    return render_action(request, "organisation/company_delete.html", context, status=409 if error else 200)

@@ -15,7 +15,7 @@ class CompanyForm(forms.Form):
         queryset=Company.objects.none(),
         required=False,
         label="Parent company",
-        help_text="Empty: a company at the top of the tree.",
+        empty_label="— None: a company at the top of the tree —",
     )
 
     def __init__(self, *args, actor, company=None, **kwargs):
@@ -27,7 +27,6 @@ class CompanyForm(forms.Form):
         if not scope.is_unrestricted(actor):
             self.fields["parent"].required = True
             self.fields["parent"].empty_label = None
-            self.fields["parent"].help_text = ""
         if company is not None and not scope.may_place_in(actor, company.parent):
             del self.fields["parent"]  # the top of your own scope: renamed, never moved out of it
 
@@ -45,7 +44,7 @@ class RoleForm(forms.Form):
         queryset=Company.objects.none(),
         required=False,
         label="Owned by company",
-        help_text="Empty: a role of the whole panel.",
+        empty_label="— No company: a role of the whole panel —",
     )
     permissions = forms.MultipleChoiceField(
         label="Function permissions", required=False, widget=forms.CheckboxSelectMultiple

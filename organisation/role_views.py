@@ -9,7 +9,7 @@ from django.views.decorators.http import require_http_methods
 
 from core.audit import Origin
 from core.reauth import sudo_required
-from core.view_helpers import apply_service_errors, posted
+from core.view_helpers import apply_service_errors, page_redirect, posted, render_action
 from organisation import scope, selectors, services
 from organisation.forms import AccessForm, RoleForm
 from organisation.permissions import GRANTABLE, LABELS
@@ -49,7 +49,7 @@ def role_create(request):
             apply_service_errors(form, error)
         else:
             messages.success(request, f"Role {role.name} was created.")
-            return redirect("roles:role_list")
+            return page_redirect(request, "roles:role_list")
     return _role_page(request, form)
 
 
@@ -90,9 +90,9 @@ def role_delete(request, pk):
             messages.success(
                 request, f"Role {role.name} was deleted; its {members} member{pluralize(members)} lost its permissions."
             )
-            return redirect("roles:role_list")
+            return page_redirect(request, "roles:role_list")
     context = {"role": role, "member_count": role.user_set.count(), "error": error}
-    return render(request, "organisation/role_delete.html", context, status=409 if error else 200)
+    return render_action(request, "organisation/role_delete.html", context, status=409 if error else 200)
 
 
 @permission_required("accounts.change_user", raise_exception=True)

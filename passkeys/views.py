@@ -25,7 +25,7 @@ from core.audit import Origin, record
 from core.client_ip import get_client_ip, throttle_key
 from core.errors import error_response
 from core.throttle import FailureLimit
-from core.view_helpers import posted
+from core.view_helpers import page_redirect, posted, render_action
 from passkeys import relying_party, selectors, services
 from passkeys.forms import PasskeyNameForm
 
@@ -115,8 +115,8 @@ def passkey_delete(request, user_id, passkey_id):
     if request.method == "POST":
         services.passkey_delete(origin=Origin.from_request(request), passkey=passkey)
         messages.success(request, f"Passkey “{passkey.name}” was deleted. It can no longer log in.")
-        return redirect("passkeys:passkey_list", user_id=owner.pk)
-    return render(request, "passkeys/passkey_delete.html", {"owner": owner, "passkey": passkey})
+        return page_redirect(request, "passkeys:passkey_list", user_id=owner.pk)
+    return render_action(request, "passkeys/passkey_delete.html", {"owner": owner, "passkey": passkey})
 
 
 # Registration ceremony (the logged-in user, for their own account)

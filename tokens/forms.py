@@ -5,9 +5,9 @@ from django import forms
 from django.core.exceptions import ValidationError
 from django.utils import timezone
 
-from core.forms import LOCAL_INPUT, moment_field, untouched_moment
+from core.forms import moment_field, untouched_moment
 from tokens import selectors
-from tokens.validators import clean_ip_allowlist, latest_expiry, validate_token_expiry
+from tokens.validators import clean_ip_allowlist, validate_token_expiry
 
 DEFAULT_LIFETIME = timedelta(days=90)
 ACCESS_CHOICES = [
@@ -44,10 +44,6 @@ class TokenForm(forms.Form):
     def __init__(self, *args, owner, **kwargs):
         super().__init__(*args, **kwargs)
         self.owner = owner
-        now = timezone.now()
-        self.fields["expires_at"].widget.attrs.update(
-            min=now.strftime(LOCAL_INPUT), max=latest_expiry(now).strftime(LOCAL_INPUT)
-        )
         self.fields["permissions"].choices = selectors.token_permission_choices(owner=owner)
 
     @classmethod

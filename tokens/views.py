@@ -7,13 +7,20 @@ Everyone manages their own tokens; seeing, changing and deleting another user's 
 
 from django.contrib import messages
 from django.core.exceptions import ValidationError
-from django.shortcuts import redirect, render
+from django.shortcuts import render
 from django.utils.cache import add_never_cache_headers
 from django.views.decorators.http import require_http_methods
 
 from core.audit import Origin
 from core.reauth import sudo_required
-from core.view_helpers import apply_service_errors, keep_for_next_page, posted, take_kept
+from core.view_helpers import (
+    apply_service_errors,
+    keep_for_next_page,
+    page_redirect,
+    posted,
+    render_action,
+    take_kept,
+)
 from tokens import selectors, services
 from tokens.credentials import bearer_string
 from tokens.forms import TokenForm
@@ -23,30 +30,26 @@ def _created_kept_for(owner):
     return f"token_created:{owner.pk}"
 
 
-def _list_page(request, owner, *, form=None, status=200):
-    created = None if form is not None else take_kept(request, _created_kept_for(owner))
+def token_list(request, user_id):
+    """The tokens of a user; right after creating one, its secret, this once."""
+    owner = selectors.token_owner(actor=request.user, user_id=user_id)
+    created = take_kept(request, _created_kept_for(owner))
     context = {
         "owner": owner,
         "tokens": selectors.tokens_listed(owner=owner),
-        "form": form or TokenForm.for_new_token(owner=owner),
-        "show_create": form is not None,
         "created": created,
         "may_create": selectors.may_create_tokens_for(actor=request.user, owner=owner),
     }
-    response = render(request, "tokens/token_list.html", context, status=status)
+    response = render(request, "tokens/token_list.html", context)
     if created:
         add_never_cache_headers(response)  # the secret must not stay in any cache
     return response
 
 
-def token_list(request, user_id):
-    return _list_page(request, selectors.token_owner(actor=request.user, user_id=user_id))
-
-
 @require_http_methods(["GET", "POST"])
 @sudo_required
 def token_create(request, user_id):
-    """The create dialog; a successful POST redirects to the list, which shows the new secret this once."""
+    """The create dialog (or page); success goes back to the list, which shows the new secret this once."""
     owner = selectors.token_creation_owner(actor=request.user, user_id=user_id)
     form = TokenForm.for_new_token(posted(request), owner=owner)
     if request.method == "POST" and form.is_valid():
@@ -57,8 +60,9 @@ def token_create(request, user_id):
         else:
             created = {"token_id": token.pk, "secret": secret, "bearer": bearer_string(token.pk, secret)}
             keep_for_next_page(request, _created_kept_for(owner), created)  # reloading the list creates nothing
-            return redirect("tokens:token_list", user_id=owner.pk)
-    return _list_page(request, owner, form=form, status=400 if form.errors else 200)
+            return page_redirect(request, "tokens:token_list", user_id=owner.pk)
+    context = {"owner": owner, "form": form}
+    return render_action(request, "tokens/token_create.html", context, status=400 if form.errors else 200)
 
 
 @require_http_methods(["GET", "POST"])
@@ -74,9 +78,9 @@ def token_update(request, user_id, token_id):
             apply_service_errors(form, error)
         else:
             messages.success(request, f"Token {token.pk} was modified.")
-            return redirect("tokens:token_list", user_id=owner.pk)
+            return page_redirect(request, "tokens:token_list", user_id=owner.pk)
     context = {"owner": owner, "token": token, "form": form}
-    return render(request, "tokens/token_update.html", context, status=400 if form.errors else 200)
+    return render_action(request, "tokens/token_update.html", context, status=400 if form.errors else 200)
 
 
 @require_http_methods(["GET", "POST"])
@@ -86,5 +90,5 @@ def token_delete(request, user_id, token_id):
     if request.method == "POST":
         services.token_delete(origin=Origin.from_request(request), token=token)
         messages.success(request, f"Token {token_id} was deleted. Scripts using it are refused from now on.")
-        return redirect("tokens:token_list", user_id=owner.pk)
-    return render(request, "tokens/token_delete.html", {"owner": owner, "token": token})
+        return page_redirect(request, "tokens:token_list", user_id=owner.pk)
+    return render_action(request, "tokens/token_delete.html", {"owner": owner, "token": token})

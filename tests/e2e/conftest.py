@@ -131,6 +131,13 @@ def page(browser, base_url, console):
 
 
 @pytest.fixture
+def no_script_page(browser, base_url, console):
+    """A page in a browser with JavaScript turned off, watched like ``page`` (with the test's ``console``)."""
+    with _watched_page(browser, base_url, console, java_script_enabled=False) as page:
+        yield page
+
+
+@pytest.fixture
 def another_browser(browser, base_url):
     """``another_browser(**context_options)`` opens one more browser, with its own cookies, watched like ``page``."""
     with contextlib.ExitStack() as opened:

@@ -67,3 +67,24 @@ def test_the_user_lists_open_menu_and_enrolment_dialog_have_no_violations(page, 
     page.get_by_role("switch", name="Turn on two-factor authentication for admin").click()
     expect(page.get_by_role("dialog")).to_be_visible()
     assert_no_violations(page)
+
+
+@pytest.mark.parametrize("width", WIDTHS)
+def test_the_quick_action_dialogs_have_no_violations(page, admin_user, width):
+    """Create User, Change Password and Delete in the shared dialog, the form refused once."""
+    build_organisation(admin_user)
+    page.set_viewport_size({"width": width, "height": WIDTHS[width]})
+    log_in(page, username=admin_user.username)
+
+    page.get_by_role("link", name="Create User", exact=True).first.click()
+    dialog = page.get_by_role("dialog", name="Create User")
+    dialog.get_by_role("button", name="Create").click()
+    expect(dialog.locator('[aria-invalid="true"]').first).to_be_visible()
+    assert_no_violations(page)
+    page.keyboard.press("Escape")
+
+    for link in ("Change Password", "Delete"):
+        page.get_by_role("link", name=link, exact=True).first.click()
+        expect(page.get_by_role("dialog")).to_be_visible()
+        assert_no_violations(page)
+        page.keyboard.press("Escape")

@@ -48,7 +48,9 @@ def create_company(page, name, *, under=None):
     expect(page.get_by_role("heading", name="Create Company", exact=True)).to_be_visible()
     parent = page.get_by_label("Parent company")
     if under is None:
-        expect(parent.locator("option:checked")).to_have_text(re.compile(r"^-+$"))  # the empty choice
+        expect(parent.locator("option:checked")).to_have_text(
+            "— None: a company at the top of the tree —"
+        )  # the empty choice
     else:
         expect(parent.locator("option:checked")).to_have_text(under)
     page.get_by_label("Name", exact=True).fill(name)
@@ -72,12 +74,12 @@ def create_user_in(page, company, *, username, password):
     open_module(page, "Users")
     tree = page.get_by_role("navigation", name="Companies")
     tree.get_by_role("link", name=f"Create a user in {company}", exact=True).click()
-    expect(page.get_by_role("heading", name="Create User", exact=True)).to_be_visible()
-    expect(page.get_by_label("Related company").locator("option:checked")).to_have_text(company)
-    page.get_by_label("Username").fill(username)
-    page.get_by_label("Email").fill(f"{username}@acme.example")
-    page.get_by_label("Password").fill(password)
-    page.get_by_role("button", name="Create", exact=True).click()
+    dialog = page.get_by_role("dialog", name="Create User")
+    expect(dialog.get_by_label("Related company").locator("option:checked")).to_have_text(company)
+    dialog.get_by_label("Username").fill(username)
+    dialog.get_by_label("Email").fill(f"{username}@acme.example")
+    dialog.get_by_label("Password").fill(password)
+    dialog.get_by_role("button", name="Create", exact=True).click()
     expect(page.get_by_role("status")).to_have_text(f"User {username} was created.")
 
 

@@ -8,6 +8,7 @@ to be scrolled sideways first. A screenshot of each page is saved as ``<page>-<w
 """
 
 import os
+import re
 import shutil
 
 import pytest
@@ -80,6 +81,7 @@ def pages(admin, organisation):
         ("user-email-edit", f"/users/{alice.pk}/email/edit/"),
         ("user-access", f"/users/{alice.pk}/access/"),
         ("tokens", f"/users/{admin.pk}/tokens/"),
+        ("token-create", f"/users/{admin.pk}/tokens/new/"),
         ("token-update", f"/users/{admin.pk}/tokens/{token.pk}/edit/"),
         ("token-delete", f"/users/{admin.pk}/tokens/{token.pk}/delete/"),
         ("sessions", f"/users/{admin.pk}/sessions/"),
@@ -129,8 +131,27 @@ def open_register_passkey(page):
     expect(page.get_by_role("dialog", name="Register Passkey")).to_be_visible()
 
 
+def quick_action(link, dialog):
+    """Opens the shared dialog from the page's first link named ``link`` (a quick action)."""
+
+    def open_it(page):
+        page.get_by_role("link", name=link).first.click()
+        expect(page.get_by_role("dialog", name=dialog)).to_be_visible()
+
+    return open_it
+
+
 # (name, the page it opens from, how) of every dialog and menu.
 DIALOGS = [
+    ("users-create-dialog", "users-of-company", quick_action(re.compile("^Create User$"), "Create User")),
+    ("users-password-dialog", "users", quick_action("Change Password", re.compile("^Change"))),
+    ("users-delete-dialog", "users", quick_action(re.compile("^Delete$"), re.compile("^Delete user"))),
+    ("users-expiry-dialog", "users", quick_action(re.compile("^Change the expiry of"), re.compile("^Account expiry"))),
+    ("tokens-modify-dialog", "tokens", quick_action("Modify", re.compile("^Modify token"))),
+    ("tokens-delete-dialog", "tokens", quick_action(re.compile("^Delete$"), re.compile("^Delete token"))),
+    ("passkeys-delete-dialog", "passkeys", quick_action(re.compile("^Delete$"), re.compile("^Delete passkey"))),
+    ("companies-delete-dialog", "companies", quick_action(re.compile("^Delete$"), re.compile("^Delete company"))),
+    ("roles-delete-dialog", "roles", quick_action(re.compile("^Delete$"), re.compile("^Delete role"))),
     ("users-row-menu", "users", open_row_menu),
     ("users-two-factor-dialog", "users", open_two_factor_dialog),
     ("tokens-create-dialog", "tokens", open_create_token),

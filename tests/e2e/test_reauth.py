@@ -35,15 +35,17 @@ def test_an_old_login_confirms_the_password_then_creates_the_token_typed(admin_p
     dialog.get_by_label("Long-term").check()
     dialog.get_by_role("button", name="Create").click()
 
-    expect(page.get_by_role("heading", name="Confirm it's you")).to_be_visible()
+    prompt = page.get_by_role("dialog", name="Confirm it's you")  # in the dialog, never a page inside it
+    expect(prompt).to_be_visible()
+    expect(prompt.get_by_role("banner")).to_have_count(0)
     assert not AccessToken.objects.exists()
     screenshot("reauth")
-    page.get_by_label("Your password").fill(DEFAULT_PASSWORD)
-    page.get_by_role("button", name="Confirm and continue").click()
+    prompt.get_by_label("Your password").fill(DEFAULT_PASSWORD)
+    prompt.get_by_role("button", name="Confirm and continue").click()
 
+    expect(page.locator("#created-secret")).to_be_visible()
     token = AccessToken.objects.get(user=admin_user)
     assert token.name == "after-confirming"
-    expect(page.locator("#created-secret")).to_be_visible()
 
 
 def test_an_old_login_confirms_with_a_passkey_instead_of_the_password(admin_page, admin_user):
@@ -58,8 +60,8 @@ def test_an_old_login_confirms_with_a_passkey_instead_of_the_password(admin_page
     dialog.get_by_label("Name", exact=True).fill("by-passkey")
     dialog.get_by_label("Long-term").check()
     dialog.get_by_role("button", name="Create").click()
-    expect(page.get_by_role("heading", name="Confirm it's you")).to_be_visible()
-    page.get_by_role("button", name="Use a passkey instead").click()
+    prompt = page.get_by_role("dialog", name="Confirm it's you")
+    prompt.get_by_role("button", name="Use a passkey instead").click()
 
     expect(page.locator("#created-secret")).to_be_visible()
     assert AccessToken.objects.get(user=admin_user).name == "by-passkey"

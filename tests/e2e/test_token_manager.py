@@ -88,7 +88,8 @@ def test_token_is_created_copied_used_restricted_and_deleted(admin_page, admin_u
     dialog.get_by_label("Long-term").check()
     dialog.get_by_role("button", name="Create").click()
 
-    # The secret is shown once, with copy buttons.
+    # The secret is shown once, with copy buttons, on the list the window goes back to.
+    expect(page.locator("#created-secret")).to_be_visible()
     token = AccessToken.objects.get(user=admin_user)
     shown = page.get_by_role("dialog", name=f"Token {token.pk} created")
     expect(shown).to_be_visible()
@@ -130,22 +131,22 @@ def test_token_is_created_copied_used_restricted_and_deleted(admin_page, admin_u
 
     page.reload()
     last_used = token_row(page, token.pk).locator('td[data-label="Last Used"]')
-    expect(last_used).to_have_text(re.compile(r"^\d{4}-\d\d-\d\d \d\d:\d\d from (127\.0\.0\.1|::1)$"))
+    expect(last_used).to_have_text(re.compile(r"^\d{4}-\d\d-\d\d \d\d:\d\d UTC from (127\.0\.0\.1|::1)$"))
 
     # Modify the IP list to an address that is not the test's: the same secret is now refused.
     token_row(page, token.pk).get_by_role("link", name="Modify").click()
-    expect(page.get_by_role("heading", name=f"Modify token {token_id}")).to_be_visible()
-    page.get_by_label("IP white list").fill(ELSEWHERE)
-    page.get_by_role("button", name="Save").click()
+    dialog = page.get_by_role("dialog", name=f"Modify token {token_id}")
+    dialog.get_by_label("IP white list").fill(ELSEWHERE)
+    dialog.get_by_role("button", name="Save").click()
     expect(page.get_by_role("status")).to_have_text(f"Token {token_id} was modified.")
     expect(token_row(page, token.pk).locator('td[data-label="IP White List"]')).to_have_text(ELSEWHERE)
     assert call_bearer(base_url, bearer) == (403, {"detail": "invalid request ip", "errors": None})
     assert call_signed(base_url, token_id, secret) == (403, {"detail": "invalid request ip", "errors": None})
 
-    # Delete it, through the confirmation page: refused as an unknown token from then on.
+    # Delete it, through the confirmation dialog: refused as an unknown token from then on.
     token_row(page, token.pk).get_by_role("link", name="Delete").click()
-    expect(page.get_by_role("heading")).to_have_text(f"Delete token {token_id}?")
-    page.get_by_role("button", name=f"Delete token {token_id}").click()
+    dialog = page.get_by_role("dialog", name=f"Delete token {token_id}?")
+    dialog.get_by_role("button", name=f"Delete token {token_id}").click()
     expect(page.get_by_role("status")).to_contain_text(f"Token {token_id} was deleted.")
     expect(token_row(page, token.pk)).to_have_count(0)
     assert call_bearer(base_url, bearer)[0] == 401
@@ -177,6 +178,7 @@ def test_reloading_or_going_back_after_creating_a_token_creates_nothing_and_hide
     dialog.get_by_label("Name", exact=True).fill("deploy")
     dialog.get_by_label("Long-term").check()
     dialog.get_by_role("button", name="Create").click()
+    expect(page.locator("#created-secret")).to_be_visible()
     token = AccessToken.objects.get(user=admin_user)
     expect(page.get_by_role("dialog", name=f"Token {token.pk} created")).to_be_visible()
     secret = page.locator("#created-secret").inner_text()
@@ -216,8 +218,8 @@ def test_the_read_only_shortcut_ticks_the_view_permissions_and_a_tick_chooses_th
     expect(dialog.get_by_role("radio", name=re.compile("^Only the permissions ticked"))).to_be_checked()
     dialog.get_by_role("button", name="Create").click()
 
+    expect(page.get_by_role("dialog", name=re.compile(r"^Token \d+ created"))).to_be_visible()
     token = AccessToken.objects.get(user=admin_user)
-    expect(page.get_by_role("dialog", name=f"Token {token.pk} created")).to_be_visible()
     assert "accounts.delete_user" in token.permissions
     assert "accounts.view_user" in token.permissions
     assert "accounts.add_user" not in token.permissions

@@ -258,7 +258,7 @@ def _post_new(client, owner, **fields):
 
 
 def test_the_dialog_offers_only_the_owners_permissions_grouped(viewer):
-    page = logged_in_client(viewer).get(f"/users/{viewer.pk}/tokens/").content.decode()
+    page = logged_in_client(viewer).get(f"/users/{viewer.pk}/tokens/new/", HTTP_HX_REQUEST="true").content.decode()
 
     assert 'value="read_only"' in page
     assert 'value="accounts.view_user"' in page

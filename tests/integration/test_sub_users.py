@@ -40,9 +40,9 @@ COMMAND = Origin.command("pytest")
 
 
 def _moment(days):
-    """A whole minute ``days`` from now, as stored, and as the datetime-local input sends it."""
+    """A whole minute ``days`` from now, as stored, and as it is typed in the expiry input."""
     moment = (timezone.now() + datetime.timedelta(days=days)).replace(second=0, microsecond=0)
-    return moment, moment.strftime("%Y-%m-%dT%H:%M")
+    return moment, moment.strftime("%Y-%m-%d %H:%M")
 
 
 def _expiry(user):
@@ -95,7 +95,7 @@ def test_user_list_offers_add_sub_user_for_each_row(admin_client, acme):
 
     body = admin_client.get("/users/").content.decode()
 
-    assert f'href="/users/new/?parent={parent.pk}">Add Sub-user</a>' in body
+    assert f'href="/users/new/?parent={parent.pk}" data-quick-action>Add Sub-user</a>' in body
 
 
 def test_user_list_has_no_add_sub_user_without_the_add_permission(acme):

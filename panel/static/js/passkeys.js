@@ -166,7 +166,8 @@
   function setUpReauth(box) {
     const status = box.querySelector("[data-passkey-status]");
     const button = box.querySelector("button");
-    if (!supported) return;
+    if (!supported || box.dataset.ready) return;
+    box.dataset.ready = "true";
     button.hidden = false;
     button.addEventListener("click", async function () {
       show(status, "");
@@ -189,5 +190,12 @@
 
   document.querySelectorAll("form[data-passkey-register]").forEach(setUpRegistration);
   document.querySelectorAll("[data-passkey-reauth]").forEach(setUpReauth);
+  // The prompt can also arrive in a dialog (htmx): its form.submit() then posts as a page, and the
+  // action's answer (a redirect) replaces the whole window.
+  document.body.addEventListener("htmx:load", function (event) {
+    const added = event.detail.elt;
+    if (added.matches("[data-passkey-reauth]")) setUpReauth(added);
+    added.querySelectorAll("[data-passkey-reauth]").forEach(setUpReauth);
+  });
   document.querySelectorAll("[data-passkey-login]").forEach(setUpLogin);
 })();
