@@ -174,4 +174,5 @@ def admin_page(page, admin_user):
     """A browser logged in as the superuser ``admin``, on the user list."""
     log_in(page, username=admin_user.username)
     expect(page.get_by_role("heading", name="Users", exact=True)).to_be_visible()
+    page.wait_for_load_state()  # htmx is ready, so a click is not the plain link's navigation
     return page

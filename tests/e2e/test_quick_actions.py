@@ -101,6 +101,17 @@ def test_renaming_yourself_inline_renames_you_in_the_top_bar(admin_page, admin_u
     expect(admin_page.get_by_role("banner").get_by_role("link", name="chief", exact=True)).to_be_visible()
 
 
+def test_the_inline_edit_opened_as_a_page_saves_and_goes_back_to_the_list(admin_page, admin_user):
+    carol = UserFactory(username="carol")
+    admin_page.goto(f"/users/{carol.pk}/username/edit/")  # as from "open link in new tab"
+
+    admin_page.get_by_label("Username of carol").fill("caroline")
+    admin_page.get_by_role("button", name="Save").click()
+
+    expect(admin_page).to_have_url(re.compile(r"/users/$"))
+    expect(admin_page.get_by_role("status")).to_have_text("Saved the username of caroline.")
+
+
 # Without JavaScript
 
 

@@ -122,3 +122,15 @@ def test_renaming_someone_else_leaves_the_top_bar_alone(admin_client):
 
     assert response.status_code == 200
     assert "topbar-account" not in response.content.decode()
+
+
+# The inline edit's own page (a link opened in a new tab, or no JavaScript)
+
+
+def test_the_field_edit_page_is_a_plain_form_that_targets_no_cell(admin_client):
+    carol = UserFactory(username="carol")
+
+    body = admin_client.get(f"/users/{carol.pk}/username/edit/").content.decode()
+
+    assert 'hx-target="closest td"' not in body  # htmx would find no cell and save nothing
+    assert '<button type="submit">Save</button>' in body
