@@ -13,7 +13,8 @@ three cases from that one server, the cases taking turns in rounds:
 
 - ``bare``: ``GET /api/health``, a JSON view with no authentication;
 - ``bearer``: ``GET /api/user/info`` with ``Authorization: Bearer pnl_<id>_<secret>``;
-- ``hmac``: ``GET /api/user/info?x=1`` signed afresh for every request (X-Timestamp, HMAC-SHA256).
+- ``hmac``: ``GET /api/user/info?x=1&n=<unique>`` signed afresh for every request (X-Timestamp, HMAC-SHA256);
+  each request differs, as the panel accepts each signature once.
 
 It prints requests per second per case and the ratio of each token case to the
 bare view (target: at least MIN_RATIO), then counts in-process, with
@@ -24,6 +25,7 @@ fails. See bench/README.md.
 
 import argparse
 import http.client
+import itertools
 import json
 import multiprocessing
 import os
@@ -163,9 +165,18 @@ def get(port, url, headers, connection=None):
             conn.close()
 
 
-def request_headers(case, credentials):
-    """The headers of one request of ``case``; a signed request is signed now, with the current timestamp."""
-    _label, path, query, scheme = case
+_requests_made = itertools.count()
+
+
+def query_of(case):
+    """The query string of one request of ``case``; signed ones all differ, since each signature is accepted once."""
+    _label, _path, query, scheme = case
+    return canonical_query(f"{query}&n={os.getpid()}.{next(_requests_made)}") if scheme == "hmac" else query
+
+
+def request_headers(case, credentials, query):
+    """The headers of one request of ``case`` for ``query``; a signed one is signed now, at the current time."""
+    _label, path, _query, scheme = case
     token_id, secret, bearer = credentials
     if scheme == "bearer":
         return {"Authorization": f"Bearer {bearer}"}
@@ -183,8 +194,7 @@ def client_loop(port, case, credentials, measure_from, measure_until, results):
     http.client then opens a new one for the next request, as any client of
     such a server does.
     """
-    _label, path, query, _scheme = case
-    url = path + (f"?{canonical_query(query)}" if query else "")
+    path = case[1]
     conn = http.client.HTTPConnection(HOST, port, timeout=10)
     done = errors = 0
     first_error = None
@@ -192,8 +202,10 @@ def client_loop(port, case, credentials, measure_from, measure_until, results):
         now = time.time()
         if now >= measure_until:
             break
+        query = query_of(case)
+        url = path + (f"?{canonical_query(query)}" if query else "")
         try:
-            status, body = get(port, url, request_headers(case, credentials), connection=conn)
+            status, body = get(port, url, request_headers(case, credentials, query), connection=conn)
         except (OSError, http.client.HTTPException) as error:
             status, body = None, str(error).encode()
             conn.close()
@@ -232,9 +244,10 @@ def measure(case, *, port, credentials, clients, warmup, duration):
 def check_cases(port, credentials):
     """Every case answers 200 with the expected JSON before anything is timed."""
     for case in CASES:
-        label, path, query, _scheme = case
-        url = path + (f"?{query}" if query else "")
-        status, body = get(port, url, request_headers(case, credentials))
+        label, path, _query, _scheme = case
+        query = query_of(case)
+        url = path + (f"?{canonical_query(query)}" if query else "")
+        status, body = get(port, url, request_headers(case, credentials, query))
         try:
             data = json.loads(body)
         except ValueError:
@@ -264,10 +277,11 @@ def count_queries(credentials, repeats):
     token_id = credentials[0]
 
     def one(case):
-        label, path, query, _scheme = case
+        label, path, _query, _scheme = case
+        query = query_of(case)
         extra = {
             f"HTTP_{name.upper().replace('-', '_')}": value
-            for name, value in request_headers(case, credentials).items()
+            for name, value in request_headers(case, credentials, query).items()
         }
         with CaptureQueriesContext(connection) as captured:
             response = client.get(path, dict(urllib.parse.parse_qsl(query)), **extra)
