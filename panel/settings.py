@@ -71,11 +71,15 @@ MIDDLEWARE = [
     # Before anything reads the input: NUL bytes and lone surrogates are refused at the door (400).
     "core.middleware.UnstorableInputMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
+    # The browser's language (the switcher's cookie, else Accept-Language), else PANEL_LANGUAGE.
+    "django.middleware.locale.LocaleMiddleware",
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "usersessions.middleware.FallbackKeyMiddleware",  # a session moved off a former SECRET_KEY keeps its record
     "core.device_cookies.DeviceCookieMiddleware",  # a browser that logs in gets a device cookie (brute force)
+    # The logged-in user's own language (over the browser's) and time zone (else PANEL_TIME_ZONE).
+    "core.localisation.UserLocaleMiddleware",
     # Django's, sending htmx requests of an ended session to the login page as a whole page (core.middleware).
     "core.middleware.LoginRequiredMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
@@ -141,10 +145,16 @@ SESSION_COOKIE_HTTPONLY = True
 SESSION_COOKIE_SAMESITE = "Lax"
 CSRF_COOKIE_SAMESITE = "Lax"
 
-LANGUAGE_CODE = "en-us"
-TIME_ZONE = "UTC"
+# Languages and time zones (README's "Languages and time zones"): a user's own choice, else the browser's
+# language (the switcher's cookie, then Accept-Language), else these; core.localisation applies them.
+LANGUAGES = [("en", "English"), ("zh-hans", "简体中文"), ("zh-hant", "繁體中文")]  # each named in its own language
+LANGUAGE_CODE = conf.value("PANEL_LANGUAGE")
+TIME_ZONE = conf.value("PANEL_TIME_ZONE")
 USE_I18N = True
 USE_TZ = True
+LANGUAGE_COOKIE_AGE = 365 * 24 * 3600  # the switcher's choice, kept a year
+LANGUAGE_COOKIE_HTTPONLY = True  # no script reads it
+LANGUAGE_COOKIE_SAMESITE = "Lax"
 
 STATIC_URL = "static/"
 STATIC_ROOT = VAR_DIR / "static"
@@ -213,6 +223,7 @@ if conf.value("PANEL_BEHIND_TLS_PROXY"):
 if PANEL_HTTPS:
     SESSION_COOKIE_SECURE = True
     CSRF_COOKIE_SECURE = True
+    LANGUAGE_COOKIE_SECURE = True
     SECURE_SSL_REDIRECT = conf.value("PANEL_SSL_REDIRECT")
     SECURE_HSTS_SECONDS = conf.value("PANEL_HSTS_SECONDS")
     SECURE_HSTS_INCLUDE_SUBDOMAINS = True
