@@ -8,7 +8,7 @@ with Django's common-password and similarity checks.
 from django.core.exceptions import ValidationError
 from django.core.validators import RegexValidator
 from django.utils import timezone
-from django.utils.translation import gettext as _
+from django.utils.translation import gettext
 
 from core.env import available_time_zones
 from core.localisation import language_codes
@@ -126,10 +126,10 @@ def validate_sub_user_expiry(expires_at, *, parent):
 def validate_language(language):
     """A user's language: one of the panel's (settings.LANGUAGES), or blank to follow the browser."""
     if language != "" and language not in language_codes():
-        raise ValidationError(_("Choose one of the panel's languages."), code="language")
+        raise ValidationError(gettext("Choose one of the panel's languages."), code="language")
 
 
 def validate_time_zone(time_zone):
     """A user's time zone: an IANA name this system knows, spelled exactly, or blank for the panel's."""
     if time_zone != "" and time_zone not in available_time_zones():
-        raise ValidationError(_("Choose a time zone by its IANA name, such as Asia/Taipei."), code="time_zone")
+        raise ValidationError(gettext("Choose a time zone by its IANA name, such as Asia/Taipei."), code="time_zone")
