@@ -39,7 +39,7 @@ def _password_field(label, help_text=""):
 
 def _expiry_field():
     return moment_field(
-        "Account expires at (UTC)",
+        "Account expires at",
         help_text="After this moment the user can no longer log in, and their tokens stop working. Empty: never.",
     )
 
