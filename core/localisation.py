@@ -14,6 +14,7 @@ import zoneinfo
 from contextlib import ExitStack, contextmanager
 
 from django.conf import settings
+from django.contrib.auth import SESSION_KEY
 from django.contrib.auth.signals import user_logged_in
 from django.dispatch import receiver
 from django.utils import timezone, translation
@@ -79,10 +80,18 @@ class UserLocaleMiddleware:
             response = self.get_response(request)
             # LocaleMiddleware would name the browser's language, put back by then.
             response.headers.setdefault("Content-Language", translation.get_language())
-        language = language_of(user)
+        # The session's user now: whoever just logged in, or nobody after a logout (not a token's owner).
+        user = getattr(request, "user", None)
+        language = language_of(user) if _session_user(request, user) else ""
         if language and request.COOKIES.get(settings.LANGUAGE_COOKIE_NAME) != language:
             _set_language_cookie(response, language)
         return response
+
+
+def _session_user(request, user):
+    """Whether ``user`` is the one the request's session is logged in as."""
+    session = getattr(request, "session", None)
+    return user is not None and session is not None and session.get(SESSION_KEY) == str(user.pk)
 
 
 def _set_language_cookie(response, language):
