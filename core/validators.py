@@ -47,17 +47,18 @@ def clean_moment(value: datetime.datetime) -> datetime.datetime:
 
 
 def local_moment(naive: datetime.datetime) -> datetime.datetime:
-    """A date and time typed as a wall clock in the active time zone (the user's, else PANEL_TIME_ZONE), made aware.
+    """A date and time typed as a wall clock in the active time zone (the user's, else PANEL_TIME_ZONE), in UTC.
 
     A time the clocks skip (a DST gap, such as 02:30 when they jump from 02:00 to 03:00) is refused, naming
     the zone; one they show twice (a fold, when they go back) is the earlier of the two. A moment outside
     what UTC can hold (year 9999 west of UTC, year 1 east of it) is refused too.
     """
     zone = timezone.get_current_timezone()
-    aware = naive.replace(tzinfo=zone, fold=0)
     try:
+        # In UTC: an aware time in a fold never equals one in another zone (PEP 495), which would puzzle callers.
+        moment = naive.replace(tzinfo=zone, fold=0).astimezone(datetime.UTC)
         # zoneinfo gives a skipped time an offset anyway: such a time does not come back from UTC unchanged.
-        again = aware.astimezone(datetime.UTC).astimezone(zone).replace(tzinfo=None)
+        again = moment.astimezone(zone).replace(tzinfo=None)
     except OverflowError:
         if naive.year > 1:
             raise ValidationError(gettext("Choose a moment before the year 9999."), code="out_of_range") from None
@@ -69,7 +70,7 @@ def local_moment(naive: datetime.datetime) -> datetime.datetime:
             % {"moment": naive.strftime("%Y-%m-%d %H:%M"), "zone": timezone.get_current_timezone_name()},
             code="skipped_time",
         )
-    return aware
+    return moment
 
 
 def unstorable(text: str) -> bool:
