@@ -190,7 +190,12 @@ def test_logging_in_with_a_saved_language_switches_to_it_and_keeps_it_after_logo
 def test_the_login_page_has_a_language_switcher_without_inline_script(db):
     text = page_text(Client().get("/login/?next=/users/"))
 
-    form = re.search(r'<form class="language-switcher" method="post" action="/i18n/setlang/">.*?</form>', text, re.S)
+    form = re.search(
+        r'<nav class="language-switcher" aria-label="Language">\s*'
+        r'<form method="post" action="/i18n/setlang/">.*?</form>',
+        text,
+        re.S,
+    )
     assert form, text
     assert 'name="csrfmiddlewaretoken"' in form.group(0)
     assert '<input type="hidden" name="next" value="/login/?next=/users/">' in form.group(0)
