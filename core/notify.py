@@ -10,8 +10,9 @@ none in ``context``.
 
 It is written in its recipient's language (theirs, else PANEL_LANGUAGE: never the language of whoever
 acted) and shows times in their time zone (core.localisation.as_recipient). So a caller passes texts
-that are translated late: ``gettext_lazy`` strings, or a callable for a subject with placeholders
-(``lambda: gettext("... %(day)s") % {...}``), called in the recipient's language and zone.
+that are translated late: ``gettext_lazy`` strings (or a subject marked with ``gettext_noop``), or a
+callable for a subject with placeholders (``lambda: gettext("... %(day)s") % {...}``), called in the
+recipient's language and zone. A text translated at once (``gettext``) would be in the actor's language.
 """
 
 from functools import partial
@@ -20,6 +21,7 @@ from django.conf import settings
 from django.core.mail import send_mail
 from django.template.loader import render_to_string
 from django.utils import timezone
+from django.utils.translation import gettext
 
 from core import mail
 from core.localisation import as_recipient
@@ -48,7 +50,8 @@ def notify(user, *, subject, template, context, to=None, origin=None):
         return
     with as_recipient(user):
         body = render_to_string(template, {**_about(user, origin), **context})
-        subject = f"[{settings.PANEL_NAME}] {subject() if callable(subject) else subject}"
+        # A plain English subject (marked with gettext_noop) is translated here, for the recipient.
+        subject = f"[{settings.PANEL_NAME}] {gettext(str(subject() if callable(subject) else subject))}"
     mail.send_after_commit(
         partial(send_mail, subject, body, settings.DEFAULT_FROM_EMAIL, [address]),
         about=f"the notification {subject!r} to the user {user.pk}",

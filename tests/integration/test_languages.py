@@ -496,6 +496,18 @@ def test_a_lazy_subject_is_translated_for_its_recipient(origin, carol, django_ca
     assert mail.outbox[0].subject == f"[{settings.PANEL_NAME}] {DJANGO_MESSAGE_ZH_HANS}"
 
 
+def test_a_plain_subject_is_translated_for_its_recipient(origin, carol, django_capture_on_commit_callbacks):
+    carol.language = "zh-hans"
+    carol.save()
+
+    with translation.override("en"), django_capture_on_commit_callbacks(execute=True):
+        notify_module.notify(
+            carol, subject=DJANGO_MESSAGE, template="core/notifications/change.txt", context={"what": "test"}
+        )
+
+    assert mail.outbox[0].subject == f"[{settings.PANEL_NAME}] {DJANGO_MESSAGE_ZH_HANS}"
+
+
 @override_settings(LANGUAGE_CODE="zh-hans", TIME_ZONE=TAIPEI)
 def test_a_recipient_who_chose_nothing_gets_the_panels_language_not_the_actors(
     origin, carol, django_capture_on_commit_callbacks
