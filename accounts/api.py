@@ -13,6 +13,7 @@ from accounts.validators import (
     ACCOUNT_EXPIRY_MAX_YEARS,
     PASSWORD_MAX_LENGTH,
     PASSWORD_MIN_LENGTH,
+    TIME_ZONE_MAX_LENGTH,
     USERNAME_CHARACTERS,
     USERNAME_MAX_LENGTH,
 )
@@ -33,6 +34,7 @@ from core.api import (
     stated,
     text,
 )
+from core.localisation import language_codes
 from core.reauth import require_recent_proof
 from organisation import scope
 from organisation import selectors as organisation_selectors
@@ -59,6 +61,19 @@ Password = text(
     minLength=PASSWORD_MIN_LENGTH,
     maxLength=PASSWORD_MAX_LENGTH,
 )
+Language = Annotated[
+    str,
+    stated(
+        description='The language of the user\'s pages, API answers and emails; "" follows their browser '
+        "(Accept-Language), and their emails are in PANEL_LANGUAGE.",
+        enum=["", *language_codes()],
+    ),
+]
+TimeZone = text(
+    description='An IANA time zone name, such as "Asia/Taipei", in which the user\'s pages and emails show times '
+    "(the API's stay ISO 8601 with an offset); \"\" is the panel's (PANEL_TIME_ZONE).",
+    maxLength=TIME_ZONE_MAX_LENGTH,
+)
 ACCOUNT_EXPIRY = f"in the future and at most {ACCOUNT_EXPIRY_MAX_YEARS} years away, with a time zone offset"
 
 
@@ -72,6 +87,8 @@ class UserOut(Schema):
     expires_at: datetime | None = Field(description="After this moment the user cannot log in; null: never.")
     company_id: int | None = Field(description="The user's company, their data scope; null: panel staff.")
     parent_id: int | None = Field(description="The parent user of a sub-user.")
+    language: Language
+    time_zone: TimeZone
 
 
 UserPage = page_of(UserOut, "UserPage")
@@ -101,6 +118,8 @@ class UserUpdateIn(BodyIn):
         description="false disables the account (no login by any means, sessions end, tokens refused); "
         "true enables it. Not your own. Omit (or null) to leave it as it is.",
     )
+    language: Language | None = None
+    time_zone: TimeZone | None = None
 
 
 class ExpiryIn(BodyIn):
@@ -125,6 +144,8 @@ _USER_EXAMPLE = {
     "expires_at": None,
     "company_id": 3,
     "parent_id": None,
+    "language": "zh-hant",
+    "time_zone": "Asia/Taipei",
 }
 
 
@@ -192,7 +213,7 @@ def user_get(request, user_id: int):
 @router.patch(
     "/users/{user_id}",
     response={200: UserOut, **errors(403, 404, 409, 422)},
-    summary="Change username, email, expiry or whether the account is enabled",
+    summary="Change username, email, expiry, whether the account is enabled, language or time zone",
     operation_id="users_update",
 )
 def user_update(request, user_id: int, body: UserUpdateIn):
@@ -208,11 +229,24 @@ def user_update(request, user_id: int, body: UserUpdateIn):
                 services.user_set_expiry(origin=origin, user=user, expires_at=changes.pop("expires_at"))
             if (enabled := changes.pop("is_active", None)) is not None:
                 services.user_set_enabled(origin=origin, user=user, enabled=enabled)
+            _set_preferences(origin, user, changes)
         except services.LastUserError as error:
             refusal = error
         else:
             return services.user_update(origin=origin, user=user, **changes)
     raise refusal
+
+
+def _set_preferences(origin, user, changes):
+    """The language and time zone of ``changes`` (each left as it is when omitted or null)."""
+    language, time_zone = changes.pop("language", None), changes.pop("time_zone", None)
+    if language is not None or time_zone is not None:
+        services.user_set_preferences(
+            origin=origin,
+            user=user,
+            language=user.language if language is None else language,
+            time_zone=user.time_zone if time_zone is None else time_zone,
+        )
 
 
 @router.put(

@@ -1,14 +1,19 @@
 """Forms only collect input; accounts.services checks every rule and reports per field."""
 
 from django import forms
+from django.conf import settings
 from django.template.defaultfilters import pluralize
+from django.utils.translation import gettext, gettext_lazy
 
 from accounts.models import User
 from accounts.validators import (
     PASSWORD_MAX_LENGTH,
     PASSWORD_MIN_LENGTH,
     REQUIRED_MESSAGES,
+    validate_language,
+    validate_time_zone,
 )
+from core.env import available_time_zones
 from core.forms import moment_field, untouched_moment
 from organisation import scope
 
@@ -34,7 +39,7 @@ def _password_field(label, help_text=""):
 
 def _expiry_field():
     return moment_field(
-        "Account expires at (UTC)",
+        "Account expires at",
         help_text="After this moment the user can no longer log in, and their tokens stop working. Empty: never.",
     )
 
@@ -126,6 +131,30 @@ class NotificationsForm(forms.Form):
         required=False,
         help_text="Emails about changes to your password, email, second factors, passkeys and tokens are always sent.",
     )
+
+
+class PreferencesForm(forms.Form):
+    """The account page's language and time zone; the validators the service runs check them here too."""
+
+    language = forms.CharField(
+        label=gettext_lazy("Language"), required=False, widget=forms.Select, validators=[validate_language]
+    )
+    time_zone = forms.CharField(
+        label=gettext_lazy("Time zone"),
+        required=False,
+        widget=forms.Select,
+        validators=[validate_time_zone],
+        help_text=gettext_lazy("Every date and time is shown in it, and the times you type are read in it."),
+    )
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        # Each language named in its own language (settings.LANGUAGES), so that anyone finds theirs.
+        self.fields["language"].widget.choices = [("", gettext("Browser's language")), *settings.LANGUAGES]
+        # Translators: the empty choice of the time zone list; %(zone)s is an IANA name such as UTC.
+        default = gettext("Panel default (%(zone)s)") % {"zone": settings.TIME_ZONE}
+        zones = sorted(available_time_zones())
+        self.fields["time_zone"].widget.choices = [("", default), *((zone, zone) for zone in zones)]
 
 
 class EnabledForm(forms.Form):

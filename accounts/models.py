@@ -4,7 +4,12 @@ from django.db import models
 from django.db.models.functions import Collate, Lower, Upper
 from django.utils import timezone
 
-from accounts.validators import USERNAME_MAX_LENGTH, validate_username_characters
+from accounts.validators import (
+    LANGUAGE_MAX_LENGTH,
+    TIME_ZONE_MAX_LENGTH,
+    USERNAME_MAX_LENGTH,
+    validate_username_characters,
+)
 
 
 class PrefixSearchIndex(models.Index):
@@ -101,6 +106,10 @@ class User(AbstractBaseUser, PermissionsMixin):
     exclusive_login = models.BooleanField(default=False)
     # Email the user when a browser that never logged in to this account does (PANEL_NOTIFY_NEW_LOGIN above it).
     notify_new_login = models.BooleanField("email me about logins from new browsers", default=True)
+    # The user's own language (a code of settings.LANGUAGES; blank: the browser's) and IANA time zone (blank:
+    # PANEL_TIME_ZONE), for pages, API answers and emails (core.localisation); checked by accounts.validators.
+    language = models.CharField(max_length=LANGUAGE_MAX_LENGTH, blank=True, default="")
+    time_zone = models.CharField(max_length=TIME_ZONE_MAX_LENGTH, blank=True, default="")
 
     objects = UserManager()
 

@@ -113,7 +113,17 @@ def forget_user_total():
 
 
 def users_newest_first():
-    fields = ("id", "username", "email", "date_joined", "expires_at", "is_active", "is_superuser")
+    fields = (
+        "id",
+        "username",
+        "email",
+        "date_joined",
+        "expires_at",
+        "is_active",
+        "is_superuser",
+        "language",
+        "time_zone",
+    )
     related = ("company__name", "parent__username")
     return User.objects.select_related("company", "parent").only(*fields, *related).order_by("-date_joined", "-id")
 

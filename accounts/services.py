@@ -13,6 +13,7 @@ from django.db.models import Q
 
 from accounts import selectors
 from accounts.models import User
+from accounts.preferences import user_set_preferences
 from accounts.validators import (
     REQUIRED_MESSAGES,
     validate_account_expiry,
@@ -28,7 +29,7 @@ from organisation import scope
 from organisation.services import ACTOR_DELETED, LastUserError, change_in_turn, deletion_refusal, in_turn
 from usersessions.services import end_sessions
 
-__all__ = ["LastUserError"]
+__all__ = ["LastUserError", "user_set_preferences"]
 
 CHANGE = "core/notifications/change.txt"
 

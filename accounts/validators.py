@@ -8,7 +8,10 @@ with Django's common-password and similarity checks.
 from django.core.exceptions import ValidationError
 from django.core.validators import RegexValidator
 from django.utils import timezone
+from django.utils.translation import gettext
 
+from core.env import available_time_zones
+from core.localisation import language_codes
 from core.validators import add_years, clean_moment
 
 USERNAME_MAX_LENGTH = 32
@@ -17,6 +20,8 @@ USERNAME_MAX_LENGTH = 32
 USERNAME_CHARACTERS = "A-Za-z0-9_-"
 PASSWORD_MIN_LENGTH = 8
 PASSWORD_MAX_LENGTH = 20
+LANGUAGE_MAX_LENGTH = 16
+TIME_ZONE_MAX_LENGTH = 64  # the longest IANA name is 32 characters
 
 validate_username_characters = RegexValidator(
     regex=rf"\A[{USERNAME_CHARACTERS}]+\Z",
@@ -116,3 +121,15 @@ def validate_sub_user_expiry(expires_at, *, parent):
         f"A sub-user cannot expire later than its parent {parent.username} ({parent.expires_at:%Y-%m-%d %H:%M} UTC).",
         code="after_parent",
     )
+
+
+def validate_language(language):
+    """A user's language: one of the panel's (settings.LANGUAGES), or blank to follow the browser."""
+    if language != "" and language not in language_codes():
+        raise ValidationError(gettext("Choose one of the panel's languages."), code="language")
+
+
+def validate_time_zone(time_zone):
+    """A user's time zone: an IANA name this system knows, spelled exactly, or blank for the panel's."""
+    if time_zone != "" and time_zone not in available_time_zones():
+        raise ValidationError(gettext("Choose a time zone by its IANA name, such as Asia/Taipei."), code="time_zone")

@@ -6,8 +6,8 @@ class CoreConfig(AppConfig):
     verbose_name = "Core"
 
     def ready(self):
-        # Registers the system checks, the login guard and the device cookies' login hook.
-        from core import checks, device_cookies, navigation, signals  # noqa: F401
+        # Registers the system checks, the login guard, and the device cookies' and the language's login hooks.
+        from core import checks, device_cookies, localisation, navigation, signals  # noqa: F401
 
         navigation.register(
             navigation.NavItem(label="Audit log", url_name="audit_log", permission="core.view_auditevent", order=90)

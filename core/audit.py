@@ -36,6 +36,7 @@ EVENTS = {
     "user.password_reset": "Set a new password through an emailed link",
     "user.session_policy": "Changed a user's login-session policy",
     "user.notifications": "Turned a user's new-login emails on or off",
+    "user.preferences": "Changed a user's language or time zone",
     "user.access": "Changed a user's roles and direct permissions",
     "user.delete": "Deleted a user (with its sub-users)",
     "session.end": "Ended one login session",

@@ -12,7 +12,11 @@ from core.env import (
     env_str,
     fernet_keys_problem,
     smtp_url_problem,
+    time_zone_problem,
 )
+
+# The languages of the panel (settings.LANGUAGES); a user may choose their own.
+LANGUAGE_CODES = ("en", "zh-hans", "zh-hant")
 
 _HTTPS_ONLY = " (with `PANEL_HTTPS`)"
 
@@ -197,6 +201,27 @@ CATALOGUE = {
         ),
         Variable(
             "PANEL_NAME", env_str, "Panel", "`Panel`", "shown in the header and page titles", setting="PANEL_NAME"
+        ),
+        Variable(
+            "PANEL_LANGUAGE",
+            env_str,
+            "en",
+            "`en`",
+            "the language of pages for people who chose none and whose browser asks for none of Panel's, of "
+            'emails to people who chose none, and of the commands: `en`, `zh-hans` or `zh-hant`; see "Languages '
+            'and time zones"',
+            setting="LANGUAGE_CODE",
+            choices=LANGUAGE_CODES,
+        ),
+        Variable(
+            "PANEL_TIME_ZONE",
+            env_str,
+            "UTC",
+            "`UTC`",
+            "the time zone pages and emails show times in for people who chose none: an IANA name such as "
+            "`Asia/Taipei`",
+            setting="TIME_ZONE",
+            check=time_zone_problem,
         ),
         Variable(
             "PANEL_NOTIFY_NEW_LOGIN",

@@ -2,9 +2,11 @@
 
 import base64
 import binascii
+import functools
 import ipaddress
 import logging
 import os
+import zoneinfo
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
@@ -76,6 +78,19 @@ def fernet_keys_problem(keys):
         if len(decoded) != 32:
             return "must hold Fernet keys (32 url-safe base64-encoded bytes each, comma-separated)"
     return None
+
+
+def time_zone_problem(name):
+    """What is wrong with an IANA time zone name (``Asia/Taipei``, ``UTC``), or None."""
+    if name not in available_time_zones():
+        return f"must be an IANA time zone name such as UTC or Asia/Taipei, not {name!r}"
+    return None
+
+
+@functools.cache
+def available_time_zones() -> frozenset[str]:
+    """Every IANA time zone name this system knows, spelled exactly (``zoneinfo.available_timezones()``)."""
+    return frozenset(zoneinfo.available_timezones())
 
 
 def smtp_url_problem(url):

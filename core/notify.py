@@ -4,20 +4,28 @@
 out only once that transaction commits (nothing is said about a change that rolled back), after the
 answer (core.mail), and a mail fault is logged, never raised: a change never fails because mail is down.
 
-A notification says what changed, when (UTC), from which address and device and, when someone
+A notification says what changed, when, from which address and device and, when someone
 else acted, who; it never carries a secret (no token secret, no code, no password): callers pass
 none in ``context``.
+
+It is written in its recipient's language (theirs, else PANEL_LANGUAGE: never the language of whoever
+acted) and shows times in their time zone (core.localisation.as_recipient). So a caller passes texts
+that are translated late: ``gettext_lazy`` strings (or a subject marked with ``gettext_noop``), or a
+callable for a subject with placeholders (``lambda: gettext("... %(day)s") % {...}``), called in the
+recipient's language and zone. A text translated at once (``gettext``) would be in the actor's language.
 """
 
-from datetime import UTC
 from functools import partial
 
 from django.conf import settings
 from django.core.mail import send_mail
 from django.template.loader import render_to_string
 from django.utils import timezone
+from django.utils.translation import gettext
 
 from core import mail
+from core.localisation import as_recipient
+from core.templatetags.moments import format_moment
 
 # How a User-Agent header reads as a device ("Firefox on Linux"). core imports no app, so the
 # usersessions app hands its describer in (usersessions.signals); until then the header is shown.
@@ -33,15 +41,17 @@ def set_device_describer(describe):
 def notify(user, *, subject, template, context, to=None, origin=None):
     """Email ``user`` (or the address ``to``) the plain-text ``template`` once the current transaction commits.
 
-    ``origin`` (core.audit.Origin) says from where the change came; the template also gets ``user``,
-    ``when`` (now, UTC), ``ip``, ``device``, ``by`` (who acted, when not the user) and ``panel_name``.
+    ``origin`` (core.audit.Origin) says from where the change came; the template also gets ``user``, ``when``
+    (now, in the recipient's zone), ``ip``, ``device``, ``by`` (who acted, when not the user) and ``panel_name``.
     Nothing is sent when there is no address.
     """
     address = user.email if to is None else to
     if not address:
         return
-    body = render_to_string(template, {**_about(user, origin), **context})
-    subject = f"[{settings.PANEL_NAME}] {subject}"
+    with as_recipient(user):
+        body = render_to_string(template, {**_about(user, origin), **context})
+        # A plain English subject (marked with gettext_noop) is translated here, for the recipient.
+        subject = f"[{settings.PANEL_NAME}] {gettext(str(subject() if callable(subject) else subject))}"
     mail.send_after_commit(
         partial(send_mail, subject, body, settings.DEFAULT_FROM_EMAIL, [address]),
         about=f"the notification {subject!r} to the user {user.pk}",
@@ -59,7 +69,7 @@ def _about(user, origin):
         by = ""
     return {
         "user": user,
-        "when": timezone.now().astimezone(UTC).strftime("%Y-%m-%d %H:%M UTC"),
+        "when": format_moment(timezone.now()),
         "ip": (origin.ip if origin is not None else None) or "unknown",
         "device": (_describe_device(user_agent) if _describe_device else user_agent) or "Unknown device",
         "by": by,

@@ -4,6 +4,7 @@ import datetime
 
 from django.core.exceptions import ValidationError
 from django.utils import timezone
+from django.utils.translation import gettext
 
 # The widest offset any real time zone uses (Kiribati, UTC+14); beyond it a client sent nonsense.
 MAX_UTC_OFFSET = datetime.timedelta(hours=14)
@@ -43,6 +44,33 @@ def clean_moment(value: datetime.datetime) -> datetime.datetime:
         return value.astimezone(datetime.UTC)
     except OverflowError:
         raise ValidationError("Choose a moment before the year 9999.", code="out_of_range") from None
+
+
+def local_moment(naive: datetime.datetime) -> datetime.datetime:
+    """A date and time typed as a wall clock in the active time zone (the user's, else PANEL_TIME_ZONE), in UTC.
+
+    A time the clocks skip (a DST gap, such as 02:30 when they jump from 02:00 to 03:00) is refused, naming
+    the zone; one they show twice (a fold, when they go back) is the earlier of the two. A moment outside
+    what UTC can hold (year 9999 west of UTC, year 1 east of it) is refused too.
+    """
+    zone = timezone.get_current_timezone()
+    try:
+        # In UTC: an aware time in a fold never equals one in another zone (PEP 495), which would puzzle callers.
+        moment = naive.replace(tzinfo=zone, fold=0).astimezone(datetime.UTC)
+        # zoneinfo gives a skipped time an offset anyway: such a time does not come back from UTC unchanged.
+        again = moment.astimezone(zone).replace(tzinfo=None)
+    except OverflowError:
+        if naive.year > 1:
+            raise ValidationError(gettext("Choose a moment before the year 9999."), code="out_of_range") from None
+        raise ValidationError(gettext("Choose a moment after the year 1."), code="out_of_range") from None
+    if again != naive.replace(fold=0):
+        raise ValidationError(
+            # Translators: %(moment)s is a typed date and time (2026-03-08 02:30), %(zone)s an IANA time zone name.
+            gettext("%(moment)s does not exist in %(zone)s: the clocks skip it. Choose another time.")
+            % {"moment": naive.strftime("%Y-%m-%d %H:%M"), "zone": timezone.get_current_timezone_name()},
+            code="skipped_time",
+        )
+    return moment
 
 
 def unstorable(text: str) -> bool:

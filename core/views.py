@@ -48,7 +48,7 @@ def _filtered_events(request):
     """The filter form of the request's query, and the reader's events it selects (all of them while it has errors)."""
     events = events_visible_to(request.user)
     actions = events.order_by().values_list("action", flat=True).distinct()
-    form = AuditFilterForm(request.GET, actions=actions)
+    form = AuditFilterForm(request.GET, actions=actions, local=True)  # days and times in the reader's zone
     if form.is_valid():
         events = audit_export_service.filter_events(events, form.cleaned_data)
     return form, events

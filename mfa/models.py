@@ -27,6 +27,7 @@ from django_otp.util import random_number_token
 
 from core import mail
 from core.crypto import EncryptedTextField
+from core.localisation import as_recipient
 
 # What Google Authenticator, Microsoft Authenticator, Authy and 1Password all accept.
 TOTP_STEP = 30
@@ -230,12 +231,18 @@ class EmailCodeDevice(LockedVerificationMixin, EmailDevice):
         code = self.generate_token(valid_secs=otp_email_settings.OTP_EMAIL_TOKEN_VALIDITY, commit=True)
         context = {**(extra_context or {}), "token": code}
         # Panel's settings name the templates by path (OTP_EMAIL_BODY_TEMPLATE_PATH, and an HTML one if set).
-        body = get_template(otp_email_settings.OTP_EMAIL_BODY_TEMPLATE_PATH).render(context)
-        html_path = otp_email_settings.OTP_EMAIL_BODY_HTML_TEMPLATE_PATH
-        html = get_template(html_path).render(context) if html_path else None
+        with as_recipient(self.user):  # their language and time zone, not the login page's
+            body = get_template(otp_email_settings.OTP_EMAIL_BODY_TEMPLATE_PATH).render(context)
+            html_path = otp_email_settings.OTP_EMAIL_BODY_HTML_TEMPLATE_PATH
+            html = get_template(html_path).render(context) if html_path else None
         # Sent at once rather than after a commit: the code is what the user waits for, its digest already saved.
         mail.send(partial(self.send_mail, body, html_message=html), about=f"a login code to the user {self.user_id}")
         return "sent by email"
+
+    def send_mail(self, body, **kwargs):
+        """django-otp's, with the subject made in the recipient's language (this runs in core.mail's thread)."""
+        with as_recipient(self.user):
+            super().send_mail(body, **kwargs)
 
     def get_subject(self):
         # django-otp formats the subject with the token, which here is the digest: never put it in a mail.

@@ -11,6 +11,7 @@ next login: a reset proves only the mailbox.
 from functools import partial
 
 from django.conf import settings
+from django.contrib.auth import forms as auth_forms
 from django.contrib.auth import views as auth_views
 from django.contrib.auth.views import INTERNAL_RESET_SESSION_TOKEN
 from django.http import HttpResponseRedirect
@@ -20,6 +21,7 @@ from accounts import services
 from core import mail
 from core.audit import Origin, record
 from core.client_ip import get_client_ip, throttle_key
+from core.localisation import as_recipient
 from core.throttle import FailureLimit
 
 # Counted per email actually sent (a reset link is a side effect on someone's mailbox), in a fixed
@@ -28,7 +30,16 @@ RESETS_PER_ADDRESS = FailureLimit(name="reset-address", limit=5, window=3600)
 RESETS_PER_IP = FailureLimit(name="reset-ip", limit=20, window=3600)
 
 
+class PasswordResetForm(auth_forms.PasswordResetForm):
+    """Django's, writing each email in its recipient's language and time zone (not the requesting browser's)."""
+
+    def send_mail(self, subject_template_name, email_template_name, context, *args, **kwargs):
+        with as_recipient(context["user"]):
+            super().send_mail(subject_template_name, email_template_name, context, *args, **kwargs)
+
+
 class PasswordResetView(auth_views.PasswordResetView):
+    form_class = PasswordResetForm
     template_name = "panel/password_reset.html"
     email_template_name = "panel/password_reset_email.txt"
     subject_template_name = "panel/password_reset_subject.txt"

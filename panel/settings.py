@@ -8,6 +8,9 @@ Configuration table shows it); ``conf.value()`` reads and checks them.
 
 from pathlib import Path
 
+from django.utils.text import format_lazy
+from django.utils.translation import gettext_lazy
+
 from core import conf
 from passkeys import relying_party
 
@@ -71,11 +74,15 @@ MIDDLEWARE = [
     # Before anything reads the input: NUL bytes and lone surrogates are refused at the door (400).
     "core.middleware.UnstorableInputMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
+    # The browser's language (the switcher's cookie, else Accept-Language), else PANEL_LANGUAGE.
+    "django.middleware.locale.LocaleMiddleware",
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "usersessions.middleware.FallbackKeyMiddleware",  # a session moved off a former SECRET_KEY keeps its record
     "core.device_cookies.DeviceCookieMiddleware",  # a browser that logs in gets a device cookie (brute force)
+    # The logged-in user's own language (over the browser's) and time zone (else PANEL_TIME_ZONE).
+    "core.localisation.UserLocaleMiddleware",
     # Django's, sending htmx requests of an ended session to the login page as a whole page (core.middleware).
     "core.middleware.LoginRequiredMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
@@ -141,10 +148,16 @@ SESSION_COOKIE_HTTPONLY = True
 SESSION_COOKIE_SAMESITE = "Lax"
 CSRF_COOKIE_SAMESITE = "Lax"
 
-LANGUAGE_CODE = "en-us"
-TIME_ZONE = "UTC"
+# Languages and time zones (README's "Languages and time zones"): a user's own choice, else the browser's
+# language (the switcher's cookie, then Accept-Language), else these; core.localisation applies them.
+LANGUAGES = [("en", "English"), ("zh-hans", "简体中文"), ("zh-hant", "繁體中文")]  # each named in its own language
+LANGUAGE_CODE = conf.value("PANEL_LANGUAGE")
+TIME_ZONE = conf.value("PANEL_TIME_ZONE")
 USE_I18N = True
 USE_TZ = True
+LANGUAGE_COOKIE_AGE = 365 * 24 * 3600  # the switcher's choice, kept a year
+LANGUAGE_COOKIE_HTTPONLY = True  # no script reads it
+LANGUAGE_COOKIE_SAMESITE = "Lax"
 
 STATIC_URL = "static/"
 STATIC_ROOT = VAR_DIR / "static"
@@ -182,7 +195,8 @@ PANEL_PASSKEY_RP_ID, PANEL_PASSKEY_ORIGINS = relying_party.configured()
 PANEL_PASSKEY_CEREMONY_SECONDS = 300  # how long a registration or login challenge stays usable
 PASSWORD_RESET_TIMEOUT = 3600  # a reset link works for an hour (Django's default is 3 days)
 OTP_EMAIL_SENDER = DEFAULT_FROM_EMAIL
-OTP_EMAIL_SUBJECT = f"{PANEL_NAME} login code"
+# Made in the recipient's language when the code is sent (mfa.models.EmailCodeDevice).
+OTP_EMAIL_SUBJECT = format_lazy(gettext_lazy("{panel_name} login code"), panel_name=PANEL_NAME)
 OTP_EMAIL_BODY_TEMPLATE_PATH = "mfa/email_code.txt"
 OTP_EMAIL_TOKEN_VALIDITY = 300
 OTP_EMAIL_COOLDOWN_DURATION = 60
@@ -213,6 +227,7 @@ if conf.value("PANEL_BEHIND_TLS_PROXY"):
 if PANEL_HTTPS:
     SESSION_COOKIE_SECURE = True
     CSRF_COOKIE_SECURE = True
+    LANGUAGE_COOKIE_SECURE = True
     SECURE_SSL_REDIRECT = conf.value("PANEL_SSL_REDIRECT")
     SECURE_HSTS_SECONDS = conf.value("PANEL_HSTS_SECONDS")
     SECURE_HSTS_INCLUDE_SUBDOMAINS = True

@@ -1,6 +1,7 @@
 from django.contrib.auth import views as auth_views
 from django.contrib.auth.decorators import login_not_required
 from django.urls import include, path
+from django.views.i18n import set_language
 
 from core import views as core_views
 from organisation import urls as organisation_urls
@@ -41,6 +42,9 @@ urlpatterns = [
     path("password-reset/done/", password_reset.PasswordResetCompleteView.as_view(), name="password_reset_complete"),
     path("account/", views.account, name="account"),
     path("account/notifications/", views.account_notifications, name="account_notifications"),
+    path("account/preferences/", views.account_preferences, name="account_preferences"),
+    # The language switcher of the pages before login (Django's view: a POST with CSRF, back to ``next``).
+    path("i18n/setlang/", login_not_required(set_language), name="set_language"),
     path("", include("mfa.urls")),
     path("", include("passkeys.urls")),
     # Before accounts.urls, whose "<pk>/<field>/" would otherwise take "<pk>/tokens/".

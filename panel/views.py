@@ -3,13 +3,17 @@
 from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth.views import LoginView
+from django.core.exceptions import ValidationError
 from django.shortcuts import redirect, render
+from django.utils import translation
+from django.utils.translation import gettext
 from django.views.decorators.http import require_POST
 
 from accounts import services as account_services
-from accounts.forms import NotificationsForm
-from core import navigation
+from accounts.forms import NotificationsForm, PreferencesForm
+from core import localisation, navigation
 from core.audit import Origin
+from core.view_helpers import apply_service_errors
 from mfa import login_step
 from mfa import selectors as mfa_selectors
 from panel.forms import LoginForm
@@ -39,7 +43,14 @@ def home(request):
 
 def account(request):
     """Your details and your security settings, each with how much of it you have."""
+    return _account_page(request)
+
+
+def _account_page(request, *, preferences_form=None):
     user = request.user
+    preferences_form = preferences_form or PreferencesForm(
+        initial={"language": user.language, "time_zone": user.time_zone}
+    )
     context = {
         "account": user,
         "two_factor": mfa_selectors.status(user),
@@ -48,8 +59,31 @@ def account(request):
         "token_count": token_selectors.tokens_of(owner=user).count(),
         "notifications_form": NotificationsForm(initial={"notify_new_login": user.notify_new_login}),
         "new_login_emails_panel_wide": settings.PANEL_NOTIFY_NEW_LOGIN,
+        "preferences_form": preferences_form,
     }
-    return render(request, "panel/account.html", context)
+    return render(request, "panel/account.html", context, status=400 if preferences_form.errors else 200)
+
+
+@require_POST
+def account_preferences(request):
+    """Save your own language and time zone; a refused value is shown on its field."""
+    form = PreferencesForm(request.POST)
+    if form.is_valid():
+        try:
+            account_services.user_set_preferences(
+                origin=Origin.from_request(request), user=request.user, **form.cleaned_data
+            )
+        except ValidationError as error:
+            apply_service_errors(form, error)
+        else:
+            # In the language just chosen: the middleware activated the one saved before.
+            with translation.override(localisation.language_of(request.user) or translation.get_language()):
+                messages.success(request, gettext("Your language and time zone are saved."))
+            response = redirect("account")
+            if not request.user.language:  # the browser's: forget the switcher's (or a former saved) choice
+                response.delete_cookie(settings.LANGUAGE_COOKIE_NAME, path=settings.LANGUAGE_COOKIE_PATH)
+            return response
+    return _account_page(request, preferences_form=form)
 
 
 @require_POST

@@ -32,6 +32,7 @@ from accounts.selectors import user_may_log_in, with_api_module
 from core import crypto
 from core.audit import Origin
 from core.client_ip import get_client_ip
+from core.localisation import activate_for
 from core.throttle import FailureLimit
 from tokens import credentials, services, signing
 from tokens.models import AccessToken
@@ -109,6 +110,7 @@ def authenticate(request, *, ip, token_id, prove, timestamp=None, signed=None):
         token.user.permission_limit = frozenset(token.permissions)
     request.access_token = token
     request.user = token.user
+    activate_for(request, token.user)  # the owner's language (else Accept-Language's) and time zone
     return token.user
 
 

@@ -31,7 +31,7 @@ class TokenForm(forms.Form):
         widget=forms.Textarea(attrs={"rows": 3, "spellcheck": "false", "placeholder": "203.0.113.7\n10.0.0.0/8"}),
         help_text="One IPv4 or IPv6 address or CIDR block per line. Empty allows any address.",
     )
-    expires_at = moment_field("Expires at (UTC)", help_text="At most 10 years from now.")
+    expires_at = moment_field("Expires at", help_text="At most 10 years from now.")
     long_term = forms.BooleanField(label="Long-term: expire in 10 years, the longest allowed", required=False)
     access = forms.ChoiceField(label="What it may do", choices=ACCESS_CHOICES, widget=forms.RadioSelect, required=False)
     permissions = forms.MultipleChoiceField(

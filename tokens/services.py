@@ -1,11 +1,13 @@
 """Every change to access tokens. Each takes an ``origin``, runs in one transaction and writes one audit event."""
 
 from datetime import timedelta
+from functools import partial
 
 from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.utils import timezone
 from django.utils.timesince import timeuntil
+from django.utils.translation import gettext
 
 from core import crypto
 from core.audit import record
@@ -206,13 +208,23 @@ def _remind(origin, token, days):
         record(origin=origin, action="token.expiry_reminder", target=token, details=details)
         notify(
             token.user,
-            subject=f"An access token expires on {token.expires_at:%Y-%m-%d}",
+            # Made in the owner's language and on their calendar (core.notify calls them so).
+            subject=partial(_expiry_subject, token),
             template="core/notifications/token_expiry.txt",
-            # As "6 days, 23 hours", with plain spaces: it is a plain-text email.
-            context={"token": token, "left": timeuntil(token.expires_at).replace("\xa0", " ")},
+            context={"token": token, "left": partial(_time_left, token)},
             origin=origin,
         )
     return True
+
+
+def _expiry_subject(token):
+    day = timezone.localtime(token.expires_at).strftime("%Y-%m-%d")
+    return gettext("An access token expires on %(day)s") % {"day": day}
+
+
+def _time_left(token):
+    """As "6 days, 23 hours", with plain spaces: it is a plain-text email."""
+    return timeuntil(token.expires_at).replace("\xa0", " ")
 
 
 def token_mark_used(*, token, ip, now=None):

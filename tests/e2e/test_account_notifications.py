@@ -18,7 +18,7 @@ def test_new_login_emails_are_switched_off_and_on_from_the_account_page(page, sc
     expect(switch).to_be_checked()
 
     switch.uncheck()
-    page.get_by_role("button", name="Save").click()
+    page.get_by_role("button", name="Save", exact=True).click()
 
     expect(page.get_by_role("status")).to_have_text("Emails about new logins are off.")
     expect(page.get_by_label("Email me when my account is logged in to from a new browser")).not_to_be_checked()
@@ -26,6 +26,6 @@ def test_new_login_emails_are_switched_off_and_on_from_the_account_page(page, sc
     screenshot("account-notifications")
 
     page.get_by_label("Email me when my account is logged in to from a new browser").check()
-    page.get_by_role("button", name="Save").click()
+    page.get_by_role("button", name="Save", exact=True).click()
     expect(page.get_by_role("status")).to_have_text("Emails about new logins are on.")
     assert User.objects.get(pk=user.pk).notify_new_login is True

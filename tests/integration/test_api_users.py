@@ -101,6 +101,8 @@ def test_user_info_is_the_tokens_owner(plain, plain_user):
         "expires_at": None,
         "company_id": None,
         "parent_id": None,
+        "language": "",
+        "time_zone": "",
     }
 
 
@@ -121,6 +123,8 @@ def test_list_users_returns_total_items_page_and_size(admin, admin_user, bob):
         "expires_at",
         "company_id",
         "parent_id",
+        "language",
+        "time_zone",
     }
 
 

@@ -339,6 +339,8 @@ def test_the_shown_default_is_the_real_default(variable):
         ("PANEL_MANIFEST_STATIC", False),
         ("PANEL_LOG_LEVEL", "INFO"),
         ("PANEL_LOG_FORMAT", "text"),
+        ("PANEL_LANGUAGE", "en"),
+        ("PANEL_TIME_ZONE", "UTC"),
     ],
 )
 def test_each_variable_unset_gives_its_default(name, default):
@@ -376,6 +378,10 @@ def test_a_catalogued_default_cannot_be_overridden_by_a_reader():
         ("PANEL_LOG_LEVEL", "warn", "WARN"),
         ("PANEL_LOG_FORMAT", " JSON ", "json"),
         ("PANEL_NOTIFY_NEW_LOGIN", "false", False),
+        ("PANEL_LANGUAGE", "zh-hans", "zh-hans"),
+        ("PANEL_LANGUAGE", " ZH-Hant ", "zh-hant"),
+        ("PANEL_TIME_ZONE", "Asia/Taipei", "Asia/Taipei"),
+        ("PANEL_TIME_ZONE", "America/Argentina/ComodRivadavia", "America/Argentina/ComodRivadavia"),
         (
             "PANEL_ENCRYPTION_KEYS",
             "ZmDfcTF7_60GrrY167zsiPd67pEvs0aGOv2oasOM1Pg=",
@@ -416,6 +422,14 @@ def test_the_least_and_other_allowed_values_are_accepted(monkeypatch, name, raw,
         ),
         ("EMAIL_URL", "http://mail.example.com", "EMAIL_URL must start with smtp://, smtp+tls:// or smtp+ssl://."),
         ("PANEL_TRUSTED_PROXIES", "proxy.example.com", "PANEL_TRUSTED_PROXIES: "),
+        ("PANEL_LANGUAGE", "fr", "PANEL_LANGUAGE must be one of en, zh-hans, zh-hant, not 'fr'."),
+        ("PANEL_LANGUAGE", "zh-cn", "PANEL_LANGUAGE must be one of en, zh-hans, zh-hant, not 'zh-cn'."),
+        ("PANEL_LANGUAGE", "", "PANEL_LANGUAGE must be one of"),
+        ("PANEL_TIME_ZONE", "Asia/Taipe", "PANEL_TIME_ZONE must be an IANA time zone name such as UTC or Asia/Taipei"),
+        ("PANEL_TIME_ZONE", "asia/taipei", "PANEL_TIME_ZONE must be an IANA time zone name"),
+        ("PANEL_TIME_ZONE", "Asia/Taipe\u0456", "PANEL_TIME_ZONE must be an IANA time zone name"),  # a Cyrillic і
+        ("PANEL_TIME_ZONE", "+08:00", "PANEL_TIME_ZONE must be an IANA time zone name"),
+        ("PANEL_TIME_ZONE", "", "PANEL_TIME_ZONE must be an IANA time zone name"),
     ],
 )
 def test_each_rule_refuses_a_bad_value_naming_the_variable_and_what_is_allowed(monkeypatch, name, raw, message):
@@ -485,6 +499,8 @@ def test_settings_with_nothing_set_are_the_embedded_default(monkeypatch, tmp_pat
     assert (namespace["PANEL_PASSKEY_RP_ID"], namespace["PANEL_PASSKEY_ORIGINS"]) == ("", [])
     assert namespace["STORAGES"]["staticfiles"]["BACKEND"] == "django.contrib.staticfiles.storage.StaticFilesStorage"
     assert namespace["LOGGING"]["root"]["level"] == "INFO"
+    assert (namespace["LANGUAGE_CODE"], namespace["TIME_ZONE"]) == ("en", "UTC")
+    assert [code for code, _name in namespace["LANGUAGES"]] == ["en", "zh-hans", "zh-hant"]
     assert namespace["PANEL_HTTPS"] is False
     for https_only in (
         "SECURE_PROXY_SSL_HEADER",
@@ -507,12 +523,18 @@ PRODUCTION = {
 }
 
 
+def test_settings_take_the_panels_language_and_time_zone(monkeypatch, tmp_path):
+    namespace = _settings(monkeypatch, tmp_path, PANEL_LANGUAGE="ZH-HANT", PANEL_TIME_ZONE="Asia/Taipei")
+    assert (namespace["LANGUAGE_CODE"], namespace["TIME_ZONE"]) == ("zh-hant", "Asia/Taipei")
+
+
 def test_settings_for_production_from_the_readme(monkeypatch, tmp_path):
     namespace = _settings(monkeypatch, tmp_path, **PRODUCTION)
     assert namespace["SECRET_KEY"] == PRODUCTION["SECRET_KEY"]
     assert namespace["ALLOWED_HOSTS"] == ["panel.example.com"]
     assert namespace["PANEL_HTTPS"] is True
     assert (namespace["SESSION_COOKIE_SECURE"], namespace["CSRF_COOKIE_SECURE"]) == (True, True)
+    assert namespace["LANGUAGE_COOKIE_SECURE"] is True
     assert namespace["SECURE_SSL_REDIRECT"] is True
     assert namespace["SECURE_HSTS_SECONDS"] == 31536000
     assert (namespace["SECURE_HSTS_INCLUDE_SUBDOMAINS"], namespace["SECURE_HSTS_PRELOAD"]) == (True, True)
@@ -625,6 +647,8 @@ def test_every_catalogued_setting_is_a_django_setting(monkeypatch, tmp_path):
         ("PANEL_DB_CONN_MAX_AGE", "-1"),
         ("PANEL_HTTPS", "maybe"),
         ("PANEL_PASSKEY_RP_ID", "10.0.0.1"),
+        ("PANEL_LANGUAGE", "de"),
+        ("PANEL_TIME_ZONE", "Mars/Olympus_Mons"),
     ],
 )
 def test_settings_refuse_to_load_with_a_bad_value(monkeypatch, tmp_path, name, raw):
