@@ -2,6 +2,8 @@ import datetime
 
 from django import forms
 from django.utils import timezone
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
 
 from core.validators import clean_moment
 
@@ -61,28 +63,32 @@ class AuditMomentField(forms.Field):
             else:
                 moment = datetime.datetime.fromisoformat(text)
         except ValueError:
-            raise forms.ValidationError("Enter a valid date.", code="invalid") from None
+            raise forms.ValidationError(_("Enter a valid date."), code="invalid") from None
         moment = clean_moment(moment if timezone.is_aware(moment) else moment.replace(tzinfo=datetime.UTC))
         # Each bound is stored and compared as UTC; SQLite and PostgreSQL both hold these years.
         if not AUDIT_FIRST_DAY <= moment.date() <= AUDIT_LAST_DAY:
-            raise forms.ValidationError(f"Choose a date from {AUDIT_FIRST_DAY} to {AUDIT_LAST_DAY}.", code="range")
+            message = _("Choose a date from %(first)s to %(last)s.") % {
+                "first": AUDIT_FIRST_DAY,
+                "last": AUDIT_LAST_DAY,
+            }
+            raise forms.ValidationError(message, code="range")
         return moment
 
 
 class AuditFilterForm(forms.Form):
     """The audit log's filters: the page, its downloads and ``audit_export`` all read them through this form."""
 
-    actor = forms.CharField(required=False, max_length=64, label="Actor")
-    action = forms.ChoiceField(required=False, label="Action")
-    since = AuditMomentField(label="From (UTC)", end_of_day=False)
-    until = AuditMomentField(label="Until (UTC)", end_of_day=True)
+    actor = forms.CharField(required=False, max_length=64, label=gettext_lazy("Actor"))
+    action = forms.ChoiceField(required=False, label=gettext_lazy("Action"))
+    since = AuditMomentField(label=gettext_lazy("From (UTC)"), end_of_day=False)
+    until = AuditMomentField(label=gettext_lazy("Until (UTC)"), end_of_day=True)
 
     def __init__(self, *args, actions=(), **kwargs):
         super().__init__(*args, **kwargs)
-        self.fields["action"].choices = [("", "Any action"), *((action, action) for action in sorted(actions))]
+        self.fields["action"].choices = [("", _("Any action")), *((action, action) for action in sorted(actions))]
 
     def clean(self):
         data = super().clean()
         if data.get("since") and data.get("until") and data["since"] > data["until"]:
-            self.add_error("until", "The end date must not be before the start date.")
+            self.add_error("until", _("The end date must not be before the start date."))
         return data

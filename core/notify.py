@@ -9,15 +9,17 @@ else acted, who; it never carries a secret (no token secret, no code, no passwor
 none in ``context``.
 """
 
-from datetime import UTC
+from contextlib import contextmanager
 from functools import partial
 
 from django.conf import settings
 from django.core.mail import send_mail
 from django.template.loader import render_to_string
-from django.utils import timezone
+from django.utils import timezone, translation
+from django.utils.translation import gettext as _
 
 from core import mail
+from core.templatetags.moments import format_moment
 
 # How a User-Agent header reads as a device ("Firefox on Linux"). core imports no app, so the
 # usersessions app hands its describer in (usersessions.signals); until then the header is shown.
@@ -34,18 +36,31 @@ def notify(user, *, subject, template, context, to=None, origin=None):
     """Email ``user`` (or the address ``to``) the plain-text ``template`` once the current transaction commits.
 
     ``origin`` (core.audit.Origin) says from where the change came; the template also gets ``user``,
-    ``when`` (now, UTC), ``ip``, ``device``, ``by`` (who acted, when not the user) and ``panel_name``.
-    Nothing is sent when there is no address.
+    ``when`` (now, as format_moment shows it), ``ip``, ``device``, ``by`` (who acted, when not the user)
+    and ``panel_name``. Nothing is sent when there is no address.
+
+    The email is written in the recipient's language and time zone when their account has them (else in
+    the request's): give ``subject`` (and any text in ``context``) as lazy text to have it follow.
     """
     address = user.email if to is None else to
     if not address:
         return
-    body = render_to_string(template, {**_about(user, origin), **context})
-    subject = f"[{settings.PANEL_NAME}] {subject}"
+    with _as_recipient(user):
+        body = render_to_string(template, {**_about(user, origin), **context})
+        subject = f"[{settings.PANEL_NAME}] {subject}"
     mail.send_after_commit(
         partial(send_mail, subject, body, settings.DEFAULT_FROM_EMAIL, [address]),
         about=f"the notification {subject!r} to the user {user.pk}",
     )
+
+
+@contextmanager
+def _as_recipient(user):
+    """The language and the time zone of ``user``'s account, where it has them; else the current ones."""
+    language = getattr(user, "language", "") or translation.get_language()
+    zone = getattr(user, "time_zone", "") or timezone.get_current_timezone()
+    with translation.override(language), timezone.override(zone):
+        yield
 
 
 def _about(user, origin):
@@ -54,14 +69,15 @@ def _about(user, origin):
     if actor is not None and actor.pk != user.pk:
         by = actor.get_username()
     elif origin is not None and origin.via == "command":
-        by = "the server's operator (manage.py)"
+        by = _("the server's operator (manage.py)")
     else:
         by = ""
     return {
         "user": user,
-        "when": timezone.now().astimezone(UTC).strftime("%Y-%m-%d %H:%M UTC"),
-        "ip": (origin.ip if origin is not None else None) or "unknown",
-        "device": (_describe_device(user_agent) if _describe_device else user_agent) or "Unknown device",
+        "when": format_moment(timezone.now()),
+        # Translators: where a change came from, when its IP address is not known.
+        "ip": (origin.ip if origin is not None else None) or _("unknown"),
+        "device": (_describe_device(user_agent) if _describe_device else user_agent) or _("Unknown device"),
         "by": by,
         "panel_name": settings.PANEL_NAME,
     }

@@ -4,6 +4,7 @@ from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth.views import LoginView
 from django.shortcuts import redirect, render
+from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
 from accounts import services as account_services
@@ -59,5 +60,5 @@ def account_notifications(request):
     form.is_valid()  # a lone optional checkbox: always valid
     on = form.cleaned_data["notify_new_login"]
     account_services.user_set_notifications(origin=Origin.from_request(request), user=request.user, notify_new_login=on)
-    messages.success(request, f"Emails about new logins are {'on' if on else 'off'}.")
+    messages.success(request, _("Emails about new logins are on.") if on else _("Emails about new logins are off."))
     return redirect("account")
