@@ -26,7 +26,7 @@ class TypedUsernameField(UsernameField):
 
 
 class LoginForm(AuthenticationForm):
-    username = TypedUsernameField(widget=forms.TextInput(attrs={"autofocus": True}))
+    username = TypedUsernameField(label=_("Username"), widget=forms.TextInput(attrs={"autofocus": True}))
 
     error_messages = {
         **AuthenticationForm.error_messages,
