@@ -9,7 +9,8 @@ from core.validators import clean_moment
 
 # How a moment is typed, as every list shows it: 24-hour, in UTC (the field's label names the zone).
 MOMENT_INPUT = "%Y-%m-%d %H:%M"
-MOMENT_PLACEHOLDER = "YYYY-MM-DD HH:MM"
+# Translators: the format hint of a date-and-time input; keep the letters unless your readers expect others.
+MOMENT_PLACEHOLDER = gettext_lazy("YYYY-MM-DD HH:MM")
 
 
 def moment_field(label, *, help_text="", required=False):
@@ -49,7 +50,8 @@ class AuditMomentField(forms.Field):
 
     def __init__(self, *, end_of_day, **kwargs):
         self.end_of_day = end_of_day
-        attrs = {"placeholder": "YYYY-MM-DD", "autocomplete": "off", "spellcheck": "false"}
+        # Translators: the format hint of a date input; keep the letters unless your readers expect others.
+        attrs = {"placeholder": gettext_lazy("YYYY-MM-DD"), "autocomplete": "off", "spellcheck": "false"}
         super().__init__(required=False, widget=forms.TextInput(attrs=attrs), **kwargs)
 
     def to_python(self, value):
