@@ -6,6 +6,8 @@ from typing import Annotated
 
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.http import Http404
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
 from ninja import Field, Schema
 from pydantic import BeforeValidator, create_model, field_validator, model_validator
 
@@ -13,7 +15,9 @@ from core.audit import Origin, record
 from core.models import AuditEvent
 from core.validators import unstorable
 
-TOKEN_CANNOT_CHANGE_CREDENTIALS = "An access token cannot create or change credentials: use the panel in a browser."
+TOKEN_CANNOT_CHANGE_CREDENTIALS = gettext_lazy(
+    "An access token cannot create or change credentials: use the panel in a browser."
+)
 
 
 class ErrorOut(Schema):
@@ -33,7 +37,7 @@ class BodyIn(Schema):
     def _must_be_an_object(cls, data):
         data = getattr(data, "_obj", data)
         if not isinstance(data, dict):
-            raise ValueError("The request body must be a JSON object.")
+            raise ValueError(_("The request body must be a JSON object."))
         return data
 
     @field_validator("*", mode="before")
@@ -42,7 +46,7 @@ class BodyIn(Schema):
         """No text in a body may hold a character the database cannot store (NUL, or one not UTF-8)."""
         texts = value if isinstance(value, list) else [value]
         if any(isinstance(text, str) and unstorable(text) for text in texts):
-            raise ValueError("This may not contain a NUL byte or a character that is not valid UTF-8.")
+            raise ValueError(_("This may not contain a NUL byte or a character that is not valid UTF-8."))
         return value
 
 
@@ -74,7 +78,7 @@ def _written_moment(value):
     """pydantic would also read a number, or a string of digits, as Unix time: the schema promises a date-time."""
     if isinstance(value, str) and _RFC3339_START.match(value):
         return value
-    raise ValueError("Give a date and time with its offset, such as 2030-01-31T17:00:00+01:00.")
+    raise ValueError(_("Give a date and time with its offset, such as 2030-01-31T17:00:00+01:00."))
 
 
 # A date and time in a request: RFC 3339 text (the schema's format: date-time); the offset is checked
@@ -116,7 +120,7 @@ def in_scope(get, request, pk, field):
     try:
         return get(actor=request.user, pk=pk)
     except Http404:
-        raise ValidationError({field: "No such one within your scope."}) from None
+        raise ValidationError({field: _("No such one within your scope.")}) from None
 
 
 def require_browser_session(request):

@@ -28,6 +28,7 @@ from django.core.exceptions import ImproperlyConfigured
 from django.core.signals import setting_changed
 from django.db import models, transaction
 from django.dispatch import receiver
+from django.utils.translation import gettext_lazy
 
 __all__ = [
     "EncryptedTextField",
@@ -44,7 +45,7 @@ __all__ = [
 ]
 
 BATCH_SIZE = 500
-REPAIR_ADVICE = (
+REPAIR_ADVICE = gettext_lazy(
     "Put the missing key back in PANEL_ENCRYPTION_KEYS (after the newest one), then run "
     "`manage.py check_secrets` to list what it cannot open and `manage.py reencrypt_secrets` "
     "to move every secret to the newest key."

@@ -16,6 +16,9 @@ import sys
 from django import db
 from django.http import HttpResponse, JsonResponse
 from django.template import loader
+from django.utils.functional import lazy
+from django.utils.translation import gettext_lazy as _
+from django.utils.translation import ngettext
 from django.views import csrf, defaults
 
 try:
@@ -27,19 +30,29 @@ except ImportError:  # pragma: no cover - redis is a dependency; the local-memor
 API_PREFIX = "/api/"
 RETRY_AFTER = 30  # seconds a client should wait after a 503
 
-CSRF_DETAIL = "CSRF check failed: send the X-CSRFToken header."
+CSRF_DETAIL = _("CSRF check failed: send the X-CSRFToken header.")
 
-# What a status means when nothing more precise was said (an error answered outside the API's views).
+
+def _retry_detail():
+    return ngettext(
+        "The service is temporarily unavailable: try again in %(seconds)d second.",
+        "The service is temporarily unavailable: try again in %(seconds)d seconds.",
+        RETRY_AFTER,
+    ) % {"seconds": RETRY_AFTER}
+
+
+# What a status means when nothing more precise was said (an error answered outside the API's views),
+# in the language of the request that reads it.
 DETAILS = {
-    400: "Bad request.",
-    401: "Authentication required: send an access token.",
-    403: "You do not have permission to do this.",
-    404: "Not found.",
-    405: "Method not allowed.",
-    413: "The request body is too large.",
-    429: "Too many requests: try again later.",
-    500: "Server error: it was logged. Try again later.",
-    503: f"The service is temporarily unavailable: try again in {RETRY_AFTER} seconds.",
+    400: _("Bad request."),
+    401: _("Authentication required: send an access token."),
+    403: _("You do not have permission to do this."),
+    404: _("Not found."),
+    405: _("Method not allowed."),
+    413: _("The request body is too large."),
+    429: _("Too many requests: try again later."),
+    500: _("Server error: it was logged. Try again later."),
+    503: lazy(_retry_detail, str)(),
 }
 
 # Errors of the database's operation, not of the program (PEP 249): unreachable, connection lost, shut down.
@@ -51,7 +64,7 @@ FAULTS = (db.OperationalError, db.InterfaceError, *CACHE_FAULTS)
 
 def error_response(status, detail, errors=None, headers=None):
     """The one error answer: ``{"detail": detail, "errors": errors}`` with ``status`` and ``headers``."""
-    return JsonResponse({"detail": detail, "errors": errors}, status=status, headers=headers)
+    return JsonResponse({"detail": str(detail), "errors": errors}, status=status, headers=headers)
 
 
 def is_api(request):

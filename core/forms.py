@@ -4,6 +4,7 @@ from django import forms
 from django.utils import timezone
 from django.utils.functional import lazy
 from django.utils.text import format_lazy
+from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
 from core.validators import clean_moment, local_moment
@@ -11,7 +12,8 @@ from core.validators import clean_moment, local_moment
 # How a moment is typed, as every list shows it: 24-hour, in the active time zone (the user's own, else
 # PANEL_TIME_ZONE; the field's label names it).
 MOMENT_INPUT = "%Y-%m-%d %H:%M"
-MOMENT_PLACEHOLDER = "YYYY-MM-DD HH:MM"
+# Translators: the format hint of a date-and-time input; keep the letters unless your readers expect others.
+MOMENT_PLACEHOLDER = gettext_lazy("YYYY-MM-DD HH:MM")
 
 _zone_name = lazy(timezone.get_current_timezone_name, str)
 
@@ -88,7 +90,8 @@ class AuditMomentField(forms.Field):
 
     def __init__(self, *, end_of_day, **kwargs):
         self.end_of_day = end_of_day
-        attrs = {"placeholder": "YYYY-MM-DD", "autocomplete": "off", "spellcheck": "false"}
+        # Translators: the format hint of a date input; keep the letters unless your readers expect others.
+        attrs = {"placeholder": gettext_lazy("YYYY-MM-DD"), "autocomplete": "off", "spellcheck": "false"}
         super().__init__(required=False, widget=forms.TextInput(attrs=attrs), **kwargs)
 
     def to_python(self, value):
@@ -102,7 +105,7 @@ class AuditMomentField(forms.Field):
             else:
                 moment = datetime.datetime.fromisoformat(text)
         except ValueError:
-            raise forms.ValidationError("Enter a valid date.", code="invalid") from None
+            raise forms.ValidationError(_("Enter a valid date."), code="invalid") from None
         if timezone.is_naive(moment):
             # A whole day's bound is never a skipped time: a midnight the clocks skip starts the day at the hour after.
             zone = timezone.get_current_timezone() if self.local else datetime.UTC
@@ -110,17 +113,21 @@ class AuditMomentField(forms.Field):
         moment = clean_moment(moment)
         # Each bound is stored and compared as UTC; SQLite and PostgreSQL both hold these years.
         if not AUDIT_FIRST_DAY <= moment.date() <= AUDIT_LAST_DAY:
-            raise forms.ValidationError(f"Choose a date from {AUDIT_FIRST_DAY} to {AUDIT_LAST_DAY}.", code="range")
+            message = _("Choose a date from %(first)s to %(last)s.") % {
+                "first": AUDIT_FIRST_DAY,
+                "last": AUDIT_LAST_DAY,
+            }
+            raise forms.ValidationError(message, code="range")
         return moment
 
 
 class AuditFilterForm(forms.Form):
     """The audit log's filters: the page, its downloads and ``audit_export`` all read them through this form."""
 
-    actor = forms.CharField(required=False, max_length=64, label="Actor")
-    action = forms.ChoiceField(required=False, label="Action")
-    since = AuditMomentField(label="From (UTC)", end_of_day=False)
-    until = AuditMomentField(label="Until (UTC)", end_of_day=True)
+    actor = forms.CharField(required=False, max_length=64, label=gettext_lazy("Actor"))
+    action = forms.ChoiceField(required=False, label=gettext_lazy("Action"))
+    since = AuditMomentField(label=gettext_lazy("From (UTC)"), end_of_day=False)
+    until = AuditMomentField(label=gettext_lazy("Until (UTC)"), end_of_day=True)
 
     def __init__(self, *args, actions=(), local=False, **kwargs):
         """``local``: the page's filter, read in the reader's time zone; the API and ``audit_export`` read UTC."""
@@ -128,10 +135,10 @@ class AuditFilterForm(forms.Form):
         if local:
             for name, label in (("since", gettext_lazy("From")), ("until", gettext_lazy("Until"))):
                 self.fields[name].local, self.fields[name].label = True, with_zone(label)
-        self.fields["action"].choices = [("", "Any action"), *((action, action) for action in sorted(actions))]
+        self.fields["action"].choices = [("", _("Any action")), *((action, action) for action in sorted(actions))]
 
     def clean(self):
         data = super().clean()
         if data.get("since") and data.get("until") and data["since"] > data["until"]:
-            self.add_error("until", "The end date must not be before the start date.")
+            self.add_error("until", _("The end date must not be before the start date."))
         return data

@@ -23,6 +23,7 @@ import threading
 
 from django.conf import settings
 from django.db import connections, transaction
+from django.utils import timezone, translation
 
 logger = logging.getLogger(__name__)
 
@@ -33,11 +34,27 @@ _sender_pid = None
 
 
 def send(job, *, about):
-    """Run ``job()`` in the background sender now, after the answer rather than before it."""
+    """Run ``job()`` in the background sender now, after the answer rather than before it.
+
+    The job runs in the caller's language and time zone (both are per thread): what it renders reads as
+    it would have in the request.
+    """
+    job = _as_caller(job)
     if not settings.MAIL_IN_BACKGROUND:
         _run(job, about)
         return
     _queue().put((job, about))
+
+
+def _as_caller(job):
+    """``job`` bound to the language and the time zone active now."""
+    language, zone = translation.get_language(), timezone.get_current_timezone()
+
+    def run():
+        with translation.override(language), timezone.override(zone):
+            job()
+
+    return run
 
 
 def send_after_commit(job, *, about):

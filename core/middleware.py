@@ -10,6 +10,7 @@ from django.core.exceptions import ObjectDoesNotExist
 from django.db import connection
 from django.http import Http404, HttpResponseBadRequest, JsonResponse
 from django.shortcuts import resolve_url
+from django.utils.translation import gettext_lazy
 
 from core.errors import DETAILS, RETRY_AFTER, error_response, is_api, page_not_found
 from core.validators import unstorable
@@ -96,7 +97,7 @@ class UnstorableInputMiddleware:
     and JSON bodies in the API's schemas (core.api.BodyIn), so each answer names the field at fault.
     """
 
-    MESSAGE = "The address holds a character that cannot be stored (such as a NUL byte)."
+    MESSAGE = gettext_lazy("The address holds a character that cannot be stored (such as a NUL byte).")
 
     def __init__(self, get_response):
         self.get_response = get_response
@@ -105,7 +106,7 @@ class UnstorableInputMiddleware:
         if any(unstorable(key) or any(unstorable(value) for value in values) for key, values in request.GET.lists()):
             if is_api(request):
                 return error_response(400, self.MESSAGE)
-            return HttpResponseBadRequest(self.MESSAGE, content_type="text/plain; charset=utf-8")
+            return HttpResponseBadRequest(str(self.MESSAGE), content_type="text/plain; charset=utf-8")
         return self.get_response(request)
 
 

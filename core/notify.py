@@ -64,14 +64,15 @@ def _about(user, origin):
     if actor is not None and actor.pk != user.pk:
         by = actor.get_username()
     elif origin is not None and origin.via == "command":
-        by = "the server's operator (manage.py)"
+        by = gettext("the server's operator (manage.py)")
     else:
         by = ""
     return {
         "user": user,
         "when": format_moment(timezone.now()),
-        "ip": (origin.ip if origin is not None else None) or "unknown",
-        "device": (_describe_device(user_agent) if _describe_device else user_agent) or "Unknown device",
+        # Translators: where a change came from, when its IP address is not known.
+        "ip": (origin.ip if origin is not None else None) or gettext("unknown"),
+        "device": (_describe_device(user_agent) if _describe_device else user_agent) or gettext("Unknown device"),
         "by": by,
         "panel_name": settings.PANEL_NAME,
     }

@@ -20,6 +20,8 @@ from django import forms
 from django.conf import settings
 from django.core.exceptions import PermissionDenied
 from django.http import QueryDict
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy, ngettext
 from django_otp import devices_for_user
 from django_otp.plugins.otp_email.models import EmailDevice
 
@@ -30,10 +32,6 @@ from core.view_helpers import render_action
 
 PROOF_AT = "panel_proof_at"
 _REAUTH_FIELDS = ("_reauth", "_reauth_password", "_reauth_code", "csrfmiddlewaretoken")
-STALE_MESSAGE = (
-    "This change needs a recent login: confirm your password in the panel (in the last "
-    "{minutes} minutes) and try again."
-)
 
 
 def mark_proof(session):
@@ -47,7 +45,15 @@ def has_recent_proof(request) -> bool:
 
 
 def stale_message():
-    return STALE_MESSAGE.format(minutes=settings.PANEL_REAUTH_SECONDS // 60)
+    minutes = settings.PANEL_REAUTH_SECONDS // 60
+    message = ngettext(
+        "This change needs a recent login: confirm your password in the panel (in the last %(minutes)d minute) "
+        "and try again.",
+        "This change needs a recent login: confirm your password in the panel (in the last %(minutes)d minutes) "
+        "and try again.",
+        minutes,
+    )
+    return message % {"minutes": minutes}
 
 
 def require_recent_proof(request):
@@ -67,10 +73,12 @@ class ReauthForm(forms.Form):
     """Your password, and a code from a second factor when you have one: the same proof as logging in."""
 
     _reauth_password = forms.CharField(
-        label="Your password", strip=False, widget=forms.PasswordInput(attrs={"autocomplete": "current-password"})
+        label=gettext_lazy("Your password"),
+        strip=False,
+        widget=forms.PasswordInput(attrs={"autocomplete": "current-password"}),
     )
     _reauth_code = forms.CharField(
-        label="Code from your second factor",
+        label=gettext_lazy("Code from your second factor"),
         required=False,
         max_length=64,
         widget=forms.TextInput(attrs={"autocomplete": "one-time-code", "inputmode": "numeric"}),
@@ -98,9 +106,9 @@ class ReauthForm(forms.Form):
         ):
             code = data.get("_reauth_code", "").replace(" ", "")
             if not user.check_password(data["_reauth_password"]):
-                self._refuse(origin, "wrong password", "That password is not correct.")
+                self._refuse(origin, "wrong password", _("That password is not correct."))
             if self.devices and not any(device.verify_token(code) for device in self.devices):
-                self._refuse(origin, "wrong code", "That code is not correct.")
+                self._refuse(origin, "wrong code", _("That code is not correct."))
         return data
 
     def _refuse(self, origin, reason, message):

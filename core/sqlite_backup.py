@@ -15,11 +15,13 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from django.db.migrations.loader import MigrationLoader
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
 
 from core.var_dir import create_owner_only
 
-POSTGRESQL_WAY = (
-    "backup and restore copy the embedded SQLite database; this panel's database is {vendor}. "
+POSTGRESQL_WAY = gettext_lazy(
+    "backup and restore copy the embedded SQLite database; this panel's database is %(vendor)s. "
     "Use pg_dump -Fc to back it up and pg_restore --clean to restore it (README.md, Backups)."
 )
 
@@ -40,7 +42,7 @@ class BackupFile:
 def database_path(connection) -> Path:
     """The file of the live SQLite database behind ``connection`` (refused on any other database)."""
     if connection.vendor != "sqlite":
-        raise BackupError(POSTGRESQL_WAY.format(vendor=connection.display_name))
+        raise BackupError(POSTGRESQL_WAY % {"vendor": connection.display_name})
     return Path(connection.settings_dict["NAME"])
 
 
@@ -53,7 +55,7 @@ def back_up(connection, path: Path) -> int:
     """
     live = database_path(connection)
     if path.exists() and path.resolve() == live.resolve():
-        raise BackupError("The backup must go to another file than the database itself.")
+        raise BackupError(_("The backup must go to another file than the database itself."))
     connection.ensure_connection()
     partial = path.with_name(f".{path.name}.partial")
     partial.unlink(missing_ok=True)
@@ -68,7 +70,10 @@ def back_up(connection, path: Path) -> int:
         finally:
             copy.close()
         if check != "ok":
-            raise BackupError(f"The copy failed SQLite's check ({check}); nothing was written to {path}.")
+            raise BackupError(
+                _("The copy failed SQLite's check (%(check)s); nothing was written to %(file)s.")
+                % {"check": check, "file": path}
+            )
         os.replace(partial, path)
     finally:
         partial.unlink(missing_ok=True)
@@ -82,17 +87,22 @@ def check_backup(path: Path) -> BackupFile:
             check = backup.execute("PRAGMA quick_check").fetchone()[0]
             applied = set(backup.execute("SELECT app, name FROM django_migrations"))
     except sqlite3.DatabaseError as error:  # not a file, not SQLite, or no django_migrations table
-        raise BackupError(f"{path} is not a Panel database backup ({error}).") from None
+        raise BackupError(
+            _("%(file)s is not a Panel database backup (%(error)s).") % {"file": path, "error": error}
+        ) from None
     if check != "ok":
-        raise BackupError(f"{path} is damaged: SQLite's check says {check}.")
+        raise BackupError(_("%(file)s is damaged: SQLite's check says %(check)s.") % {"file": path, "check": check})
     if ("core", "0001_initial") not in applied:
-        raise BackupError(f"{path} is a Django database, but not Panel's.")
+        raise BackupError(_("%(file)s is a Django database, but not Panel's.") % {"file": path})
     known = set(MigrationLoader(None, ignore_no_migrations=True).disk_migrations)
     newer = sorted(f"{app}.{name}" for app, name in applied - known)
     if newer:
         raise BackupError(
-            f"{path} was made by a newer Panel (migrations this code lacks: {', '.join(newer)}). "
-            "Install that version, or a later one, to restore it."
+            _(
+                "%(file)s was made by a newer Panel (migrations this code lacks: %(migrations)s). "
+                "Install that version, or a later one, to restore it."
+            )
+            % {"file": path, "migrations": ", ".join(newer)}
         )
     return BackupFile(path=path, missing_migrations=len(known - applied))
 
@@ -105,7 +115,7 @@ def restore(connection, backup: BackupFile) -> Path:
     """
     live = database_path(connection)
     if live.resolve() == backup.path.resolve():
-        raise BackupError("The backup is the database itself.")
+        raise BackupError(_("The backup is the database itself."))
     kept = live.with_name(f"{live.name}.before-restore-{datetime.datetime.now(datetime.UTC):%Y%m%dT%H%M%SZ}")
     back_up(connection, kept)
     with _open_read_only(backup.path) as source:

@@ -16,6 +16,7 @@ from dataclasses import dataclass
 
 from django.core.cache import cache
 from django.core.exceptions import NON_FIELD_ERRORS, ValidationError
+from django.utils.translation import gettext as _
 
 from core.audit import record
 from core.client_ip import throttle_key
@@ -262,8 +263,14 @@ def record_success(*, username):
 
 def locked_out_message(seconds) -> str:
     minutes, rest = divmod(seconds, 60)
-    wait = f"{minutes} min {rest} s" if minutes else f"{seconds} s"
-    return f"Too many failed attempts. Try again in {wait}, or reset your password by email."
+    if minutes:
+        message = _(
+            "Too many failed attempts. Try again in %(minutes)d min %(seconds)d s, or reset your password by email."
+        )
+        return message % {"minutes": minutes, "seconds": rest}
+    return _("Too many failed attempts. Try again in %(seconds)d s, or reset your password by email.") % {
+        "seconds": seconds
+    }
 
 
 # Lifting locks: admins with core.unlock_accounts (the Locks page) and the operator (manage.py locks).
@@ -312,14 +319,14 @@ def lift_lock(*, origin, kind, name) -> int:
     """
     if kind == "account":
         key = account_key(name)
-        _refuse_unlockable(key, "No account is locked under a name with spaces or control characters.")
+        _refuse_unlockable(key, _("No account is locked under a name with spaces or control characters."))
         guards = [(ACCOUNT_GUARD, key)]
         guards += [(DEVICE_GUARD, device) for device in DEVICE_GUARD.waiting_keys() if device.rpartition("#")[0] == key]
     elif kind == "ip":
         try:  # an address, or an IPv6 /64 as the list names it
             key = throttle_key(ipaddress.ip_interface(name.strip()).ip)
         except ValueError:
-            raise ValidationError({"name": "Name an IP address, as the list of locks gives it."}) from None
+            raise ValidationError({"name": _("Name an IP address, as the list of locks gives it.")}) from None
         guards = [(IP_GUARD, key)]
     else:
         raise ValueError(f"Unknown kind of lock {kind!r}.")

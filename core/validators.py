@@ -4,7 +4,8 @@ import datetime
 
 from django.core.exceptions import ValidationError
 from django.utils import timezone
-from django.utils.translation import gettext
+from django.utils.translation import gettext as _
+from django.utils.translation import ngettext
 
 # The widest offset any real time zone uses (Kiribati, UTC+14); beyond it a client sent nonsense.
 MAX_UTC_OFFSET = datetime.timedelta(hours=14)
@@ -16,9 +17,14 @@ def clean_name(value, *, max_length, required_message) -> str:
     if not name:
         raise ValidationError(required_message, code="required")
     if len(name) > max_length:
-        raise ValidationError(f"The name must be at most {max_length} characters long.", code="max_length")
+        message = ngettext(
+            "The name must be at most %(max_length)d character long.",
+            "The name must be at most %(max_length)d characters long.",
+            max_length,
+        )
+        raise ValidationError(message % {"max_length": max_length}, code="max_length")
     if not name.isprintable():
-        raise ValidationError("The name may not contain control characters.", code="control_characters")
+        raise ValidationError(_("The name may not contain control characters."), code="control_characters")
     return name
 
 
@@ -37,13 +43,13 @@ def clean_moment(value: datetime.datetime) -> datetime.datetime:
     -12:00 is year 10000 in UTC, which the database would store and never read back) is refused.
     """
     if timezone.is_naive(value):
-        raise ValidationError("The moment must include a time zone.", code="naive")
+        raise ValidationError(_("The moment must include a time zone."), code="naive")
     if abs(value.utcoffset()) > MAX_UTC_OFFSET:
-        raise ValidationError("The time zone offset must be within ±14:00 of UTC.", code="offset")
+        raise ValidationError(_("The time zone offset must be within ±14:00 of UTC."), code="offset")
     try:
         return value.astimezone(datetime.UTC)
     except OverflowError:
-        raise ValidationError("Choose a moment before the year 9999.", code="out_of_range") from None
+        raise ValidationError(_("Choose a moment before the year 9999."), code="out_of_range") from None
 
 
 def local_moment(naive: datetime.datetime) -> datetime.datetime:
@@ -61,12 +67,12 @@ def local_moment(naive: datetime.datetime) -> datetime.datetime:
         again = moment.astimezone(zone).replace(tzinfo=None)
     except OverflowError:
         if naive.year > 1:
-            raise ValidationError(gettext("Choose a moment before the year 9999."), code="out_of_range") from None
-        raise ValidationError(gettext("Choose a moment after the year 1."), code="out_of_range") from None
+            raise ValidationError(_("Choose a moment before the year 9999."), code="out_of_range") from None
+        raise ValidationError(_("Choose a moment after the year 1."), code="out_of_range") from None
     if again != naive.replace(fold=0):
         raise ValidationError(
             # Translators: %(moment)s is a typed date and time (2026-03-08 02:30), %(zone)s an IANA time zone name.
-            gettext("%(moment)s does not exist in %(zone)s: the clocks skip it. Choose another time.")
+            _("%(moment)s does not exist in %(zone)s: the clocks skip it. Choose another time.")
             % {"moment": naive.strftime("%Y-%m-%d %H:%M"), "zone": timezone.get_current_timezone_name()},
             code="skipped_time",
         )

@@ -8,6 +8,7 @@ from django.db import connection
 from django.http import HttpResponseBadRequest, JsonResponse, StreamingHttpResponse
 from django.shortcuts import redirect, render
 from django.utils import timezone
+from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_http_methods
 
 from core import audit_export as audit_export_service
@@ -61,13 +62,16 @@ def locks(request):
     if request.method == "POST":
         kind, name = request.POST.get("kind"), request.POST.get("name", "").strip()
         if kind not in ("account", "ip") or not name or len(name) > 150:
-            return HttpResponseBadRequest("Name an account or an address to unlock.")
+            return HttpResponseBadRequest(_("Name an account or an address to unlock."))
         try:
             throttle.lift_lock(origin=Origin.from_request(request), kind=kind, name=name)
         except ValidationError as refused:
             return HttpResponseBadRequest(refused.messages[0])
-        what = "account" if kind == "account" else "address"
-        messages.success(request, f"The lock of the {what} {name} is lifted.")
+        if kind == "account":
+            lifted = _("The lock of the account %(name)s is lifted.") % {"name": name}
+        else:
+            lifted = _("The lock of the address %(name)s is lifted.") % {"name": name}
+        messages.success(request, lifted)
         return redirect("locks")
     return render(request, "core/locks.html", {"locks": throttle.current_locks()})
 

@@ -12,6 +12,7 @@ from django.conf import settings
 from django.core.exceptions import ObjectDoesNotExist, PermissionDenied, RequestDataTooBig, ValidationError
 from django.http import Http404
 from django.middleware.csrf import CsrfViewMiddleware
+from django.utils.translation import gettext as _
 from ninja import Field, NinjaAPI, Schema
 from ninja.errors import AuthenticationError, HttpError
 from ninja.errors import ValidationError as SchemaValidationError
@@ -192,7 +193,7 @@ def _throttled(request, exc):
 @api.exception_handler(ValidationError)
 def _rule_failed(request, exc):
     errors = exc.message_dict if hasattr(exc, "error_dict") else {"__all__": exc.messages}
-    return error_response(422, "The request is not valid.", errors=errors)
+    return error_response(422, _("The request is not valid."), errors=errors)
 
 
 @api.exception_handler(SchemaValidationError)
@@ -202,8 +203,8 @@ def _schema_failed(request, exc):
         location = [str(part) for part in error.get("loc", ())]
         # ("body", "<parameter>", "field", ...) or ("query", "field"): keep what the client named.
         field = ".".join(location[2:] if location[:1] == ["body"] and len(location) > 2 else location[1:])
-        errors.setdefault(field or "__all__", []).append(error.get("msg", "Invalid value."))
-    return error_response(422, "The request is not valid.", errors=errors)
+        errors.setdefault(field or "__all__", []).append(error.get("msg") or _("Invalid value."))
+    return error_response(422, _("The request is not valid."), errors=errors)
 
 
 @api.exception_handler(RequestDataTooBig)

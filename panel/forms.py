@@ -1,6 +1,9 @@
 from django import forms
 from django.contrib.auth import authenticate
 from django.contrib.auth.forms import AuthenticationForm, UsernameField
+from django.utils.functional import lazy
+from django.utils.translation import gettext_lazy as _
+from django.utils.translation import ngettext
 
 from accounts import selectors
 from core import device_cookies, throttle
@@ -23,12 +26,12 @@ class TypedUsernameField(UsernameField):
 
 
 class LoginForm(AuthenticationForm):
-    username = TypedUsernameField(widget=forms.TextInput(attrs={"autofocus": True}))
+    username = TypedUsernameField(label=_("Username"), widget=forms.TextInput(attrs={"autofocus": True}))
 
     error_messages = {
         **AuthenticationForm.error_messages,
         # The same words whether the username exists or not.
-        "invalid_login": "Incorrect username or password.",
+        "invalid_login": _("Incorrect username or password."),
     }
 
     def __init__(self, request=None, *args, **kwargs):
@@ -61,31 +64,37 @@ class LoginForm(AuthenticationForm):
             raise forms.ValidationError(refusal, code="expired")
 
 
+def _lifetime_help():
+    minimum = ngettext(
+        "How long a login lasts, however active: %(minimum)d minute to %(maximum)d days. Empty: the panel's default.",
+        "How long a login lasts, however active: %(minimum)d minutes to %(maximum)d days. Empty: the panel's default.",
+        SESSION_LIFETIME_MIN_MINUTES,
+    )
+    return minimum % {"minimum": SESSION_LIFETIME_MIN_MINUTES, "maximum": SESSION_LIFETIME_MAX_DAYS}
+
+
 class SessionPolicyForm(forms.Form):
     """Seed 002's "token expiration configuration": how long this user's login sessions last."""
 
     long_term_sessions = forms.BooleanField(
-        label="Long-term validity",
+        label=_("Long-term validity"),
         required=False,
-        help_text="Sessions do not time out: they last while the browser keeps them.",
+        help_text=_("Sessions do not time out: they last while the browser keeps them."),
     )
     session_lifetime_minutes = forms.IntegerField(
-        label="Expiration time (minutes)",
+        label=_("Expiration time (minutes)"),
         required=False,
         # The range is checked in clean(), by the validator the service uses, with its words.
         widget=forms.NumberInput(
             attrs={"min": SESSION_LIFETIME_MIN_MINUTES, "max": SESSION_LIFETIME_MAX_DAYS * 24 * 60, "step": 1}
         ),
-        error_messages={"invalid": "Enter the expiration time as a whole number of minutes, like 30."},
-        help_text=(
-            f"How long a login lasts, however active: {SESSION_LIFETIME_MIN_MINUTES} minutes to "
-            f"{SESSION_LIFETIME_MAX_DAYS} days. Empty: the panel's default."
-        ),
+        error_messages={"invalid": _("Enter the expiration time as a whole number of minutes, like 30.")},
+        help_text=lazy(_lifetime_help, str)(),
     )
     exclusive_login = forms.BooleanField(
-        label="Exclusive login",
+        label=_("Exclusive login"),
         required=False,
-        help_text="A new login signs this user out of every other browser.",
+        help_text=_("A new login signs this user out of every other browser."),
     )
 
     @classmethod

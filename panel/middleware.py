@@ -2,6 +2,7 @@
 
 from django.conf import settings
 from django.contrib import messages
+from django.utils.translation import gettext as _
 
 from core.errors import error_response
 from core.view_helpers import page_redirect
@@ -39,7 +40,7 @@ class RequireTwoFactorMiddleware:
         # A passkey login was two factors in one, as long as the user still has a passkey.
         if passkey_selectors.logged_in_by_passkey(request):
             return None
-        message = "This panel requires two-factor authentication: set it up to continue."
+        message = _("This panel requires two-factor authentication: set it up to continue.")
         if match.namespace == "api":
             return error_response(403, message)
         messages.info(request, message)

@@ -8,8 +8,9 @@ from django.contrib import messages
 from django.contrib.auth.decorators import permission_required
 from django.core.exceptions import ValidationError
 from django.shortcuts import redirect, render
-from django.template.defaultfilters import pluralize
 from django.urls import reverse
+from django.utils.translation import gettext as _
+from django.utils.translation import ngettext
 from django.views.decorators.http import require_http_methods, require_POST
 
 from core.audit import Origin
@@ -43,7 +44,10 @@ def session_end(request, user_id, session_id):
     if current:
         request.session.flush()  # its row is gone already; see user_delete
         return redirect(reverse("login"))
-    messages.success(request, f"The session from {session.ip or 'an unknown address'} was ended.")
+    if session.ip:
+        messages.success(request, _("The session from %(ip)s was ended.") % {"ip": session.ip})
+    else:
+        messages.success(request, _("The session from an unknown address was ended."))
     return redirect("sessions:session_list", user_id=owner.pk)
 
 
@@ -54,8 +58,11 @@ def sessions_end_all(request, user_id):
     ended = session_services.sessions_end_all(
         origin=Origin.from_request(request), user=owner, except_key=request.session.session_key if own else None
     )
-    what = "other session" if own else "session"
-    messages.success(request, f"{ended} {what}{pluralize(ended)} ended.")
+    if own:
+        ended_text = ngettext("%(count)d other session ended.", "%(count)d other sessions ended.", ended)
+    else:
+        ended_text = ngettext("%(count)d session ended.", "%(count)d sessions ended.", ended)
+    messages.success(request, ended_text % {"count": ended})
     return redirect("sessions:session_list", user_id=owner.pk)
 
 
@@ -71,7 +78,7 @@ def user_session_policy(request, pk):
             for message in error.messages:
                 form.add_error("session_lifetime_minutes", message)
         else:
-            messages.success(request, f"The session policy of {user.username} was saved.")
+            messages.success(request, _("The session policy of %(name)s was saved.") % {"name": user.username})
             return redirect("accounts:user_list")
     context = {"target": user, "form": form}
     return render(request, "usersessions/session_policy.html", context, status=400 if form.errors else 200)

@@ -1,7 +1,8 @@
 from django.contrib.auth import views as auth_views
 from django.contrib.auth.decorators import login_not_required
 from django.urls import include, path
-from django.views.i18n import set_language
+from django.views.decorators.cache import cache_page
+from django.views.i18n import JavaScriptCatalog, set_language
 
 from core import views as core_views
 from organisation import urls as organisation_urls
@@ -23,6 +24,10 @@ def _public(urls):
         login_not_required(pattern.callback)
     return patterns, app_name, namespace
 
+
+# The JavaScript's words in the request's language (static/js: gettext, ngettext, interpolate); base.html
+# loads it before the panel's scripts, the login page too. Cached per language (cache_page's key names it).
+javascript_catalog = login_not_required(cache_page(3600)(JavaScriptCatalog.as_view(packages=["panel"])))
 
 # JSON under /api/, Django's pages elsewhere; a database or cache fault answers 503 (core.errors).
 handler404 = "core.errors.page_not_found"
@@ -60,4 +65,5 @@ urlpatterns = [
     path("audit/export.jsonl", core_views.audit_export, {"file_format": "jsonl"}, name="audit_export_jsonl"),
     path("locks/", core_views.locks, name="locks"),
     path("healthz", core_views.healthz, name="healthz"),
+    path("jsi18n/", javascript_catalog, name="javascript-catalog"),
 ]

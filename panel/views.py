@@ -6,7 +6,7 @@ from django.contrib.auth.views import LoginView
 from django.core.exceptions import ValidationError
 from django.shortcuts import redirect, render
 from django.utils import translation
-from django.utils.translation import gettext
+from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
 from accounts import services as account_services
@@ -78,7 +78,7 @@ def account_preferences(request):
         else:
             # In the language just chosen: the middleware activated the one saved before.
             with translation.override(localisation.language_of(request.user) or translation.get_language()):
-                messages.success(request, gettext("Your language and time zone are saved."))
+                messages.success(request, _("Your language and time zone are saved."))
             response = redirect("account")
             if not request.user.language:  # the browser's: forget the switcher's (or a former saved) choice
                 response.delete_cookie(settings.LANGUAGE_COOKIE_NAME, path=settings.LANGUAGE_COOKIE_PATH)
@@ -93,5 +93,5 @@ def account_notifications(request):
     form.is_valid()  # a lone optional checkbox: always valid
     on = form.cleaned_data["notify_new_login"]
     account_services.user_set_notifications(origin=Origin.from_request(request), user=request.user, notify_new_login=on)
-    messages.success(request, f"Emails about new logins are {'on' if on else 'off'}.")
+    messages.success(request, _("Emails about new logins are on.") if on else _("Emails about new logins are off."))
     return redirect("account")

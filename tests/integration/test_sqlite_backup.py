@@ -215,7 +215,7 @@ def test_restore_of_an_older_backup_says_to_migrate(var_dir, tmp_path):
     result = panel(var_dir, "restore", str(backup), "--yes")
 
     assert result.returncode == 0, result.stderr
-    assert "The backup predates 1 migration(s) of this code: run `panel migrate`" in result.stdout
+    assert "The backup predates 1 migration of this code: run `panel migrate`" in result.stdout
 
 
 @pytest.mark.parametrize("command", ["backup", "restore"])

@@ -1,15 +1,18 @@
 """Before dropping an old key (or after a restore): does every stored secret open with the configured keys?"""
 
 from django.core.management.base import BaseCommand, CommandError
+from django.utils.translation import gettext as _
 
 from core import crypto
 
 
 class Command(BaseCommand):
-    help = (
-        "Check that every encrypted field of every row opens with the keys in PANEL_ENCRYPTION_KEYS. "
-        "Exits non-zero naming the model, field and row IDs that do not; never prints a secret."
-    )
+    @property
+    def help(self):
+        return _(
+            "Check that every encrypted field of every row opens with the keys in PANEL_ENCRYPTION_KEYS. "
+            "Exits non-zero naming the model, field and row IDs that do not; never prints a secret."
+        )
 
     def handle(self, *args, **options):
         failed = False
@@ -20,14 +23,18 @@ class Command(BaseCommand):
                 failed = True
                 rows = ", ".join(str(pk) for pk in check.unreadable)
                 self.stderr.write(
-                    f"{label}: {len(check.unreadable)} of {check.rows} open with none of the keys (rows {rows})."
+                    _("%(field)s: %(unreadable)d of %(rows)d open with none of the keys (rows %(ids)s).")
+                    % {"field": label, "unreadable": len(check.unreadable), "rows": check.rows, "ids": rows}
                 )
             elif check.stale:
                 self.stdout.write(
-                    f"{label}: {check.rows} open; {check.stale} still under an older key (run reencrypt_secrets)."
+                    _("%(field)s: %(rows)d open; %(stale)d still under an older key (run reencrypt_secrets).")
+                    % {"field": label, "rows": check.rows, "stale": check.stale}
                 )
             else:
-                self.stdout.write(f"{label}: {check.rows} open, all under the newest key.")
+                self.stdout.write(
+                    _("%(field)s: %(rows)d open, all under the newest key.") % {"field": label, "rows": check.rows}
+                )
         if failed:
-            raise CommandError(f"Some secrets cannot be read. {crypto.REPAIR_ADVICE}")
-        self.stdout.write(self.style.SUCCESS("Every stored secret opens with the configured keys."))
+            raise CommandError(_("Some secrets cannot be read. %(advice)s") % {"advice": crypto.REPAIR_ADVICE})
+        self.stdout.write(self.style.SUCCESS(_("Every stored secret opens with the configured keys.")))

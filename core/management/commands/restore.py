@@ -4,50 +4,61 @@ from pathlib import Path
 
 from django.core.management.base import BaseCommand, CommandError
 from django.db import connection
+from django.utils.translation import gettext as _
+from django.utils.translation import ngettext
 
 from core import sqlite_backup
 from core.audit import Origin, record
 
 
 class Command(BaseCommand):
-    help = (
-        "Replace the SQLite database with the backup at PATH, after checking it is a Panel database no newer "
-        "than this code. Stop the panel first. The replaced database is kept beside it "
-        "(.before-restore-<time>). On PostgreSQL use pg_restore instead (README, Backups)."
-    )
+    @property
+    def help(self):
+        return _(
+            "Replace the SQLite database with the backup at PATH, after checking it is a Panel database no newer "
+            "than this code. Stop the panel first. The replaced database is kept beside it "
+            "(.before-restore-<time>). On PostgreSQL use pg_restore instead (README, Backups)."
+        )
 
     def add_arguments(self, parser):
-        parser.add_argument("path", type=Path, help="A backup file made by `backup`.")
-        parser.add_argument("--yes", action="store_true", help="Do not ask for confirmation.")
+        parser.add_argument("path", type=Path, help=_("A backup file made by `backup`."))
+        parser.add_argument("--yes", action="store_true", help=_("Do not ask for confirmation."))
 
     def handle(self, *args, path, yes, **options):
         try:
             live = sqlite_backup.database_path(connection)
             backup = sqlite_backup.check_backup(path)
         except sqlite_backup.BackupError as error:
-            raise CommandError(f"Nothing restored: {error}") from None
+            raise CommandError(_("Nothing restored: %(error)s") % {"error": error}) from None
         if not yes:
             self.stdout.write(
-                f"This replaces everything in {live} with {path}. Stop the panel first: "
-                "a process still running keeps its cached data and may write while the restore runs."
+                _(
+                    "This replaces everything in %(live)s with %(file)s. Stop the panel first: "
+                    "a process still running keeps its cached data and may write while the restore runs."
+                )
+                % {"live": live, "file": path}
             )
-            if _answer("Type yes to restore: ") != "yes":
-                raise CommandError("Nothing restored.")
+            # The answer stays "yes" in every language: the prompt says so.
+            if _answer(_("Type yes to restore: ")) != "yes":
+                raise CommandError(_("Nothing restored."))
         try:
             kept = sqlite_backup.restore(connection, backup)
         except (sqlite_backup.BackupError, OSError) as error:
-            raise CommandError(f"Nothing restored: {error}") from None
+            raise CommandError(_("Nothing restored: %(error)s") % {"error": error}) from None
         record(
             origin=Origin.command("restore"),
             action="database.restore",
             details={"file": str(path), "replaced_database_kept_in": str(kept)},
         )
-        self.stdout.write(self.style.SUCCESS(f"Restored {live} from {path}; the replaced database is in {kept}."))
+        restored = _("Restored %(live)s from %(file)s; the replaced database is in %(kept)s.")
+        self.stdout.write(self.style.SUCCESS(restored % {"live": live, "file": path, "kept": kept}))
         if backup.missing_migrations:
-            self.stdout.write(
-                f"The backup predates {backup.missing_migrations} migration(s) of this code: "
-                "run `panel migrate` before starting the panel."
+            missing = ngettext(
+                "The backup predates %(count)d migration of this code: run `panel migrate` before starting the panel.",
+                "The backup predates %(count)d migrations of this code: run `panel migrate` before starting the panel.",
+                backup.missing_migrations,
             )
+            self.stdout.write(missing % {"count": backup.missing_migrations})
 
 
 def _answer(prompt):

@@ -1,4 +1,5 @@
 // Copy buttons: data-copy="<id>" copies the text of that element to the clipboard.
+// Its words come from the JavaScript catalog (base.html loads it first: gettext).
 (function () {
   "use strict";
 
@@ -7,15 +8,15 @@
     if (!button) return;
     const source = document.getElementById(button.dataset.copy);
     if (!source || !navigator.clipboard) {
-      button.textContent = "Select and copy";
+      button.textContent = gettext("Select and copy");
       return;
     }
     navigator.clipboard.writeText(source.textContent.trim()).then(
       function () {
-        button.textContent = "Copied";
-        setTimeout(function () { button.textContent = "Copy"; }, 2000);
+        button.textContent = gettext("Copied");
+        setTimeout(function () { button.textContent = gettext("Copy"); }, 2000);
       },
-      function () { button.textContent = "Select and copy"; }
+      function () { button.textContent = gettext("Select and copy"); }
     );
   });
 })();

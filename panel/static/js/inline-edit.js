@@ -1,7 +1,8 @@
 // Inline edits in the user list. Enter, or leaving the field with a changed value, saves
 // (htmx posts the form and swaps the cell with the server's answer); Escape, or leaving it
 // unchanged, puts the stored value back without asking the server. The cell's class and
-// the page's status line (#inline-edit-status, polite) say "saving", "saved" or why not.
+// the page's status line (#inline-edit-status, polite) say "saving", "saved" or why not, in the
+// words of the JavaScript catalog (base.html loads it first: gettext, interpolate).
 (function () {
   "use strict";
 
@@ -21,7 +22,7 @@
 
   function fieldName(form) {
     const label = form.querySelector("label");
-    return label ? label.textContent.trim() : "The value";
+    return label ? label.textContent.trim() : gettext("The value");
   }
 
   function restore(form, { focus }) {
@@ -66,7 +67,7 @@
     const form = editorOf(event.detail.elt);
     if (!form || event.detail.requestConfig.verb !== "post") return;
     form.dataset.state = "saving";
-    show(form.closest("td"), "is-saving", `${fieldName(form)}: saving…`);
+    show(form.closest("td"), "is-saving", interpolate(gettext("%(field)s: saving…"), { field: fieldName(form) }, true));
   });
 
   document.addEventListener("htmx:beforeSwap", (event) => {
@@ -82,10 +83,11 @@
     if (!form || !cell.classList.contains("inline-cell")) return;
     const refused = cell.querySelector("form.inline-edit .errors");
     if (refused) {
-      show(cell, "is-error", `${fieldName(form)}: not saved. ${refused.textContent.trim()}`);
+      const why = { field: fieldName(form), reason: refused.textContent.trim() };
+      show(cell, "is-error", interpolate(gettext("%(field)s: not saved. %(reason)s"), why, true));
       return;
     }
-    show(cell, "is-saved", `${fieldName(form)}: saved.`);
+    show(cell, "is-saved", interpolate(gettext("%(field)s: saved."), { field: fieldName(form) }, true));
     const link = cell.querySelector("a.inline-value");
     if (form.dataset.via === "enter" && link) link.focus();
     window.setTimeout(() => cell.classList.remove("is-saved"), 3000);
@@ -95,7 +97,8 @@
     const form = editorOf(event.detail.elt);
     if (!form) return;
     delete form.dataset.state; // still open: the next Enter or blur tries again
-    show(form.closest("td"), "is-error", `${fieldName(form)}: not saved, the panel could not be reached. Try again.`);
+    const unreachable = gettext("%(field)s: not saved, the panel could not be reached. Try again.");
+    show(form.closest("td"), "is-error", interpolate(unreachable, { field: fieldName(form) }, true));
   }
   document.addEventListener("htmx:responseError", failed);
   document.addEventListener("htmx:sendError", failed);

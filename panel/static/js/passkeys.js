@@ -2,11 +2,12 @@
 // with one on the login page ([data-passkey-login]), both through the panel's JSON endpoints.
 // On the login page the browser may also offer saved passkeys in the username's autofill
 // (conditional mediation), where it supports that.
+// Its messages come from the JavaScript catalog (base.html loads it first: gettext, interpolate).
 (function () {
   "use strict";
 
   const supported = typeof window.PublicKeyCredential === "function" && !!navigator.credentials;
-  const UNSUPPORTED = "This browser cannot use passkeys. Use an up-to-date browser, or your password.";
+  const UNSUPPORTED = gettext("This browser cannot use passkeys. Use an up-to-date browser, or your password.");
 
   function toBytes(base64url) {
     const base64 = base64url.replace(/-/g, "+").replace(/_/g, "/");
@@ -50,15 +51,20 @@
   function browserMessage(error, registering) {
     switch (error && error.name) {
       case "NotAllowedError":
-        return "The passkey request was cancelled or timed out. Try again when you are ready.";
+        return gettext("The passkey request was cancelled or timed out. Try again when you are ready.");
       case "InvalidStateError":
-        return registering ? "This device already holds a passkey for your account." : "This passkey cannot be used here.";
+        return registering
+          ? gettext("This device already holds a passkey for your account.")
+          : gettext("This passkey cannot be used here.");
       case "SecurityError":
-        return "The browser refused passkeys on this address. Open the panel over HTTPS by its domain name.";
+        return gettext("The browser refused passkeys on this address. Open the panel over HTTPS by its domain name.");
       case "NotSupportedError":
-        return "This device offers no passkey the panel can use.";
+        return gettext("This device offers no passkey the panel can use.");
       default:
-        return "The passkey request failed" + (error && error.message ? ": " + error.message : ".");
+        if (error && error.message) {
+          return interpolate(gettext("The passkey request failed: %(reason)s"), { reason: error.message }, true);
+        }
+        return gettext("The passkey request failed.");
     }
   }
 
@@ -84,12 +90,12 @@
     const isJSON = (response.headers.get("Content-Type") || "").startsWith("application/json");
     if (!isJSON) {
       // Sent to the login page: the session ended while this page was open.
-      throw panelError("Your session has ended. Reload the page and log in again.");
+      throw panelError(gettext("Your session has ended. Reload the page and log in again."));
     }
     const answer = await response.json();
     if (!response.ok) {
       const fieldErrors = answer.errors ? Object.values(answer.errors).flat() : [];
-      throw panelError(fieldErrors.length ? fieldErrors.join(" ") : answer.detail || "The panel refused the request.");
+      throw panelError(fieldErrors.length ? fieldErrors.join(" ") : answer.detail || gettext("The panel refused the request."));
     }
     return answer;
   }
