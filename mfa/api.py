@@ -9,6 +9,7 @@ tokens, as deleting a passkey is. A browser needs a recent login proof wherever 
 from typing import Annotated
 
 from django.core.exceptions import ValidationError
+from django.utils.translation import gettext_lazy
 from ninja import Field, Router, Schema, Status
 
 from core.api import NO_NUL, BodyIn, Text, api_origin, errors, require_browser_session
@@ -19,7 +20,7 @@ from mfa.otpauth import base32_key, otpauth_url
 
 router = Router(tags=["two-factor"])
 
-ENROLMENT_CLOSED = "This enrolment is no longer open. Start again."
+ENROLMENT_CLOSED = gettext_lazy("This enrolment is no longer open. Start again.")
 # A code as the pages take it: 6 digits, or a recovery code like abcd-efgh-jkmn-pqrs.
 CODE_MAX_LENGTH = 32
 Code = Annotated[

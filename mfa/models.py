@@ -19,6 +19,7 @@ from django.db import models, transaction
 from django.template.loader import get_template
 from django.utils import timezone
 from django.utils.crypto import salted_hmac
+from django.utils.translation import gettext
 from django_otp.models import Device, ThrottlingMixin, TimestampMixin
 from django_otp.oath import TOTP
 from django_otp.plugins.otp_email.conf import settings as otp_email_settings
@@ -246,7 +247,8 @@ class EmailCodeDevice(LockedVerificationMixin, EmailDevice):
 
     def get_subject(self):
         # django-otp formats the subject with the token, which here is the digest: never put it in a mail.
-        return str(otp_email_settings.OTP_EMAIL_SUBJECT)
+        # Written here (not OTP_EMAIL_SUBJECT) so that it is in the recipient's language.
+        return gettext("%(panel_name)s login code") % {"panel_name": settings.PANEL_NAME}
 
     @staticmethod
     def accept_code(device, token):

@@ -1,6 +1,7 @@
 """Reads of a user's second factors."""
 
 from django.core.exceptions import PermissionDenied
+from django.utils.translation import gettext_lazy
 
 from mfa.models import AuthenticatorDevice, EmailCodeDevice, RecoveryCode, RecoveryCodeDevice
 from organisation.scope import self_or_permitted
@@ -79,7 +80,7 @@ def two_factor_subject(*, actor, user_id):
     return self_or_permitted(actor=actor, user_id=user_id, permission=RESET_PERMISSION)
 
 
-EMAIL_OWNER_ONLY = "Only the owner of the address can turn on email codes: they must enter one."
+EMAIL_OWNER_ONLY = gettext_lazy("Only the owner of the address can turn on email codes: they must enter one.")
 
 
 def email_enrolment_subject(*, actor, user_id):

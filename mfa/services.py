@@ -10,6 +10,9 @@ from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.utils import timezone
+from django.utils.functional import lazy
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
 from django_otp.models import GenerateNotAllowed
 
 from core import crypto, throttle
@@ -28,17 +31,28 @@ from mfa.models import (
 )
 
 RECOVERY_CODE_COUNT = 10
-INVALID_CODE = "That code is not valid. Check it and try again."
-FACTOR_UNAVAILABLE = (
+INVALID_CODE = gettext_lazy("That code is not valid. Check it and try again.")
+FACTOR_UNAVAILABLE = gettext_lazy(
     "Your authenticator app cannot be checked right now because of a fault on the server. "
     "Use a recovery code or another method, or ask an administrator."
 )
 logger = logging.getLogger(__name__)
 
 
+def _told(message, **params):
+    return message % params
+
+
+# Formatted when the email is written, in its recipient's language (the subjects are lazy too).
+_told_lazy = lazy(_told, str)
+
+
 def _notify(origin, user, subject, what):
-    """Tell ``user`` that their second factors changed (core.notify: after the commit, never a code)."""
-    context = {"what": f"{what} (account {user.get_username()})."}
+    """Tell ``user`` that their second factors changed (core.notify: after the commit, never a code).
+
+    ``subject`` and ``what`` are lazy messages, ``what`` with the placeholder ``%(username)s``.
+    """
+    context = {"what": _told_lazy(what, username=user.get_username())}
     notify(user, subject=subject, template="core/notifications/change.txt", context=context, origin=origin)
 
 
@@ -69,7 +83,9 @@ def check_code(device, code):
     if not allowed:
         locked_until = (data or {}).get("locked_until")
         wait = max(1, int((locked_until - timezone.now()).total_seconds() + 0.999)) if locked_until else 1
-        raise ValidationError({"code": f"Too many wrong codes in a row. Wait {wait} s, then try again."})
+        raise ValidationError(
+            {"code": _("Too many wrong codes in a row. Wait %(seconds)d s, then try again.") % {"seconds": wait}}
+        )
     try:
         verified = device.verify_token(code or "")
     except crypto.SecretUnreadable as error:
@@ -84,7 +100,7 @@ def new_recovery_codes(count=RECOVERY_CODE_COUNT):
     """``count`` fresh codes like ``k7m2-abcd-efgh-jkmn``, each starting with a different character (its slot)."""
     slots = secrets.SystemRandom().sample(RECOVERY_ALPHABET, count)
     rest = RECOVERY_CODE_LENGTH - 1
-    raws = [slot + "".join(secrets.choice(RECOVERY_ALPHABET) for _ in range(rest)) for slot in slots]
+    raws = [slot + "".join(secrets.choice(RECOVERY_ALPHABET) for _slot in range(rest)) for slot in slots]
     return ["-".join(raw[i : i + 4] for i in range(0, RECOVERY_CODE_LENGTH, 4)) for raw in raws]
 
 
@@ -125,7 +141,7 @@ def totp_begin(*, origin, user):
 def _check_confirmation(*, origin, user, device, code, action):
     """A pending device's first code; a wrong one is audited as a failed ``action``."""
     if device.confirmed or device.user_id != user.pk:
-        raise ValidationError({"code": "This enrolment is no longer open. Start again."})
+        raise ValidationError({"code": _("This enrolment is no longer open. Start again.")})
     try:
         check_code(device, code)
     except ValidationError:
@@ -150,20 +166,30 @@ def totp_confirm(*, origin, user, device, code):
         device.save(update_fields=["confirmed"])
         _replace_recovery_codes(user, rows)
         record(origin=origin, action="mfa.totp.enable", target=user)
-        _notify(origin, user, "Authenticator app turned on", "An authenticator app was turned on for your logins")
+        _notify(
+            origin,
+            user,
+            gettext_lazy("Authenticator app turned on"),
+            gettext_lazy("An authenticator app was turned on for your logins (account %(username)s)."),
+        )
     return codes
 
 
 def recovery_codes_regenerate(*, origin, user):
     """A fresh set of recovery codes; the old ones stop working. Returns the codes, to be shown once."""
     if not selectors.has_second_factor(user):
-        raise ValidationError("Turn on two-factor authentication first.")
+        raise ValidationError(_("Turn on two-factor authentication first."))
     codes, rows = _hashed_recovery_codes()
     with transaction.atomic():
         lock_user(user)
         _replace_recovery_codes(user, rows)
         record(origin=origin, action="mfa.recovery.regenerate", target=user)
-        _notify(origin, user, "New recovery codes", "A new set of recovery codes was made; the old ones no longer work")
+        _notify(
+            origin,
+            user,
+            gettext_lazy("New recovery codes"),
+            gettext_lazy("A new set of recovery codes was made; the old ones no longer work (account %(username)s)."),
+        )
     return codes
 
 
@@ -173,7 +199,12 @@ def two_factor_disable(*, origin, user, reason):
         for model in (AuthenticatorDevice, RecoveryCodeDevice, EmailCodeDevice):
             model.objects.filter(user=user).delete()
         record(origin=origin, action="mfa.disable", target=user, details={"reason": reason})
-        _notify(origin, user, "Two-factor authentication turned off", "Two-factor authentication was turned off")
+        _notify(
+            origin,
+            user,
+            gettext_lazy("Two-factor authentication turned off"),
+            gettext_lazy("Two-factor authentication was turned off (account %(username)s)."),
+        )
 
 
 def two_factor_disable_own(*, origin, user, code="", password=""):
@@ -187,11 +218,11 @@ def two_factor_disable_own(*, origin, user, code="", password=""):
         else:
             proven = any(_code_proves(origin, user, method, code) for method in ("totp", "recovery"))
         if not proven:
-            raise ValidationError({"__all__": "That code or password is not correct."})
+            raise ValidationError({"__all__": _("That code or password is not correct.")})
     two_factor_disable(origin=origin, user=user, reason="by the user")
 
 
-PROOF_NEEDED = "Enter a current code or your password."
+PROOF_NEEDED = gettext_lazy("Enter a current code or your password.")
 
 
 def two_factor_turn_off(*, origin, user, code="", password=""):
@@ -222,13 +253,14 @@ def email_code_send(*, origin, user, device=None):
     """Email a fresh 6-digit code (valid 5 minutes) to ``user``; at most one per minute."""
     device = device or selectors.email_device(user)
     if device is None:
-        raise CodeSendRefused("Email codes are not turned on for this account.")
+        raise CodeSendRefused(_("Email codes are not turned on for this account."))
     allowed, data = device.generate_is_allowed()
     if not allowed:
         if data.get("reason") == GenerateNotAllowed.COOLDOWN_DURATION_PENDING:
             wait = max(1, int((data["next_generation_at"] - timezone.now()).total_seconds()))
-            raise CodeSendRefused(f"A code was sent less than a minute ago. You can ask for another in {wait} s.", wait)
-        raise CodeSendRefused("A code cannot be sent right now. Try again later.")
+            told = _("A code was sent less than a minute ago. You can ask for another in %(seconds)d s.")
+            raise CodeSendRefused(told % {"seconds": wait}, wait)
+        raise CodeSendRefused(_("A code cannot be sent right now. Try again later."))
     device.generate_challenge(extra_context={"panel_name": settings.PANEL_NAME, "username": user.username})
     record(origin=origin, action="mfa.email.code_sent", target=user)
 
@@ -252,10 +284,15 @@ def email_confirm(*, origin, user, device, code):
         device.cooldown_reset(commit=False)
         device.save(update_fields=["confirmed", "last_generated_timestamp"])
         record(origin=origin, action="mfa.email.enable", target=user)
-        _notify(origin, user, "Email login codes turned on", "Login codes by email were turned on for your logins")
+        _notify(
+            origin,
+            user,
+            gettext_lazy("Email login codes turned on"),
+            gettext_lazy("Login codes by email were turned on for your logins (account %(username)s)."),
+        )
 
 
-EMAIL_IS_LAST_FACTOR = (
+EMAIL_IS_LAST_FACTOR = gettext_lazy(
     "Email codes are the only second factor left: turn two-factor authentication off instead "
     "(with a current code or your password)."
 )
@@ -274,12 +311,17 @@ def email_codes_turn_off(*, origin, user):
     with transaction.atomic():
         lock_user(user)  # against the app being turned off at the same moment
         if not EmailCodeDevice.objects.filter(user=user, confirmed=True).exists():
-            raise ValidationError("Email codes are not on.")
+            raise ValidationError(_("Email codes are not on."))
         if not AuthenticatorDevice.objects.filter(user=user, confirmed=True).exists():
             raise LastFactor(EMAIL_IS_LAST_FACTOR)
         EmailCodeDevice.objects.filter(user=user).delete()
         record(origin=origin, action="mfa.email.disable", target=user)
-        _notify(origin, user, "Email login codes turned off", "Login codes by email were turned off")
+        _notify(
+            origin,
+            user,
+            gettext_lazy("Email login codes turned off"),
+            gettext_lazy("Login codes by email were turned off (account %(username)s)."),
+        )
 
 
 def verify_login_code(*, origin, user, method, code):

@@ -10,10 +10,12 @@ from django.contrib import messages
 from django.contrib.auth.decorators import login_not_required
 from django.core.exceptions import ValidationError
 from django.shortcuts import redirect, render
-from django.template.defaultfilters import pluralize
 from django.urls import reverse
 from django.utils.cache import add_never_cache_headers
-from django.utils.html import format_html
+from django.utils.html import escape
+from django.utils.safestring import mark_safe
+from django.utils.translation import gettext as _
+from django.utils.translation import ngettext
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from core import device_cookies, throttle
@@ -42,7 +44,7 @@ def _render(request, template, context, *, status=200, secret=False):
 def login_verify(request):
     user = login_step.pending_user(request)
     if user is None:
-        messages.info(request, "Your login timed out. Enter your password again.")
+        messages.info(request, _("Your login timed out. Enter your password again."))
         return redirect("login")
     if request.method == "POST" and request.POST.get("action") == "send":
         return _send_login_code(request, user)
@@ -76,7 +78,7 @@ def _send_login_code(request, user):
     except services.CodeSendRefused as refused:
         messages.error(request, str(refused))
     else:
-        messages.success(request, "A code was sent to your email address. It is valid for 5 minutes.")
+        messages.success(request, _("A code was sent to your email address. It is valid for 5 minutes."))
     return redirect("mfa:login_verify")
 
 
@@ -105,17 +107,29 @@ _RECOVERY_CODES_LOW = 2
 def _tell_recovery_codes_left(request, user):
     left = selectors.recovery_codes_left(user)
     if left > _RECOVERY_CODES_LOW:
-        messages.info(request, f"Recovery code accepted. {left} recovery codes left.")
+        told = ngettext(
+            "Recovery code accepted. %(count)d recovery code left.",
+            "Recovery code accepted. %(count)d recovery codes left.",
+            left,
+        )
+        messages.info(request, told % {"count": left})
         return
-    count = f"Only {left} recovery code{pluralize(left)}" if left else "No recovery codes"
-    messages.warning(
-        request,
-        format_html(
-            'Recovery code accepted. {} left: <a href="{}">make new recovery codes</a> before they run out.',
-            count,
-            reverse("mfa:two_factor", args=[user.pk]),
-        ),
-    )
+    if left:
+        warning = ngettext(
+            "Recovery code accepted. Only %(count)d recovery code left: "
+            '<a href="%(url)s">make new recovery codes</a> before they run out.',
+            "Recovery code accepted. Only %(count)d recovery codes left: "
+            '<a href="%(url)s">make new recovery codes</a> before they run out.',
+            left,
+        )
+    else:
+        warning = _(
+            'Recovery code accepted. No recovery codes left: <a href="%(url)s">make new recovery codes</a> '
+            "before they run out."
+        )
+    # The message (from the catalogs) is trusted markup; what goes into it is escaped.
+    url = escape(reverse("mfa:two_factor", args=[user.pk]))
+    messages.warning(request, mark_safe(warning % {"count": left, "url": url}))  # noqa: S308
 
 
 @login_not_required
@@ -168,7 +182,7 @@ def _confirmation(request, subject, find_pending):
     form.is_valid()
     device = find_pending(subject, form.cleaned_data.get("device"))
     if device is None:
-        form.add_error(None, "This enrolment is no longer open. Start again.")
+        form.add_error(None, _("This enrolment is no longer open. Start again."))
     return form, device
 
 
@@ -227,7 +241,7 @@ def recovery_codes_new(request, user_id):
     subject = selectors.two_factor_subject(actor=request.user, user_id=user_id)
     kept = take_kept(request, _recovery_codes_kept_for(subject))
     if kept is None:
-        messages.info(request, "Recovery codes are shown only once. If you did not save them, make new ones.")
+        messages.info(request, _("Recovery codes are shown only once. If you did not save them, make new ones."))
         return redirect("mfa:two_factor", user_id=subject.pk)
     return _render(request, "mfa/_recovery_codes.html", {"subject": subject, **kept}, secret=True)
 
@@ -246,7 +260,9 @@ def disable(request, user_id):
         except ValidationError as error:
             apply_service_errors(form, error)
         else:
-            messages.success(request, f"Two-factor authentication is off for {subject.get_username()}.")
+            messages.success(
+                request, _("Two-factor authentication is off for %(username)s.") % {"username": subject.get_username()}
+            )
             return redirect("mfa:two_factor", user_id=subject.pk)
     context = {"subject": subject, "own": own, "form": form}
     return render(request, "mfa/disable.html", context, status=400 if form is not None and form.errors else 200)
@@ -282,7 +298,7 @@ def email_confirm(request, user_id):
         except ValidationError as error:
             apply_service_errors(form, error)
         else:
-            messages.success(request, "Logins now need a code sent to your email address.")
+            messages.success(request, _("Logins now need a code sent to your email address."))
             return redirect("mfa:two_factor", user_id=subject.pk)
     return _render(
         request, "mfa/_email_enrol.html", {"subject": subject, "form": form}, status=_refused_status(request)
@@ -302,5 +318,5 @@ def email_disable(request, user_id):
     except ValidationError as error:
         messages.error(request, " ".join(error.messages))
     else:
-        messages.success(request, "Email codes are off. Logins need a code from your authenticator app.")
+        messages.success(request, _("Email codes are off. Logins need a code from your authenticator app."))
     return redirect("mfa:two_factor", user_id=subject.pk)

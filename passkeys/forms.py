@@ -1,4 +1,5 @@
 from django import forms
+from django.utils.translation import gettext_lazy as _
 
 from passkeys.models import NAME_MAX_LENGTH
 from passkeys.validators import clean_passkey_name
@@ -6,11 +7,11 @@ from passkeys.validators import clean_passkey_name
 
 class PasskeyNameForm(forms.Form):
     name = forms.CharField(
-        label="Name",
+        label=_("Name"),
         max_length=NAME_MAX_LENGTH,
-        help_text="Something that tells you which device or password manager holds it, such as “Work laptop”.",
+        help_text=_("Something that tells you which device or password manager holds it, such as “Work laptop”."),
         widget=forms.TextInput(attrs={"autocomplete": "off", "autofocus": True}),
-        error_messages={"required": "Give the passkey a name, such as the device it is on."},
+        error_messages={"required": _("Give the passkey a name, such as the device it is on.")},
     )
 
     def clean_name(self):

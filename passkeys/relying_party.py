@@ -15,6 +15,8 @@ from urllib.parse import urlsplit
 from django.conf import settings
 from django.core.exceptions import ImproperlyConfigured
 from django.http.request import split_domain_port
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
 
 from core import conf
 
@@ -30,7 +32,7 @@ class RelyingParty:
     origins: tuple[str, ...]
 
 
-NEEDS_HTTPS = (
+NEEDS_HTTPS = gettext_lazy(
     "Passkeys need a trusted HTTPS connection. Open the panel over https:// (served directly, "
     "or through a reverse proxy that terminates TLS), or at http://localhost for development."
 )
@@ -73,15 +75,20 @@ def for_request(request) -> RelyingParty:
     if settings.PANEL_PASSKEY_RP_ID:
         if origin not in settings.PANEL_PASSKEY_ORIGINS:
             allowed = ", ".join(settings.PANEL_PASSKEY_ORIGINS)
-            raise PasskeysUnavailable(f"Passkeys are set up for {allowed}; open the panel there to use them.")
+            raise PasskeysUnavailable(
+                _("Passkeys are set up for %(origins)s; open the panel there to use them.") % {"origins": allowed}
+            )
         return RelyingParty(settings.PANEL_PASSKEY_RP_ID, settings.PANEL_NAME, tuple(settings.PANEL_PASSKEY_ORIGINS))
     if _is_ip_address(hostname):
         raise PasskeysUnavailable(
-            "Passkeys need a domain name: browsers refuse them on an IP address. Open the panel by its name."
+            _("Passkeys need a domain name: browsers refuse them on an IP address. Open the panel by its name.")
         )
     if hostname not in (allowed.lower() for allowed in settings.ALLOWED_HOSTS):
         raise PasskeysUnavailable(
-            "Passkeys are not set up for this address: an operator must set PANEL_PASSKEY_RP_ID (see README, Passkeys)."
+            _(
+                "Passkeys are not set up for this address: an operator must set PANEL_PASSKEY_RP_ID "
+                "(see README, Passkeys)."
+            )
         )
     return RelyingParty(hostname, settings.PANEL_NAME, (origin,))
 

@@ -14,6 +14,9 @@ from django.core.exceptions import ValidationError
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 from django.utils.crypto import constant_time_compare
+from django.utils.functional import lazy
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
 from webauthn import (
     generate_authentication_options,
     generate_registration_options,
@@ -54,10 +57,10 @@ class PasskeyRefused(Exception):
     """A ceremony failed; the message is for the user and reveals nothing about other accounts."""
 
 
-EXPIRED = "This passkey request expired or was already used. Try again."
-NOT_ACCEPTED = "This passkey was not accepted. Try again, or log in with your password."
-UNREADABLE = "The browser's passkey response could not be read. Try again."
-NOT_REGISTERED = "The passkey could not be registered: the browser's answer did not verify."
+EXPIRED = gettext_lazy("This passkey request expired or was already used. Try again.")
+NOT_ACCEPTED = gettext_lazy("This passkey was not accepted. Try again, or log in with your password.")
+UNREADABLE = gettext_lazy("The browser's passkey response could not be read. Try again.")
+NOT_REGISTERED = gettext_lazy("The passkey could not be registered: the browser's answer did not verify.")
 
 
 def _timeout_ms():
@@ -111,7 +114,7 @@ def passkey_register(*, origin, user, rp, credential) -> Passkey:
     if started is None or started["rp"] != rp.id:
         raise PasskeyRefused(EXPIRED)
     if started["user"] != user.pk:
-        raise PasskeyRefused("This passkey request was started for another account. Start again.")
+        raise PasskeyRefused(_("This passkey request was started for another account. Start again."))
     try:
         verified = verify_registration_response(
             credential=parsed,
@@ -131,17 +134,19 @@ def passkey_register(*, origin, user, rp, credential) -> Passkey:
         return _store_passkey(origin=origin, user=user, name=name, started=started, parsed=parsed, verified=verified)
     except IntegrityError:
         # Two registrations raced for the same name or credential; the other one won.
-        raise PasskeyRefused("This passkey or its name was registered meanwhile. Reload the page and check.") from None
+        raise PasskeyRefused(
+            _("This passkey or its name was registered meanwhile. Reload the page and check.")
+        ) from None
 
 
 def _store_passkey(*, origin, user, name, started, parsed, verified):
     with transaction.atomic():
-        handle, _ = UserHandle.objects.get_or_create(user=user, defaults={"handle": _decode(started["handle"])})
+        handle, _created = UserHandle.objects.get_or_create(user=user, defaults={"handle": _decode(started["handle"])})
         if not constant_time_compare(bytes(handle.handle), _decode(started["handle"])):
             # Another registration for this user created the handle meanwhile.
             raise PasskeyRefused(EXPIRED)
         if Passkey.objects.filter(credential_id=verified.credential_id).exists():
-            raise PasskeyRefused("This passkey is already registered.")
+            raise PasskeyRefused(_("This passkey is already registered."))
         passkey = Passkey.objects.create(
             user=user,
             name=name,
@@ -154,7 +159,7 @@ def _store_passkey(*, origin, user, name, started, parsed, verified):
             backed_up=verified.credential_backed_up,
         )
         record(origin=origin, action="passkey.register", target=passkey, details=_describe(passkey))
-        _notify(origin, passkey, "A passkey was added", "registered")
+        _notify(origin, passkey, "registered")
     return passkey
 
 
@@ -229,7 +234,7 @@ def _accept_login(*, origin, passkey, verified):
     return passkey.user
 
 
-CLONE_SUSPECTED = (
+CLONE_SUSPECTED = gettext_lazy(
     "This passkey was refused: its use counter went backwards, which can mean the key was copied. "
     "Ask an administrator to check the audit log."
 )
@@ -246,7 +251,7 @@ def _counter_went_back(stored, received) -> bool:
 def passkey_delete(*, origin, passkey):
     with transaction.atomic():
         record(origin=origin, action="passkey.delete", target=passkey, details=_describe(passkey))
-        _notify(origin, passkey, "A passkey was removed", "deleted")
+        _notify(origin, passkey, "deleted")
         passkey.delete()
 
 
@@ -273,10 +278,32 @@ def _audit_refusal(*, origin, action, reason, target=None, details=None):
     )
 
 
-def _notify(origin, passkey, subject, change):
+# The email about a change, by the change: its subject and what it says. Lazy, so that they are written
+# in the recipient's language.
+_CHANGE_EMAILS = {
+    "registered": (
+        gettext_lazy("A passkey was added"),
+        gettext_lazy('The passkey "%(name)s" of your account %(username)s was registered.'),
+    ),
+    "deleted": (
+        gettext_lazy("A passkey was removed"),
+        gettext_lazy('The passkey "%(name)s" of your account %(username)s was deleted.'),
+    ),
+}
+
+
+def _told(message, **params):
+    return message % params
+
+
+_told_lazy = lazy(_told, str)
+
+
+def _notify(origin, passkey, change):
     owner = passkey.user
-    what = f'The passkey "{passkey.name}" of your account {owner.get_username()} was {change}.'
-    notify(owner, subject=subject, template="core/notifications/change.txt", context={"what": what}, origin=origin)
+    subject, what = _CHANGE_EMAILS[change]
+    context = {"what": _told_lazy(what, name=passkey.name, username=owner.get_username())}
+    notify(owner, subject=subject, template="core/notifications/change.txt", context=context, origin=origin)
 
 
 def _describe(passkey):

@@ -17,6 +17,7 @@ from django.http import JsonResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils.http import url_has_allowed_host_and_scheme
+from django.utils.translation import gettext as _
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_http_methods, require_POST
 
@@ -103,7 +104,7 @@ def passkey_register_page(request, user_id):
     form = PasskeyNameForm(posted(request))
     if request.method == "POST":
         form.is_valid()  # the name's own errors show too
-        form.add_error(None, "Registering a passkey needs JavaScript: turn it on for this site and try again.")
+        form.add_error(None, _("Registering a passkey needs JavaScript: turn it on for this site and try again."))
     return _list_page(request, owner, form=form, status=400 if request.method == "POST" else 200)
 
 
@@ -114,7 +115,9 @@ def passkey_delete(request, user_id, passkey_id):
     passkey = selectors.passkey_get(owner=owner, passkey_id=passkey_id)
     if request.method == "POST":
         services.passkey_delete(origin=Origin.from_request(request), passkey=passkey)
-        messages.success(request, f"Passkey “{passkey.name}” was deleted. It can no longer log in.")
+        messages.success(
+            request, _("Passkey “%(name)s” was deleted. It can no longer log in.") % {"name": passkey.name}
+        )
         return page_redirect(request, "passkeys:passkey_list", user_id=owner.pk)
     return render_action(request, "passkeys/passkey_delete.html", {"owner": owner, "passkey": passkey})
 
@@ -128,11 +131,11 @@ def register_options(request, rp):
         return _error(reauth.stale_message(), 403)
     form = PasskeyNameForm(request.POST)
     if not form.is_valid():
-        return _error("Check the passkey's name.", 422, _messages(form))
+        return _error(_("Check the passkey's name."), 422, _messages(form))
     try:
         options = services.registration_options(user=request.user, rp=rp, name=form.cleaned_data["name"])
     except ValidationError as error:
-        return _error("Check the passkey's name.", 422, error.message_dict)
+        return _error(_("Check the passkey's name."), 422, error.message_dict)
     return _options(options)
 
 
@@ -140,7 +143,7 @@ def register_options(request, rp):
 def register_finish(request, rp):
     credential = _credential(request)
     if credential is None:
-        return _error('Send the new credential as JSON: {"credential": {...}}.', 400)
+        return _error(_('Send the new credential as JSON: {"credential": {...}}.'), 400)
     try:
         passkey = services.passkey_register(
             origin=Origin.from_request(request), user=request.user, rp=rp, credential=credential
@@ -148,8 +151,9 @@ def register_finish(request, rp):
     except services.PasskeyRefused as refused:
         return _error(str(refused), 400)
     except ValidationError as error:
-        return _error("Check the passkey's name.", 422, error.message_dict)
-    messages.success(request, f"Passkey “{passkey.name}” was registered. You can now log in with it.")
+        return _error(_("Check the passkey's name."), 422, error.message_dict)
+    told = _("Passkey “%(name)s” was registered. You can now log in with it.")
+    messages.success(request, told % {"name": passkey.name})
     return JsonResponse({"redirect": reverse("passkeys:passkey_list", args=[request.user.pk])}, status=201)
 
 
@@ -166,7 +170,7 @@ def login_options(request, rp):
     # Each start stores a challenge: bound them per address, so that nobody can fill the cache.
     ip = throttle_key(get_client_ip(request))
     if LOGIN_STARTS_PER_IP.blocked(ip):
-        response = _error("Too many passkey logins started from your address. Wait a few minutes.", 429)
+        response = _error(_("Too many passkey logins started from your address. Wait a few minutes."), 429)
         response["Retry-After"] = str(LOGIN_STARTS_PER_IP.window)
         return response
     LOGIN_STARTS_PER_IP.fail(ip)
@@ -193,7 +197,7 @@ def reauth_finish(request, rp):
     if refusal is not None:
         return refusal
     if user.pk != me.pk:
-        return _error("That passkey belongs to another account: use one of your own.", 403)
+        return _error(_("That passkey belongs to another account: use one of your own."), 403)
     reauth.mark_proof(request.session)
     record(origin=Origin.from_request(request), action="auth.reauth", target=me, details={"method": "passkey"})
     return JsonResponse({"confirmed": True})
@@ -204,7 +208,7 @@ def _verified_user(request, rp, *, action, username, target=None):
     origin = Origin.from_request(request)
     credential = _credential(request)
     if credential is None:
-        return None, _error('Send the passkey\'s answer as JSON: {"credential": {...}}.', 400)
+        return None, _error(_('Send the passkey\'s answer as JSON: {"credential": {...}}.'), 400)
     try:
         with throttle.guarded_attempt(
             origin=origin, action=action, username=username, target=target, failures=(services.PasskeyRefused,)

@@ -26,6 +26,7 @@ from datetime import UTC, datetime
 from django.core.cache import cache
 from django.core.exceptions import ImproperlyConfigured
 from django.utils import timezone
+from django.utils.translation import gettext, gettext_noop
 from ninja.security import APIKeyHeader, HttpBearer
 
 from accounts.selectors import user_may_log_in, with_api_module
@@ -47,16 +48,24 @@ logger = logging.getLogger(__name__)
 
 
 class TokenRefused(Exception):
-    """A token request that may not go on; ``message`` is what the client is told, ``reason`` what is audited."""
+    """A token request that may not go on; ``message`` is what the client is told, ``reason`` what is audited.
 
-    def __init__(self, status, message, *, reason=None, retry_after=None):
-        super().__init__(message)
-        self.status, self.message, self.reason, self.retry_after = status, message, reason or message, retry_after
+    ``message`` is given in English (marked with gettext_noop) and told in the request's language, formatted
+    with ``params``; the audited ``reason`` stays English (by default the English message, unformatted).
+    """
+
+    def __init__(self, status, message, *, reason=None, retry_after=None, params=None):
+        told = gettext(message) % params if params else gettext(message)
+        super().__init__(told)
+        self.status, self.message, self.reason, self.retry_after = status, told, reason or message, retry_after
 
 
-INVALID_TOKEN = "invalid token"
+INVALID_TOKEN = gettext_noop("invalid token")
 STALE_TIMESTAMP = "request timestamp is outside the allowed window"
-REPLAYED = "replayed request: this signature was already used; sign each request anew"
+STALE_TIMESTAMP_TOLD = gettext_noop(
+    "request timestamp is outside the allowed window: the server's time is %(now)s (UTC %(server_time)s)"
+)
+REPLAYED = gettext_noop("replayed request: this signature was already used; sign each request anew")
 UNREADABLE_SECRET = "secret unreadable: no configured key opens it (manage.py check_secrets)"
 
 
@@ -64,7 +73,9 @@ def unthrottled_ip(request):
     """The client's IP, unless it has failed too often lately; checked before any other work."""
     ip = get_client_ip(request)
     if FAILURES_PER_IP.blocked(ip):
-        raise TokenRefused(429, "too many failed attempts, try again later", retry_after=FAILURES_PER_IP.window)
+        raise TokenRefused(
+            429, gettext_noop("too many failed attempts, try again later"), retry_after=FAILURES_PER_IP.window
+        )
     return ip
 
 
@@ -91,19 +102,25 @@ def authenticate(request, *, ip, token_id, prove, timestamp=None, signed=None):
     if not prove(secret) or token is None:
         _refuse(request, ip, token_id, None, TokenRefused(401, INVALID_TOKEN, reason="wrong secret or unknown token"))
     if token.is_expired:
-        _refuse(request, ip, token_id, token, TokenRefused(401, "token expired"))
+        _refuse(request, ip, token_id, token, TokenRefused(401, gettext_noop("token expired")))
     if timestamp is not None:
         _check_window(request, ip, token, timestamp)
     if not ip_allowed(ip, token.ip_allowlist):
         # The secret was proved: a script on a moved server is refused, not counted.
-        _refuse(request, ip, token_id, token, TokenRefused(403, "invalid request ip"), count=False)
+        _refuse(request, ip, token_id, token, TokenRefused(403, gettext_noop("invalid request ip")), count=False)
     # Remembered for longer than any timestamp stays fresh: a captured request cannot come back in any process.
     if signed is not None and not cache.add(f"token-signature:{token.pk}:{signed}", 1, timeout=REPLAY_MEMORY):
         _refuse(request, ip, token_id, token, TokenRefused(401, REPLAYED, reason="replayed request"))
     if not user_may_log_in(token.user):
-        _refuse(request, ip, token_id, token, TokenRefused(401, "the token's owner may not log in"))
+        _refuse(request, ip, token_id, token, TokenRefused(401, gettext_noop("the token's owner may not log in")))
     if not (token.user.is_superuser or token.owner_has_api_module):
-        _refuse(request, ip, token_id, token, TokenRefused(403, "the token's owner may not use the API module"))
+        _refuse(
+            request,
+            ip,
+            token_id,
+            token,
+            TokenRefused(403, gettext_noop("the token's owner may not use the API module")),
+        )
     services.token_mark_used(token=token, ip=ip, now=timezone.now())
     if token.permissions is not None:
         # Its set came with the token's row: the owner's current permissions ∩ the token's, in every has_perm.
@@ -120,8 +137,9 @@ def _check_window(request, ip, token, timestamp):
     now = int(time.time())
     if abs(now - timestamp) > signing.TIMESTAMP_TOLERANCE:
         server_time = datetime.fromtimestamp(now, UTC).strftime("%Y-%m-%d %H:%M:%S")
-        message = f"{STALE_TIMESTAMP}: the server's time is {now} (UTC {server_time})"
-        _refuse(request, ip, token.pk, token, TokenRefused(401, message, reason=STALE_TIMESTAMP), count=False)
+        params = {"now": now, "server_time": server_time}
+        refusal = TokenRefused(401, STALE_TIMESTAMP_TOLD, params=params, reason=STALE_TIMESTAMP)
+        _refuse(request, ip, token.pk, token, refusal, count=False)
 
 
 def _readable_secret(token):
@@ -134,7 +152,9 @@ def _readable_secret(token):
         return None
     except ImproperlyConfigured:
         logger.exception("Access tokens cannot be checked: PANEL_ENCRYPTION_KEYS is malformed.")
-        raise TokenRefused(503, "the panel cannot check access tokens right now", retry_after=300) from None
+        raise TokenRefused(
+            503, gettext_noop("the panel cannot check access tokens right now"), retry_after=300
+        ) from None
 
 
 def _refuse(request, ip, token_id, token, refusal, *, count=True):
@@ -165,7 +185,9 @@ class SignedRequestAuth(APIKeyHeader):
         parsed = signing.parse_authorization(key)
         timestamp = request.headers.get("X-Timestamp", "")
         if parsed is None or not (timestamp.isascii() and timestamp.isdigit() and len(timestamp) <= 12):
-            refuse_malformed(request, ip, "malformed signed request: see the Authorization and X-Timestamp formats")
+            refuse_malformed(
+                request, ip, gettext_noop("malformed signed request: see the Authorization and X-Timestamp formats")
+            )
         token_id, given = parsed
         canonical = signing.canonical_request(
             request.method, request.path, request.META.get("QUERY_STRING", ""), request.body

@@ -4,6 +4,7 @@ from datetime import timedelta
 from django import forms
 from django.core.exceptions import ValidationError
 from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
 
 from core.forms import moment_field, untouched_moment
 from tokens import selectors
@@ -11,9 +12,9 @@ from tokens.validators import clean_ip_allowlist, validate_token_expiry
 
 DEFAULT_LIFETIME = timedelta(days=90)
 ACCESS_CHOICES = [
-    ("all", "Everything I may do: all of the owner's permissions, as they change"),
-    ("read_only", "Read-only: the see-only permissions the owner holds (view_…)"),
-    ("chosen", "Only the permissions ticked below"),
+    ("all", _("Everything I may do: all of the owner's permissions, as they change")),
+    ("read_only", _("Read-only: the see-only permissions the owner holds (view_…)")),
+    ("chosen", _("Only the permissions ticked below")),
 ]
 
 
@@ -24,21 +25,25 @@ class TokenForm(forms.Form):
     picks the owner's view_ permissions without JavaScript.
     """
 
-    name = forms.CharField(label="Name", max_length=64, required=False, help_text="Optional: what the token is for.")
+    name = forms.CharField(
+        label=_("Name"), max_length=64, required=False, help_text=_("Optional: what the token is for.")
+    )
     ip_allowlist = forms.CharField(
-        label="IP white list",
+        label=_("IP white list"),
         required=False,
         widget=forms.Textarea(attrs={"rows": 3, "spellcheck": "false", "placeholder": "203.0.113.7\n10.0.0.0/8"}),
-        help_text="One IPv4 or IPv6 address or CIDR block per line. Empty allows any address.",
+        help_text=_("One IPv4 or IPv6 address or CIDR block per line. Empty allows any address."),
     )
-    expires_at = moment_field("Expires at", help_text="At most 10 years from now.")
-    long_term = forms.BooleanField(label="Long-term: expire in 10 years, the longest allowed", required=False)
-    access = forms.ChoiceField(label="What it may do", choices=ACCESS_CHOICES, widget=forms.RadioSelect, required=False)
+    expires_at = moment_field(_("Expires at"), help_text=_("At most 10 years from now."))
+    long_term = forms.BooleanField(label=_("Long-term: expire in 10 years, the longest allowed"), required=False)
+    access = forms.ChoiceField(
+        label=_("What it may do"), choices=ACCESS_CHOICES, widget=forms.RadioSelect, required=False
+    )
     permissions = forms.MultipleChoiceField(
-        label="Permissions",
+        label=_("Permissions"),
         required=False,
         widget=forms.CheckboxSelectMultiple,
-        help_text="Never more than the owner holds at each request. Changing them asks for your password.",
+        help_text=_("Never more than the owner holds at each request. Changing them asks for your password."),
     )
 
     def __init__(self, *args, owner, **kwargs):

@@ -1,18 +1,20 @@
 """Every change to access tokens. Each takes an ``origin``, runs in one transaction and writes one audit event."""
 
 from datetime import timedelta
-from functools import partial
 
 from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.utils import timezone
+from django.utils.functional import lazy
 from django.utils.timesince import timeuntil
-from django.utils.translation import gettext
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
 
 from core import crypto
 from core.audit import record
 from core.models import AuditEvent
 from core.notify import notify
+from core.templatetags.moments import format_moment
 from tokens import credentials, selectors
 from tokens.models import AccessToken
 from tokens.validators import clean_ip_allowlist, latest_expiry, validate_token_expiry
@@ -31,16 +33,17 @@ def _clean_permissions(names, *, owner):
     if names is None:
         return None
     if len(set(names)) != len(names):
-        raise ValidationError("Name each permission once.")
+        raise ValidationError(_("Name each permission once."))
     names = set(names)
     unknown = sorted(name for name in names if not selectors.is_token_permission(name))
     if unknown:
         shown = ", ".join(name[:80] for name in unknown[:3]) + (", …" if len(unknown) > 3 else "")
-        raise ValidationError(f"Not a function permission a token can be limited to: {shown}.")
+        raise ValidationError(_("Not a function permission a token can be limited to: %(names)s.") % {"names": shown})
     beyond = sorted(names - selectors.token_permission_names(owner=owner))
     if beyond:
         raise ValidationError(
-            f"{owner.get_username()} does not hold {', '.join(beyond)}: a token never does more than its owner."
+            _("%(username)s does not hold %(names)s: a token never does more than its owner.")
+            % {"username": owner.get_username(), "names": ", ".join(beyond)}
         )
     return sorted(names)
 
@@ -92,7 +95,7 @@ def token_create(*, origin, user, expires_at=None, long_term=False, name="", ip_
     """
     now = timezone.now()
     if expires_at is None and not long_term:
-        raise ValidationError({"expires_at": "Choose when the token expires."})
+        raise ValidationError({"expires_at": _("Choose when the token expires.")})
     fields = _checked_fields(
         name=name or "",
         ip_allowlist=list(ip_allowlist),
@@ -113,10 +116,32 @@ def token_create(*, origin, user, expires_at=None, long_term=False, name="", ip_
     return token, secret
 
 
+# The subjects of the emails about a token, by the change (also the template's ``change``); lazy, so that
+# they are translated when the email is written, in its recipient's language.
+_CHANGE_SUBJECTS = {
+    "created": gettext_lazy("An access token was created"),
+    "changed": gettext_lazy("An access token was changed"),
+    "deleted": gettext_lazy("An access token was deleted"),
+}
+
+
+def _expiry_subject(expires_at):
+    return _("An access token expires on %(moment)s") % {"moment": format_moment(expires_at)}
+
+
+def _time_left(expires_at):
+    return timeuntil(expires_at).replace("\xa0", " ")
+
+
+# Formatted when the email is written, in its recipient's language and time zone.
+_expiry_subject_lazy = lazy(_expiry_subject, str)
+_time_left_lazy = lazy(_time_left, str)
+
+
 def _notify(origin, token, change):
     """Tell the token's owner (core.notify: after the commit; the template shows no secret)."""
     context = {"token": token, "change": change}
-    subject = f"An access token was {change}"
+    subject = _CHANGE_SUBJECTS[change]
     notify(token.user, subject=subject, template="core/notifications/token.txt", context=context, origin=origin)
 
 
@@ -208,23 +233,13 @@ def _remind(origin, token, days):
         record(origin=origin, action="token.expiry_reminder", target=token, details=details)
         notify(
             token.user,
-            # Made in the owner's language and on their calendar (core.notify calls them so).
-            subject=partial(_expiry_subject, token),
+            subject=_expiry_subject_lazy(token.expires_at),
             template="core/notifications/token_expiry.txt",
-            context={"token": token, "left": partial(_time_left, token)},
+            # As "6 days, 23 hours", with plain spaces: it is a plain-text email.
+            context={"token": token, "left": _time_left_lazy(token.expires_at)},
             origin=origin,
         )
     return True
-
-
-def _expiry_subject(token):
-    day = timezone.localtime(token.expires_at).strftime("%Y-%m-%d")
-    return gettext("An access token expires on %(day)s") % {"day": day}
-
-
-def _time_left(token):
-    """As "6 days, 23 hours", with plain spaces: it is a plain-text email."""
-    return timeuntil(token.expires_at).replace("\xa0", " ")
 
 
 def token_mark_used(*, token, ip, now=None):

@@ -5,7 +5,10 @@ from datetime import datetime
 
 from django.core.exceptions import ValidationError
 from django.utils import timezone
+from django.utils.translation import gettext as _
+from django.utils.translation import ngettext
 
+from core.templatetags.moments import format_moment
 from core.validators import add_years, clean_moment
 
 MAX_LIFETIME_YEARS = 10
@@ -19,17 +22,22 @@ def latest_expiry(now=None) -> datetime:
 def validate_token_expiry(expires_at, *, now=None):
     """An expiry is required, in the future, and at most ten years away."""
     if expires_at is None:
-        raise ValidationError("Choose when the token expires.", code="required")
+        raise ValidationError(_("Choose when the token expires."), code="required")
     now = now or timezone.now()
     if timezone.is_naive(expires_at):
-        raise ValidationError("The expiry must include a time zone.", code="naive")
+        raise ValidationError(_("The expiry must include a time zone."), code="naive")
     expires_at = clean_moment(expires_at)
     if expires_at <= now:
-        raise ValidationError("The expiry must be in the future.", code="past")
+        raise ValidationError(_("The expiry must be in the future."), code="past")
     latest = latest_expiry(now)
     if expires_at > latest:
         raise ValidationError(
-            f"The expiry can be at most {MAX_LIFETIME_YEARS} years away (until {latest:%Y-%m-%d %H:%M} UTC).",
+            ngettext(
+                "The expiry can be at most %(years)d year away (until %(latest)s).",
+                "The expiry can be at most %(years)d years away (until %(latest)s).",
+                MAX_LIFETIME_YEARS,
+            )
+            % {"years": MAX_LIFETIME_YEARS, "latest": format_moment(latest)},
             code="too_far",
         )
 
@@ -42,9 +50,12 @@ def _normalise_ip_entry(entry):
             loose = ipaddress.ip_network(entry, strict=False)
         except ValueError:
             raise ValidationError(
-                f"“{entry}” is not an IPv4 or IPv6 address or CIDR block.", code="invalid_ip"
+                _("“%(entry)s” is not an IPv4 or IPv6 address or CIDR block.") % {"entry": entry}, code="invalid_ip"
             ) from None
-        raise ValidationError(f"“{entry}” has host bits set; did you mean {loose}?", code="host_bits") from None
+        raise ValidationError(
+            _("“%(entry)s” has host bits set; did you mean %(network)s?") % {"entry": entry, "network": loose},
+            code="host_bits",
+        ) from None
     single = network.num_addresses == 1
     return str(network.network_address) if single else str(network)
 
@@ -56,7 +67,15 @@ def clean_ip_allowlist(entries) -> list[str]:
     """
     entries = [str(entry).strip() for entry in entries if str(entry).strip()]
     if len(entries) > MAX_IP_ALLOWLIST_ENTRIES:
-        raise ValidationError(f"At most {MAX_IP_ALLOWLIST_ENTRIES} IP entries are allowed.", code="too_many")
+        raise ValidationError(
+            ngettext(
+                "At most %(count)d IP entry is allowed.",
+                "At most %(count)d IP entries are allowed.",
+                MAX_IP_ALLOWLIST_ENTRIES,
+            )
+            % {"count": MAX_IP_ALLOWLIST_ENTRIES},
+            code="too_many",
+        )
     cleaned, errors = [], []
     for entry in entries:
         try:
@@ -65,7 +84,7 @@ def clean_ip_allowlist(entries) -> list[str]:
             errors.append(error)
             continue
         if normalised in cleaned:
-            errors.append(ValidationError(f"“{entry}” is listed twice.", code="duplicate"))
+            errors.append(ValidationError(_("“%(entry)s” is listed twice.") % {"entry": entry}, code="duplicate"))
         else:
             cleaned.append(normalised)
     if errors:

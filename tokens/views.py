@@ -9,6 +9,7 @@ from django.contrib import messages
 from django.core.exceptions import ValidationError
 from django.shortcuts import render
 from django.utils.cache import add_never_cache_headers
+from django.utils.translation import gettext as _
 from django.views.decorators.http import require_http_methods
 
 from core.audit import Origin
@@ -77,7 +78,7 @@ def token_update(request, user_id, token_id):
         except ValidationError as error:
             apply_service_errors(form, error)
         else:
-            messages.success(request, f"Token {token.pk} was modified.")
+            messages.success(request, _("Token %(token_id)s was modified.") % {"token_id": token.pk})
             return page_redirect(request, "tokens:token_list", user_id=owner.pk)
     context = {"owner": owner, "token": token, "form": form}
     return render_action(request, "tokens/token_update.html", context, status=400 if form.errors else 200)
@@ -89,6 +90,9 @@ def token_delete(request, user_id, token_id):
     token = selectors.token_get(owner=owner, token_id=token_id)
     if request.method == "POST":
         services.token_delete(origin=Origin.from_request(request), token=token)
-        messages.success(request, f"Token {token_id} was deleted. Scripts using it are refused from now on.")
+        messages.success(
+            request,
+            _("Token %(token_id)s was deleted. Scripts using it are refused from now on.") % {"token_id": token_id},
+        )
         return page_redirect(request, "tokens:token_list", user_id=owner.pk)
     return render_action(request, "tokens/token_delete.html", {"owner": owner, "token": token})

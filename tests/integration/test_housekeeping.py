@@ -158,7 +158,7 @@ def test_the_owner_is_emailed_a_week_before_the_token_expires(clock, committed):
 
     (message,) = mail.outbox
     assert message.to == ["carol@example.com"]
-    assert message.subject.endswith("An access token expires on 2025-03-08")
+    assert message.subject.endswith("An access token expires on 2025-03-08 12:00 UTC")
     assert f"Token:      {token.pk} (deploy bot)" in message.body
     assert "expires in 1 week" in message.body
     assert "Expires:    2025-03-08 12:00 UTC" in message.body

@@ -252,7 +252,7 @@ def test_totp_login_step_shows_a_clear_message_when_no_key_opens_the_totp_key(en
     response = _code_step(browser, "totp", enrolled.totp.now())
 
     assert response.status_code == 503
-    assert mfa_services.FACTOR_UNAVAILABLE in response.content.decode()
+    assert str(mfa_services.FACTOR_UNAVAILABLE) in response.content.decode()
     assert not _is_logged_in(browser)
 
 

@@ -29,7 +29,7 @@ pytestmark = pytest.mark.django_db
 T0 = datetime.datetime(2025, 3, 1, 9, 0, 5, tzinfo=datetime.UTC)  # 5 s into a TOTP step
 WRONG_PASSWORD = "Wrong-pass-99"
 LOGIN_FAILED = "Incorrect username or password."
-INVALID_CODE = services.INVALID_CODE
+INVALID_CODE = str(services.INVALID_CODE)
 TIMED_OUT = "Your login timed out. Enter your password again."
 LOCKED_15_MIN = "Too many failed attempts. Try again in 15 min 0 s, or reset your password by email."
 # Longer than the growing delay before the tenth failure (32 s); nine of them stay inside the 300 s login step.

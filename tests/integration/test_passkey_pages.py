@@ -722,7 +722,7 @@ def test_plain_http_on_another_host_explains_and_offers_no_register_button(carol
     text = page_text(response)
     assert 'id="passkeys-unavailable"' in text
     assert "trusted HTTPS" in text
-    assert NEEDS_HTTPS in text
+    assert str(NEEDS_HTTPS) in text
     assert "Register Passkey" not in text
     assert "data-passkey-register" not in text  # nothing for passkeys.js to set up
 
