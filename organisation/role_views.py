@@ -5,7 +5,7 @@ from django.contrib.auth.decorators import permission_required
 from django.core.exceptions import ValidationError
 from django.shortcuts import redirect, render
 from django.utils.translation import gettext as _
-from django.utils.translation import ngettext, pgettext
+from django.utils.translation import ngettext
 from django.views.decorators.http import require_http_methods
 
 from core.audit import Origin
@@ -101,13 +101,6 @@ def role_delete(request, pk):
     return render_action(request, "organisation/role_delete.html", context, status=409 if error else 200)
 
 
-def _sources(sources):
-    """Where a permission comes from, as read: role names, "direct" and "superuser" (access_of's words) translated."""
-    words = {"direct": pgettext("permission source", "direct"), "superuser": pgettext("permission source", "superuser")}
-    # Translators: separates the roles and sources a permission comes from ("from Admins, direct").
-    return pgettext("list separator", ", ").join(words.get(source, source) for source in sources)
-
-
 @permission_required("accounts.change_user", raise_exception=True)
 @require_http_methods(["GET", "POST"])
 @sudo_required
@@ -128,11 +121,7 @@ def user_access(request, pk):
     effective = [
         (
             module,
-            [
-                (LABELS[perm], _sources(access["effective"][perm]))
-                for perm, _label in perms
-                if perm in access["effective"]
-            ],
+            [(LABELS[perm], access["effective"][perm]) for perm, _label in perms if perm in access["effective"]],
         )
         for module, perms in GRANTABLE
     ]
