@@ -58,7 +58,7 @@ class UserCreateForm(forms.Form):
     )
     password = _password_field(gettext_lazy("Password"), PASSWORD_HELP)
     email = forms.CharField(
-        label=gettext_lazy("Email"),
+        label=pgettext_lazy("user field", "Email"),
         error_messages=_required("email"),
         widget=forms.EmailInput(attrs={"autocomplete": "off"}),
     )
