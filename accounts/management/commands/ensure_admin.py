@@ -4,7 +4,6 @@ from django.core.exceptions import ValidationError
 from django.core.management.base import BaseCommand, CommandError
 from django.db import transaction
 from django.utils.translation import gettext as _
-from django.utils.translation import gettext_lazy
 
 from accounts import selectors, services
 from accounts.management.errors import describe
@@ -15,10 +14,12 @@ from core.audit import Origin
 
 
 class Command(BaseCommand):
-    help = gettext_lazy(
-        "Create the first administrator if there is no user yet: PANEL_ADMIN_USERNAME (default admin), "
-        "PANEL_ADMIN_EMAIL, and PANEL_ADMIN_PASSWORD (default: a random password printed once)."
-    )
+    @property
+    def help(self):  # argparse needs a str: translated when the parser is made
+        return _(
+            "Create the first administrator if there is no user yet: PANEL_ADMIN_USERNAME (default admin), "
+            "PANEL_ADMIN_EMAIL, and PANEL_ADMIN_PASSWORD (default: a random password printed once)."
+        )
 
     def handle(self, *args, **options):
         with transaction.atomic():

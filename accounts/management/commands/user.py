@@ -6,7 +6,6 @@ import sys
 from django.core.exceptions import ValidationError
 from django.core.management.base import BaseCommand, CommandError
 from django.utils.translation import gettext as _
-from django.utils.translation import gettext_lazy
 
 from accounts import selectors, services
 from accounts.management.errors import describe
@@ -16,7 +15,9 @@ from core.audit import Origin
 
 
 class Command(BaseCommand):
-    help = gettext_lazy("Manage panel users from the server: create, password, username, delete, never-expires, list.")
+    @property
+    def help(self):  # argparse needs a str: translated when the parser is made
+        return _("Manage panel users from the server: create, password, username, delete, never-expires, list.")
 
     def add_arguments(self, parser):
         actions = parser.add_subparsers(
