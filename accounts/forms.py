@@ -2,8 +2,9 @@
 
 from django import forms
 from django.conf import settings
-from django.template.defaultfilters import pluralize
-from django.utils.translation import gettext, gettext_lazy
+from django.utils.functional import lazy
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy, ngettext, pgettext_lazy
 
 from accounts.models import User
 from accounts.validators import (
@@ -17,10 +18,16 @@ from core.env import available_time_zones
 from core.forms import moment_field, untouched_moment
 from organisation import scope
 
-PASSWORD_HELP = (
-    f"{PASSWORD_MIN_LENGTH} to {PASSWORD_MAX_LENGTH} characters, "
-    "with at least two of: letters, digits, special characters."
-)
+
+def _password_help():
+    return _("%(min)d to %(max)d characters, with at least two of: letters, digits, special characters.") % {
+        "min": PASSWORD_MIN_LENGTH,
+        "max": PASSWORD_MAX_LENGTH,
+    }
+
+
+PASSWORD_HELP = lazy(_password_help, str)()
+NO_COMPANY = gettext_lazy("— No company: panel staff, who see every user —")
 
 
 def _required(field):
@@ -39,24 +46,31 @@ def _password_field(label, help_text=""):
 
 def _expiry_field():
     return moment_field(
-        "Account expires at",
-        help_text="After this moment the user can no longer log in, and their tokens stop working. Empty: never.",
+        gettext_lazy("Account expires at"),
+        help_text=gettext_lazy(
+            "After this moment the user can no longer log in, and their tokens stop working. Empty: never."
+        ),
     )
 
 
 class UserCreateForm(forms.Form):
     username = forms.CharField(
+        label=gettext_lazy("Username"),
         error_messages=_required("username"),
-        help_text="Letters, digits, underscores (_) and hyphens (-).",
+        help_text=gettext_lazy("Letters, digits, underscores (_) and hyphens (-)."),
         widget=forms.TextInput(attrs={"autocomplete": "off", "autocapitalize": "none", "spellcheck": "false"}),
     )
-    password = _password_field("Password", PASSWORD_HELP)
-    email = forms.CharField(error_messages=_required("email"), widget=forms.EmailInput(attrs={"autocomplete": "off"}))
+    password = _password_field(gettext_lazy("Password"), PASSWORD_HELP)
+    email = forms.CharField(
+        label=pgettext_lazy("user field", "Email"),
+        error_messages=_required("email"),
+        widget=forms.EmailInput(attrs={"autocomplete": "off"}),
+    )
     company = forms.ModelChoiceField(
         queryset=None,
         required=False,
-        label="Related company",
-        help_text="The user manages and sees this company and its subsidiaries. Choose carefully.",
+        label=gettext_lazy("Related company"),
+        help_text=gettext_lazy("The user manages and sees this company and its subsidiaries. Choose carefully."),
     )
     parent = forms.ModelChoiceField(queryset=User.objects.none(), required=False, widget=forms.HiddenInput)
     expires_at = _expiry_field()
@@ -66,7 +80,7 @@ class UserCreateForm(forms.Form):
         self.fields["company"].queryset = scope.visible_companies(actor)
         self.fields["parent"].queryset = scope.visible_users(actor)
         if scope.is_unrestricted(actor):
-            self.fields["company"].empty_label = "— No company: panel staff, who see every user —"
+            self.fields["company"].empty_label = NO_COMPANY
         else:
             self.fields["company"].required = True
             self.fields["company"].empty_label = None
@@ -81,10 +95,14 @@ class ExpiryForm(forms.Form):
         if user.company_id is None:
             del self.fields["whole_company"]
         else:
-            self.fields[
-                "whole_company"
-            ].label = f"Apply to all {company_size} account{pluralize(company_size)} of {user.company.name}"
-            self.fields["whole_company"].help_text = "Not to its subsidiaries. You confirm the number on the next step."
+            self.fields["whole_company"].label = ngettext(
+                "Apply to all %(count)d account of %(company)s",
+                "Apply to all %(count)d accounts of %(company)s",
+                company_size,
+            ) % {"count": company_size, "company": user.company.name}
+            self.fields["whole_company"].help_text = _(
+                "Not to its subsidiaries. You confirm the number on the next step."
+            )
 
     def clean_expires_at(self):
         return untouched_moment(self.cleaned_data["expires_at"], self.initial.get("expires_at"))
@@ -97,27 +115,27 @@ class UserFieldForm(forms.Form):
 
 
 class SetPasswordForm(forms.Form):
-    password = _password_field("New password", PASSWORD_HELP)
+    password = _password_field(gettext_lazy("New password"), PASSWORD_HELP)
 
 
 class ChangeOwnPasswordForm(forms.Form):
     current_password = forms.CharField(
-        label="Current password",
+        label=gettext_lazy("Current password"),
         strip=False,
         error_messages=_required("current_password"),
         widget=forms.PasswordInput(attrs={"autocomplete": "current-password"}),
     )
-    password = _password_field("New password", PASSWORD_HELP)
+    password = _password_field(gettext_lazy("New password"), PASSWORD_HELP)
 
 
 class MoveForm(forms.Form):
-    company = forms.ModelChoiceField(queryset=None, required=False, label="Related company")
+    company = forms.ModelChoiceField(queryset=None, required=False, label=gettext_lazy("Related company"))
 
     def __init__(self, *args, actor, **kwargs):
         super().__init__(*args, **kwargs)
         self.fields["company"].queryset = scope.visible_companies(actor)
         if scope.is_unrestricted(actor):
-            self.fields["company"].empty_label = "— No company: panel staff, who see every user —"
+            self.fields["company"].empty_label = NO_COMPANY
         else:
             self.fields["company"].required = True
             self.fields["company"].empty_label = None
@@ -127,9 +145,11 @@ class NotificationsForm(forms.Form):
     """The account page's switch for the emails about logins from new browsers (an unticked box is off)."""
 
     notify_new_login = forms.BooleanField(
-        label="Email me when my account is logged in to from a new browser",
+        label=gettext_lazy("Email me when my account is logged in to from a new browser"),
         required=False,
-        help_text="Emails about changes to your password, email, second factors, passkeys and tokens are always sent.",
+        help_text=gettext_lazy(
+            "Emails about changes to your password, email, second factors, passkeys and tokens are always sent."
+        ),
     )
 
 
@@ -150,9 +170,9 @@ class PreferencesForm(forms.Form):
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
         # Each language named in its own language (settings.LANGUAGES), so that anyone finds theirs.
-        self.fields["language"].widget.choices = [("", gettext("Browser's language")), *settings.LANGUAGES]
+        self.fields["language"].widget.choices = [("", _("Browser's language")), *settings.LANGUAGES]
         # Translators: the empty choice of the time zone list; %(zone)s is an IANA name such as UTC.
-        default = gettext("Panel default (%(zone)s)") % {"zone": settings.TIME_ZONE}
+        default = _("Panel default (%(zone)s)") % {"zone": settings.TIME_ZONE}
         zones = sorted(available_time_zones())
         self.fields["time_zone"].widget.choices = [("", default), *((zone, zone) for zone in zones)]
 
@@ -160,4 +180,7 @@ class PreferencesForm(forms.Form):
 class EnabledForm(forms.Form):
     """The user list's Enabled switch; anything but "true" or "false" is refused, not read as "off"."""
 
-    enabled = forms.TypedChoiceField(choices=[("true", "On"), ("false", "Off")], coerce=lambda value: value == "true")
+    enabled = forms.TypedChoiceField(
+        choices=[("true", pgettext_lazy("switch", "On")), ("false", pgettext_lazy("switch", "Off"))],
+        coerce=lambda value: value == "true",
+    )

@@ -8,9 +8,11 @@ from django.contrib.auth.models import Permission
 from django.core.cache import cache
 from django.core.paginator import Paginator
 from django.db.models import Exists, OuterRef, Q
+from django.utils.translation import gettext as _
 
 from accounts.models import User
 from core.errors import CACHE_FAULTS
+from core.templatetags.moments import format_moment
 from organisation import scope
 
 logger = logging.getLogger(__name__)
@@ -164,9 +166,11 @@ def user_count():
 def login_refusal(user):
     """Why ``user`` may not authenticate by any means (password, passkey, access token), or None."""
     if not user.is_active:
-        return "This account is disabled."
+        return _("This account is disabled.")
     if user.is_expired:
-        return f"This account expired on {user.expires_at:%Y-%m-%d %H:%M} UTC. Ask an administrator to extend it."
+        return _("This account expired on %(when)s. Ask an administrator to extend it.") % {
+            "when": format_moment(user.expires_at)
+        }
     return None
 
 

@@ -10,8 +10,10 @@ from django.contrib.auth import password_validation
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import IntegrityError, transaction
 from django.db.models import Q
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_noop
 
-from accounts import selectors
+from accounts import notifications, selectors
 from accounts.models import User
 from accounts.preferences import user_set_preferences
 from accounts.validators import (
@@ -24,14 +26,11 @@ from core import throttle
 from core.audit import record
 from core.locks import lock_user
 from core.models import AuditEvent
-from core.notify import notify
 from organisation import scope
 from organisation.services import ACTOR_DELETED, LastUserError, change_in_turn, deletion_refusal, in_turn
 from usersessions.services import end_sessions
 
 __all__ = ["LastUserError", "user_set_preferences"]
-
-CHANGE = "core/notifications/change.txt"
 
 
 def _validate_username(username, *, exclude_pk=None):
@@ -74,10 +73,10 @@ def _validate_expiry(expires_at, parent=None):
 def _validate_placement(actor, company, parent):
     """The company must be in the acting user's scope; a sub-user shares its parent's company."""
     if actor is not None and not scope.may_place_in(actor, company):
-        message = "Choose a company." if company is None else "You cannot place users in this company."
+        message = _("Choose a company.") if company is None else _("You cannot place users in this company.")
         raise ValidationError({"company": message})
     if parent is not None and parent.company_id != (company.pk if company else None):
-        raise ValidationError({"company": "A sub-user belongs to the company of its parent user."})
+        raise ValidationError({"company": _("A sub-user belongs to the company of its parent user.")})
 
 
 def _refuse_out_of_reach(actor, users, *, field):
@@ -164,24 +163,8 @@ def user_update(*, origin, user, username=None, email=None):
         _save_username(user)
         record(origin=origin, action="user.update", target=user, details={"changes": changes})
         if "email" in changes:
-            _notify_email_change(origin, user, changes["email"])
+            notifications.email_changed(origin, user, changes["email"])
     return user
-
-
-def _notify_email_change(origin, user, change):
-    """Tell the old address, which is the one an intruder who changed it cannot read."""
-    what = (
-        f"The email address of your account {user.get_username()} was changed from {change['from']} to "
-        f"{change['to']}. Emails from the panel now go to the new address."
-    )
-    notify(
-        user,
-        subject="Your email address was changed",
-        template=CHANGE,
-        context={"what": what},
-        to=change["from"],
-        origin=origin,
-    )
 
 
 def user_set_expiry(*, origin, user, expires_at, whole_company=False):
@@ -193,7 +176,7 @@ def user_set_expiry(*, origin, user, expires_at, whole_company=False):
     expire where one did not.
     """
     if whole_company and user.company_id is None:
-        raise ValidationError({"expires_at": "This user belongs to no company."})
+        raise ValidationError({"expires_at": _("This user belongs to no company.")})
     _validate_expiry(expires_at, None if whole_company else user.parent)
     targets = User.objects.filter(company_id=user.company_id) if whole_company else User.objects.filter(pk=user.pk)
     _refuse_out_of_reach(origin.actor, targets, field="expires_at")
@@ -231,7 +214,8 @@ def _clamp_sub_users(parent_ids, expires_at):
     return User.objects.filter(later, pk__in=descendants).update(expires_at=expires_at)
 
 
-DISABLED = "You were signed out because your account was disabled."
+# Kept in the ended session in English, translated when its browser is told (usersessions.middleware).
+DISABLED = gettext_noop("You were signed out because your account was disabled.")
 
 
 def user_set_enabled(*, origin, user, enabled):
@@ -243,9 +227,9 @@ def user_set_enabled(*, origin, user, enabled):
     """
     actor = origin.actor
     if actor is not None and actor.pk == user.pk:
-        raise PermissionDenied("You cannot disable your own account: someone else who may manage it must.")
+        raise PermissionDenied(_("You cannot disable your own account: someone else who may manage it must."))
     if not scope.may_manage(actor, user):
-        raise PermissionDenied("You cannot manage this user.")
+        raise PermissionDenied(_("You cannot manage this user."))
     enabled = bool(enabled)
     action = "user.enable" if enabled else "user.disable"
 
@@ -266,9 +250,11 @@ def user_move(*, origin, user, company):
     """Move ``user`` and its sub-users to ``company`` (None: panel staff), which must be in the acting user's scope."""
     actor = origin.actor
     if actor is not None and not scope.may_place_in(actor, company):
-        raise ValidationError({"company": "You cannot move users to this company." if company else "Choose a company."})
+        message = _("You cannot move users to this company.") if company else _("Choose a company.")
+        raise ValidationError({"company": message})
     if user.parent_id is not None:
-        raise ValidationError({"company": f"A sub-user moves with its parent user, {user.parent.username}."})
+        message = _("A sub-user moves with its parent user, %(name)s.") % {"name": user.parent.username}
+        raise ValidationError({"company": message})
     if company == user.company:
         return 0
     moving = {user.pk} | selectors.descendant_ids({user.pk})
@@ -313,9 +299,7 @@ def user_set_password(*, origin, user, password, keep_session_key=None, by_reset
                 "self": by_reset or (origin.actor is not None and origin.actor.pk == user.pk),
             },
         )
-        how = "reset through an emailed link" if by_reset else "changed"
-        what = f"The password of your account {user.get_username()} was {how}. Your other sessions were ended."
-        notify(user, subject="Your password was changed", template=CHANGE, context={"what": what}, origin=origin)
+        notifications.password_changed(origin, user, by_reset=by_reset)
     if by_reset:
         throttle.record_success(username=user.get_username())
     return user
@@ -350,7 +334,7 @@ def user_change_own_password(*, origin, user, current_password, new_password, se
                 outcome=AuditEvent.Outcome.FAILURE,
                 details={"reason": "wrong current password"},
             )
-            raise ValidationError({"current_password": "Your current password is not correct."})
+            raise ValidationError({"current_password": _("Your current password is not correct.")})
     return user_set_password(origin=origin, user=user, password=new_password, keep_session_key=session_key)
 
 

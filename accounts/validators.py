@@ -8,10 +8,12 @@ with Django's common-password and similarity checks.
 from django.core.exceptions import ValidationError
 from django.core.validators import RegexValidator
 from django.utils import timezone
-from django.utils.translation import gettext
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
 
 from core.env import available_time_zones
 from core.localisation import language_codes
+from core.templatetags.moments import format_moment
 from core.validators import add_years, clean_moment
 
 USERNAME_MAX_LENGTH = 32
@@ -25,7 +27,7 @@ TIME_ZONE_MAX_LENGTH = 64  # the longest IANA name is 32 characters
 
 validate_username_characters = RegexValidator(
     regex=rf"\A[{USERNAME_CHARACTERS}]+\Z",
-    message="Username may only contain letters (A-Z, a-z), digits, underscores (_) and hyphens (-).",
+    message=gettext_lazy("Username may only contain letters (A-Z, a-z), digits, underscores (_) and hyphens (-)."),
     code="username_characters",
 )
 
@@ -38,7 +40,7 @@ def validate_username_available(username, *, exclude_pk=None):
     if exclude_pk is not None:
         taken = taken.exclude(pk=exclude_pk)
     if taken.exists():
-        raise ValidationError("This username is already taken.", code="username_taken")
+        raise ValidationError(_("This username is already taken."), code="username_taken")
 
 
 class PasswordLengthValidator:
@@ -47,15 +49,17 @@ class PasswordLengthValidator:
     def validate(self, password, user=None):
         if len(password) < PASSWORD_MIN_LENGTH:
             raise ValidationError(
-                f"Password must be at least {PASSWORD_MIN_LENGTH} characters long.", code="password_too_short"
+                _("Password must be at least %(min)d characters long.") % {"min": PASSWORD_MIN_LENGTH},
+                code="password_too_short",
             )
         if len(password) > PASSWORD_MAX_LENGTH:
             raise ValidationError(
-                f"Password must be at most {PASSWORD_MAX_LENGTH} characters long.", code="password_too_long"
+                _("Password must be at most %(max)d characters long.") % {"max": PASSWORD_MAX_LENGTH},
+                code="password_too_long",
             )
 
     def get_help_text(self):
-        return f"{PASSWORD_MIN_LENGTH} to {PASSWORD_MAX_LENGTH} characters."
+        return _("%(min)d to %(max)d characters.") % {"min": PASSWORD_MIN_LENGTH, "max": PASSWORD_MAX_LENGTH}
 
 
 def password_character_kinds(password):
@@ -77,20 +81,20 @@ class PasswordCharacterKindsValidator:
     def validate(self, password, user=None):
         if len(password_character_kinds(password)) < 2:
             raise ValidationError(
-                "Password must contain at least two of: letters, digits and special characters.",
+                _("Password must contain at least two of: letters, digits and special characters."),
                 code="password_too_simple",
             )
 
     def get_help_text(self):
-        return "At least two of: letters, digits and special characters."
+        return _("At least two of: letters, digits and special characters.")
 
 
 # What a blank required field is told, by the forms, the services and the API alike.
 REQUIRED_MESSAGES = {
-    "username": "Username is required.",
-    "email": "Email is required.",
-    "password": "Password is required.",
-    "current_password": "Your current password is required.",
+    "username": gettext_lazy("Username is required."),
+    "email": gettext_lazy("Email is required."),
+    "password": gettext_lazy("Password is required."),
+    "current_password": gettext_lazy("Your current password is required."),
 }
 
 
@@ -102,13 +106,14 @@ def validate_account_expiry(expires_at, *, now=None):
     if expires_at is None:
         return
     if timezone.is_naive(expires_at):
-        raise ValidationError("The expiry must include a time zone.", code="naive")
+        raise ValidationError(_("The expiry must include a time zone."), code="naive")
     expires_at, now = clean_moment(expires_at), now or timezone.now()
     if expires_at <= now:
-        raise ValidationError("Choose a moment in the future, or leave it empty for never.", code="past")
+        raise ValidationError(_("Choose a moment in the future, or leave it empty for never."), code="past")
     if expires_at > add_years(now, ACCOUNT_EXPIRY_MAX_YEARS):
         raise ValidationError(
-            f"Choose a moment at most {ACCOUNT_EXPIRY_MAX_YEARS} years away, or leave it empty for never.",
+            _("Choose a moment at most %(years)d years away, or leave it empty for never.")
+            % {"years": ACCOUNT_EXPIRY_MAX_YEARS},
             code="too_far",
         )
 
@@ -118,7 +123,8 @@ def validate_sub_user_expiry(expires_at, *, parent):
     if parent.expires_at is None or (expires_at is not None and expires_at <= parent.expires_at):
         return
     raise ValidationError(
-        f"A sub-user cannot expire later than its parent {parent.username} ({parent.expires_at:%Y-%m-%d %H:%M} UTC).",
+        _("A sub-user cannot expire later than its parent %(name)s (%(when)s).")
+        % {"name": parent.username, "when": format_moment(parent.expires_at)},
         code="after_parent",
     )
 
@@ -126,10 +132,10 @@ def validate_sub_user_expiry(expires_at, *, parent):
 def validate_language(language):
     """A user's language: one of the panel's (settings.LANGUAGES), or blank to follow the browser."""
     if language != "" and language not in language_codes():
-        raise ValidationError(gettext("Choose one of the panel's languages."), code="language")
+        raise ValidationError(_("Choose one of the panel's languages."), code="language")
 
 
 def validate_time_zone(time_zone):
     """A user's time zone: an IANA name this system knows, spelled exactly, or blank for the panel's."""
     if time_zone != "" and time_zone not in available_time_zones():
-        raise ValidationError(gettext("Choose a time zone by its IANA name, such as Asia/Taipei."), code="time_zone")
+        raise ValidationError(_("Choose a time zone by its IANA name, such as Asia/Taipei."), code="time_zone")

@@ -8,7 +8,8 @@ from django.contrib.auth.decorators import permission_required
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.http import Http404, HttpResponseBadRequest
 from django.shortcuts import redirect, render
-from django.template.defaultfilters import pluralize
+from django.utils.translation import gettext as _
+from django.utils.translation import ngettext
 from django.views.decorators.http import require_http_methods, require_POST
 
 from accounts import selectors, services
@@ -24,6 +25,7 @@ from accounts.forms import (
 from core import view_helpers
 from core.audit import Origin
 from core.reauth import sudo_required
+from core.templatetags.moments import format_moment
 from core.view_helpers import apply_service_errors, is_htmx, page_redirect, posted, render_action
 from organisation import scope
 from organisation import selectors as organisation_selectors
@@ -93,7 +95,7 @@ def user_create(request):
         except ValidationError as error:
             apply_service_errors(form, error)
         else:
-            messages.success(request, f"User {user.username} was created.")
+            messages.success(request, _("User %(name)s was created.") % {"name": user.username})
             return page_redirect(request, "accounts:user_list")
     context = {"form": form, "parent": parent}
     return render_action(request, "accounts/user_create.html", context, status=400 if form.errors else 200)
@@ -133,7 +135,7 @@ def user_field_edit(request, pk, field):
                 renamed_self = field == "username" and user.pk == request.user.pk
                 context = {"row": user, "field": field, "renamed_self": renamed_self}
                 return render(request, "accounts/_user_cell.html", context)
-            messages.success(request, f"Saved the {field} of {user.username}.")
+            messages.success(request, _saved_field(field, user))
             return redirect("accounts:user_list")
     context = {"row": user, "field": field, "form": form}
     template = "accounts/_user_cell_form.html" if is_htmx(request) else "accounts/user_field_page.html"
@@ -171,10 +173,36 @@ def user_expiry(request, pk):
     return render_action(request, "accounts/user_expiry.html", context, status=400 if form.errors else 200)
 
 
+def _saved_field(field, user):
+    if field == "username":
+        return _("Saved the username of %(name)s.") % {"name": user.username}
+    return _("Saved the email of %(name)s.") % {"name": user.username}
+
+
 def _expiry_set(user, changed, *, whole_company):
-    when = f"{user.expires_at:%Y-%m-%d %H:%M} UTC" if user.expires_at else "never"
-    who = f"{changed} account{pluralize(changed)} of {user.company}" if whole_company else user.username
-    return f"Expiry set for {who}: {when}."
+    if whole_company:
+        params = {"count": changed, "company": user.company}
+        if user.expires_at:
+            params["when"] = format_moment(user.expires_at)
+            return (
+                ngettext(
+                    "Expiry set for %(count)d account of %(company)s: %(when)s.",
+                    "Expiry set for %(count)d accounts of %(company)s: %(when)s.",
+                    changed,
+                )
+                % params
+            )
+        return (
+            ngettext(
+                "Expiry set for %(count)d account of %(company)s: never.",
+                "Expiry set for %(count)d accounts of %(company)s: never.",
+                changed,
+            )
+            % params
+        )
+    if user.expires_at:
+        return _("Expiry set for %(name)s: %(when)s.") % {"name": user.username, "when": format_moment(user.expires_at)}
+    return _("Expiry set for %(name)s: never.") % {"name": user.username}
 
 
 @permission_required("accounts.change_user", raise_exception=True)
@@ -183,7 +211,7 @@ def user_enabled(request, pk):
     """The Enabled switch of a row: the switch again for htmx (with why, if refused), else back to the list."""
     user, form, refusal = scope.user_get(actor=request.user, pk=pk), EnabledForm(request.POST), None
     if not form.is_valid():
-        return HttpResponseBadRequest("enabled must be true or false.")
+        return HttpResponseBadRequest(_("enabled must be true or false."))
     enabled = form.cleaned_data["enabled"]
     try:
         services.user_set_enabled(origin=Origin.from_request(request), user=user, enabled=enabled)
@@ -194,7 +222,8 @@ def user_enabled(request, pk):
     if refusal:
         messages.error(request, refusal)
     else:
-        messages.success(request, f"The account of {user.username} is {'enabled' if enabled else 'disabled'}.")
+        done = _("The account of %(name)s is enabled.") if enabled else _("The account of %(name)s is disabled.")
+        messages.success(request, done % {"name": user.username})
     return redirect("accounts:user_list")
 
 
@@ -210,13 +239,35 @@ def user_move(request, pk):
         except ValidationError as error:
             apply_service_errors(form, error)
         else:
-            where = user.company.name if user.company else "the panel staff"
-            messages.success(
-                request, f"{user.username} now belongs to {where}" + (f" ({moved} accounts)." if moved > 1 else ".")
-            )
+            messages.success(request, _moved(user, moved))
             return page_redirect(request, "accounts:user_list")
     context = {"target": user, "form": form, "sub_users": selectors.all_sub_users(user)}
     return render_action(request, "accounts/user_move.html", context, status=400 if form.errors else 200)
+
+
+def _moved(user, moved):
+    params = {"name": user.username, "company": user.company.name if user.company else "", "count": moved}
+    if moved <= 1:
+        if user.company:
+            return _("%(name)s now belongs to %(company)s.") % params
+        return _("%(name)s now belongs to the panel staff.") % params
+    if user.company:
+        return (
+            ngettext(
+                "%(name)s now belongs to %(company)s (%(count)d account).",
+                "%(name)s now belongs to %(company)s (%(count)d accounts).",
+                moved,
+            )
+            % params
+        )
+    return (
+        ngettext(
+            "%(name)s now belongs to the panel staff (%(count)d account).",
+            "%(name)s now belongs to the panel staff (%(count)d accounts).",
+            moved,
+        )
+        % params
+    )
 
 
 @require_http_methods(["GET", "POST"])
@@ -249,13 +300,15 @@ def _change_own_password(request, user, data):
     )
     update_session_auth_hash(request, user)
     session_services.session_rekey(old_key=old_key, new_key=request.session.session_key)
-    messages.success(request, "Your password was changed. Your other sessions have been logged out.")
+    messages.success(request, _("Your password was changed. Your other sessions have been logged out."))
     return page_redirect(request, "home")
 
 
 def _set_password(request, user, data):
     services.user_set_password(origin=Origin.from_request(request), user=user, password=data["password"])
-    messages.success(request, f"The password of {user.username} was changed and their sessions ended.")
+    messages.success(
+        request, _("The password of %(name)s was changed and their sessions ended.") % {"name": user.username}
+    )
     return page_redirect(request, "accounts:user_list")
 
 
@@ -286,6 +339,13 @@ def _after_delete(request, user, sub_users_deleted, *, deleting_self):
         # session middleware would try to save it again and answer 400 (SessionInterrupted).
         request.session.flush()
         return page_redirect(request, "login")
-    also = f" with {sub_users_deleted} sub-user{pluralize(sub_users_deleted)}" if sub_users_deleted else ""
-    messages.success(request, f"User {user.username} was deleted{also}.")
+    if sub_users_deleted:
+        done = ngettext(
+            "User %(name)s was deleted with %(count)d sub-user.",
+            "User %(name)s was deleted with %(count)d sub-users.",
+            sub_users_deleted,
+        )
+    else:
+        done = _("User %(name)s was deleted.")
+    messages.success(request, done % {"name": user.username, "count": sub_users_deleted})
     return page_redirect(request, "accounts:user_list")

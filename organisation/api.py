@@ -5,6 +5,7 @@ from typing import Annotated
 
 from django.contrib.auth.models import Group
 from django.core.exceptions import ValidationError
+from django.utils.translation import ngettext
 from ninja import Field, Query, Router, Schema, Status
 
 from core.api import (
@@ -317,7 +318,7 @@ def role_delete(request, role_id: int):
 def _access_answer(user):
     access = selectors.access_of(user)
     effective = [
-        {"permission": perm, "module": module, "label": label, "sources": access["effective"][perm]}
+        {"permission": perm, "module": str(module), "label": str(label), "sources": access["effective"][perm]}
         for module, perms in GRANTABLE
         for perm, label in perms
         if perm in access["effective"]
@@ -358,5 +359,8 @@ def _visible_roles(request, role_ids):
     roles = list(selectors.visible_roles(request.user).filter(pk__in=role_ids))
     unknown = sorted(set(role_ids) - {role.pk for role in roles})
     if unknown:
-        raise ValidationError({"roles": f"No such role within your scope: {', '.join(map(str, unknown))}."})
+        message = ngettext(
+            "No such role within your scope: %(ids)s.", "No such roles within your scope: %(ids)s.", len(unknown)
+        )
+        raise ValidationError({"roles": message % {"ids": ", ".join(map(str, unknown))}})
     return roles

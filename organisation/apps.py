@@ -1,9 +1,10 @@
 from django.apps import AppConfig
+from django.utils.translation import gettext_lazy
 
 
 class OrganisationConfig(AppConfig):
     name = "organisation"
-    verbose_name = "Organisation"
+    verbose_name = gettext_lazy("Organisation")
 
     def ready(self):
         from core import audit, navigation
@@ -12,9 +13,14 @@ class OrganisationConfig(AppConfig):
         audit.set_event_scope(scope.visible_events)
         navigation.register(
             navigation.NavItem(
-                label="Companies", url_name="companies:company_list", permission="organisation.view_company", order=20
+                label=gettext_lazy("Companies"),
+                url_name="companies:company_list",
+                permission="organisation.view_company",
+                order=20,
             )
         )
         navigation.register(
-            navigation.NavItem(label="Roles", url_name="roles:role_list", permission="auth.view_group", order=30)
+            navigation.NavItem(
+                label=gettext_lazy("Roles"), url_name="roles:role_list", permission="auth.view_group", order=30
+            )
         )

@@ -4,6 +4,7 @@ from django.contrib import messages
 from django.contrib.auth.decorators import permission_required
 from django.core.exceptions import ValidationError
 from django.shortcuts import render
+from django.utils.translation import gettext as _
 from django.views.decorators.http import require_http_methods
 
 from core.audit import Origin
@@ -31,7 +32,7 @@ def company_create(request):
         except ValidationError as error:
             apply_service_errors(form, error)
         else:
-            messages.success(request, f"Company {company.name} was created.")
+            messages.success(request, _("Company %(name)s was created.") % {"name": company.name})
             return page_redirect(request, "companies:company_list")
     return render(request, "organisation/company_form.html", {"form": form}, status=400 if form.errors else 200)
 
@@ -53,7 +54,7 @@ def company_update(request, pk):
         except ValidationError as error:
             apply_service_errors(form, error)
         else:
-            messages.success(request, f"Company {company.name} was saved.")
+            messages.success(request, _("Company %(name)s was saved.") % {"name": company.name})
             return page_redirect(request, "companies:company_list")
     context = {"form": form, "company": company}
     return render(request, "organisation/company_form.html", context, status=400 if form.errors else 200)
@@ -75,7 +76,7 @@ def company_delete(request, pk):
         except (services.CompanyNotEmpty, services.LastUserError) as refused:
             error = str(refused)
         else:
-            messages.success(request, f"Company {company.name} was deleted.")
+            messages.success(request, _("Company %(name)s was deleted.") % {"name": company.name})
             return page_redirect(request, "companies:company_list")
     context = {"company": company, "form": form, "error": error, **selectors.company_contents(company)}
     return render_action(request, "organisation/company_delete.html", context, status=409 if error else 200)

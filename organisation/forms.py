@@ -3,6 +3,7 @@
 from django import forms
 from django.contrib.auth.models import Group
 from django.core.exceptions import ValidationError
+from django.utils.translation import gettext_lazy as _
 
 from organisation import scope, selectors
 from organisation.models import Company
@@ -10,12 +11,12 @@ from organisation.validators import COMPANY_NAME_MAX_LENGTH, clean_company_name
 
 
 class CompanyForm(forms.Form):
-    name = forms.CharField(label="Name", max_length=COMPANY_NAME_MAX_LENGTH)
+    name = forms.CharField(label=_("Name"), max_length=COMPANY_NAME_MAX_LENGTH)
     parent = forms.ModelChoiceField(
         queryset=Company.objects.none(),
         required=False,
-        label="Parent company",
-        empty_label="— None: a company at the top of the tree —",
+        label=_("Parent company"),
+        empty_label=_("— None: a company at the top of the tree —"),
     )
 
     def __init__(self, *args, actor, company=None, **kwargs):
@@ -35,19 +36,19 @@ class CompanyForm(forms.Form):
 
 
 class CompanyDeleteForm(forms.Form):
-    cascade = forms.BooleanField(required=False, label="Also delete everything listed above")
+    cascade = forms.BooleanField(required=False, label=_("Also delete everything listed above"))
 
 
 class RoleForm(forms.Form):
-    name = forms.CharField(label="Name", max_length=150)
+    name = forms.CharField(label=_("Name"), max_length=150)
     company = forms.ModelChoiceField(
         queryset=Company.objects.none(),
         required=False,
-        label="Owned by company",
-        empty_label="— No company: a role of the whole panel —",
+        label=_("Owned by company"),
+        empty_label=_("— No company: a role of the whole panel —"),
     )
     permissions = forms.MultipleChoiceField(
-        label="Function permissions", required=False, widget=forms.CheckboxSelectMultiple
+        label=_("Function permissions"), required=False, widget=forms.CheckboxSelectMultiple
     )
 
     def __init__(self, *args, actor, **kwargs):
@@ -73,13 +74,13 @@ class _RoleChoiceField(forms.ModelMultipleChoiceField):
 
 class AccessForm(forms.Form):
     roles = _RoleChoiceField(
-        queryset=Group.objects.none(), required=False, label="Roles", widget=forms.CheckboxSelectMultiple
+        queryset=Group.objects.none(), required=False, label=_("Roles"), widget=forms.CheckboxSelectMultiple
     )
     permissions = forms.MultipleChoiceField(
-        label="Direct function permissions",
+        label=_("Direct function permissions"),
         required=False,
         widget=forms.CheckboxSelectMultiple,
-        help_text="Added to what the roles give: the user has the sum of the two.",
+        help_text=_("Added to what the roles give: the user has the sum of the two."),
     )
 
     def __init__(self, *args, actor, **kwargs):

@@ -5,46 +5,52 @@ the API module is ``accounts.use_api``: without it a user's access tokens are re
 page and endpoint checks its own permission on the server, whatever the navigation shows.
 """
 
+from django.utils.translation import gettext_lazy as _
+
+# Labels and module names are lazy: shown in the language of whoever reads them.
 GRANTABLE = (
     (
-        "Users",
+        _("Users"),
         (
-            ("accounts.view_user", "See users (the Users module)"),
-            ("accounts.add_user", "Create users and sub-users"),
-            ("accounts.change_user", "Change users: details, passwords, expiry, session policy, sessions, access"),
-            ("accounts.delete_user", "Delete users"),
+            ("accounts.view_user", _("See users (the Users module)")),
+            ("accounts.add_user", _("Create users and sub-users")),
+            ("accounts.change_user", _("Change users: details, passwords, expiry, session policy, sessions, access")),
+            ("accounts.delete_user", _("Delete users")),
         ),
     ),
     (
-        "Companies",
+        _("Companies"),
         (
-            ("organisation.view_company", "See companies (the Companies module)"),
-            ("organisation.add_company", "Create companies"),
-            ("organisation.change_company", "Rename and move companies"),
-            ("organisation.delete_company", "Delete companies"),
+            ("organisation.view_company", _("See companies (the Companies module)")),
+            ("organisation.add_company", _("Create companies")),
+            ("organisation.change_company", _("Rename and move companies")),
+            ("organisation.delete_company", _("Delete companies")),
         ),
     ),
     (
-        "Roles",
+        _("Roles"),
         (
-            ("auth.view_group", "See roles (the Roles module)"),
-            ("auth.add_group", "Create roles"),
-            ("auth.change_group", "Change roles"),
-            ("auth.delete_group", "Delete roles"),
+            ("auth.view_group", _("See roles (the Roles module)")),
+            ("auth.add_group", _("Create roles")),
+            ("auth.change_group", _("Change roles")),
+            ("auth.delete_group", _("Delete roles")),
         ),
     ),
     (
-        "Security of others",
+        _("Security of others"),
         (
-            ("tokens.manage_others_tokens", "Manage other users' access tokens"),
-            ("tokens.create_others_tokens", "Create access tokens for other users (the owner is emailed)"),
-            ("mfa.reset_two_factor", "Reset other users' two-factor authentication"),
-            ("passkeys.manage_others_passkeys", "See and delete other users' passkeys"),
+            ("tokens.manage_others_tokens", _("Manage other users' access tokens")),
+            ("tokens.create_others_tokens", _("Create access tokens for other users (the owner is emailed)")),
+            ("mfa.reset_two_factor", _("Reset other users' two-factor authentication")),
+            ("passkeys.manage_others_passkeys", _("See and delete other users' passkeys")),
         ),
     ),
-    ("Audit log", (("core.view_auditevent", "Read the audit log (the Audit log module)"),)),
-    ("Locks", (("core.unlock_accounts", "See and lift login locks of accounts and addresses (the Locks module)"),)),
-    ("API", (("accounts.use_api", "Call the JSON API with access tokens (the API module)"),)),
+    (_("Audit log"), (("core.view_auditevent", _("Read the audit log (the Audit log module)")),)),
+    (
+        _("Locks"),
+        (("core.unlock_accounts", _("See and lift login locks of accounts and addresses (the Locks module)")),),
+    ),
+    (_("API"), (("accounts.use_api", _("Call the JSON API with access tokens (the API module)")),)),
 )
 
 LABELS = {perm: label for _module, perms in GRANTABLE for perm, label in perms}

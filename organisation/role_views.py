@@ -4,7 +4,8 @@ from django.contrib import messages
 from django.contrib.auth.decorators import permission_required
 from django.core.exceptions import ValidationError
 from django.shortcuts import redirect, render
-from django.template.defaultfilters import pluralize
+from django.utils.translation import gettext as _
+from django.utils.translation import ngettext
 from django.views.decorators.http import require_http_methods
 
 from core.audit import Origin
@@ -48,7 +49,7 @@ def role_create(request):
         except ValidationError as error:
             apply_service_errors(form, error)
         else:
-            messages.success(request, f"Role {role.name} was created.")
+            messages.success(request, _("Role %(name)s was created.") % {"name": role.name})
             return page_redirect(request, "roles:role_list")
     return _role_page(request, form)
 
@@ -70,7 +71,9 @@ def role_update(request, pk):
         and form.is_valid()
         and _saved(form, services.role_update, origin=origin, role=role, **form.cleaned_data)
     ):
-        messages.success(request, f"Role {role.name} was saved. Its members have its permissions from now on.")
+        messages.success(
+            request, _("Role %(name)s was saved. Its members have its permissions from now on.") % {"name": role.name}
+        )
         return redirect("roles:role_list")
     return _role_page(request, form, role)
 
@@ -87,9 +90,12 @@ def role_delete(request, pk):
             error = str(refused)
             role = selectors.role_get_to_change(actor=request.user, pk=pk)  # delete() cleared the instance's key
         else:
-            messages.success(
-                request, f"Role {role.name} was deleted; its {members} member{pluralize(members)} lost its permissions."
+            done = ngettext(
+                "Role %(name)s was deleted; its %(count)d member lost its permissions.",
+                "Role %(name)s was deleted; its %(count)d members lost its permissions.",
+                members,
             )
+            messages.success(request, done % {"name": role.name, "count": members})
             return page_redirect(request, "roles:role_list")
     context = {"role": role, "member_count": role.user_set.count(), "error": error}
     return render_action(request, "organisation/role_delete.html", context, status=409 if error else 200)
@@ -110,10 +116,13 @@ def user_access(request, pk):
         and form.is_valid()
         and _saved(form, services.user_set_access, origin=origin, user=user, **form.cleaned_data)
     ):
-        messages.success(request, f"The access of {user.username} was saved.")
+        messages.success(request, _("The access of %(name)s was saved.") % {"name": user.username})
         return redirect("access:user_access", pk=user.pk)
     effective = [
-        (module, [(LABELS[perm], access["effective"][perm]) for perm, _ in perms if perm in access["effective"]])
+        (
+            module,
+            [(LABELS[perm], access["effective"][perm]) for perm, _label in perms if perm in access["effective"]],
+        )
         for module, perms in GRANTABLE
     ]
     context = {"target": user, "form": form, "effective": [row for row in effective if row[1]]}

@@ -22,6 +22,7 @@ from django.contrib.auth.models import Permission
 from django.core.exceptions import PermissionDenied
 from django.db.models import Exists, OuterRef, Q
 from django.shortcuts import get_object_or_404
+from django.utils.translation import gettext_lazy, ngettext
 
 from organisation.models import Company
 
@@ -60,7 +61,7 @@ def visible_users(actor):
 
 # Changes to these need someone else who may manage the user: nobody extends their own account.
 SELF_EXCLUDED = frozenset({"expiry", "session_policy", "access"})
-OWN_CHANGE_REFUSED = "Someone else who may manage your account must change this for you."
+OWN_CHANGE_REFUSED = gettext_lazy("Someone else who may manage your account must change this for you.")
 
 
 def _held_by(user_ref):
@@ -107,13 +108,25 @@ def out_of_reach(actor, users):
 def beyond_reach(actor, users, *, doing):
     """Why acting on ``users`` must be refused, naming those beyond ``actor``'s reach; None if none are.
 
-    ``doing`` says what the action would do to them ("change", "delete").
+    ``doing`` says what the action would do to them: "change" or "delete".
     """
     names = sorted(out_of_reach(actor, users).values_list("username", flat=True))
     if not names:
         return None
-    accounts = "1 account" if len(names) == 1 else f"{len(names)} accounts"
-    return f"This would also {doing} {accounts} you cannot manage: {', '.join(names)}. Ask an administrator."
+    params = {"count": len(names), "names": ", ".join(names)}
+    if doing == "delete":
+        message = ngettext(
+            "This would also delete %(count)d account you cannot manage: %(names)s. Ask an administrator.",
+            "This would also delete %(count)d accounts you cannot manage: %(names)s. Ask an administrator.",
+            len(names),
+        )
+    else:
+        message = ngettext(
+            "This would also change %(count)d account you cannot manage: %(names)s. Ask an administrator.",
+            "This would also change %(count)d accounts you cannot manage: %(names)s. Ask an administrator.",
+            len(names),
+        )
+    return message % params
 
 
 def visible_companies(actor):

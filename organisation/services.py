@@ -10,7 +10,8 @@ from django.contrib.auth import get_user_model
 from django.contrib.auth.models import Group
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import transaction
-from django.template.defaultfilters import pluralize
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy, ngettext
 
 from core.audit import record
 from core.locks import hold_mutex
@@ -26,9 +27,11 @@ class LastUserError(Exception):
     """This would leave the panel with nobody, or nobody able to manage users (for good)."""
 
     messages = {
-        "last user": "The last user cannot be deleted: at least one user must remain.",
-        "no manager": "This would leave no user able to manage users. Give someone else that permission first.",
-        "no lasting manager": (
+        "last user": gettext_lazy("The last user cannot be deleted: at least one user must remain."),
+        "no manager": gettext_lazy(
+            "This would leave no user able to manage users. Give someone else that permission first."
+        ),
+        "no lasting manager": gettext_lazy(
             "Every user able to manage users would then have an expiry date. "
             "Leave at least one of them without one, or give someone else that permission first."
         ),
@@ -37,7 +40,7 @@ class LastUserError(Exception):
 
 
 USERS_MUTEX = "users"
-ACTOR_DELETED = "Your account was deleted while this change waited for another one."
+ACTOR_DELETED = gettext_lazy("Your account was deleted while this change waited for another one.")
 
 
 def in_turn(origin):
@@ -131,7 +134,7 @@ def _checked_company_fields(*, actor, name, parent, company=None):
     try:
         moving = company is None or parent != company.parent
         if moving and actor is not None and not scope.may_place_in(actor, parent):
-            raise ValidationError("Choose a parent company within your own.")
+            raise ValidationError(_("Choose a parent company within your own."))
         if company is not None:
             validate_company_parent(company, parent, subtree_ids=scope.subtree_ids(company.pk))
     except ValidationError as error:
@@ -176,7 +179,7 @@ def company_delete(*, origin, company, cascade=False):
     companies = scope.subtree_ids(company.pk)
     actor = origin.actor
     if actor is not None and actor.company_id in companies:
-        raise CompanyNotEmpty("You cannot delete the company you belong to.")
+        raise CompanyNotEmpty(_("You cannot delete the company you belong to."))
     with transaction.atomic():
         origin = in_turn(origin)
         user_ids = set(get_user_model().objects.filter(company_id__in=companies).values_list("pk", flat=True))
@@ -184,11 +187,7 @@ def company_delete(*, origin, company, cascade=False):
         if beyond and not origin.actor_deleted:  # a deleted actor reaches nobody: see accounts' user_delete
             raise CompanyNotEmpty(beyond)
         if not cascade and (user_ids or len(companies) > 1):
-            raise CompanyNotEmpty(
-                f"{company.name} still holds {len(user_ids)} user{pluralize(len(user_ids))} and "
-                f"{len(companies) - 1} subsidiar{pluralize(len(companies) - 1, 'y,ies')}: "
-                "delete them too, or move them first."
-            )
+            raise CompanyNotEmpty(_not_empty(company, users=len(user_ids), subsidiaries=len(companies) - 1))
         refusal = deletion_refusal(user_ids) if user_ids else None
         if refusal:
             _record_refusal(origin, "company.delete", company, refusal)
@@ -207,6 +206,28 @@ def company_delete(*, origin, company, cascade=False):
             _delete_companies_leaves_first(companies)
     if refusal:
         raise LastUserError(LastUserError.messages[refusal])
+
+
+def _not_empty(company, *, users, subsidiaries):
+    """Why a company holding something is not deleted without the cascade, as one whole sentence."""
+    params = {"company": company.name, "users": users, "subsidiaries": subsidiaries}
+    if users == 1:  # English's singular; a language with other plural rules translates both messages alike
+        message = ngettext(
+            "%(company)s still holds %(users)d user and %(subsidiaries)d subsidiary: "
+            "delete them too, or move them first.",
+            "%(company)s still holds %(users)d user and %(subsidiaries)d subsidiaries: "
+            "delete them too, or move them first.",
+            subsidiaries,
+        )
+    else:
+        message = ngettext(
+            "%(company)s still holds %(users)d users and %(subsidiaries)d subsidiary: "
+            "delete them too, or move them first.",
+            "%(company)s still holds %(users)d users and %(subsidiaries)d subsidiaries: "
+            "delete them too, or move them first.",
+            subsidiaries,
+        )
+    return message % params
 
 
 def _delete_companies_leaves_first(company_ids):
@@ -229,10 +250,12 @@ def _checked_grant(actor, names, *, field):
     unknown = set(names) - set(LABELS)
     beyond = set(names) - grantable_by(actor) - unknown
     if unknown:
-        raise ValidationError({field: f"Unknown permission: {', '.join(sorted(unknown))}."})
+        raise ValidationError({field: _("Unknown permission: %(names)s.") % {"names": ", ".join(sorted(unknown))}})
     if beyond:
-        labels = ", ".join(LABELS[name] for name in sorted(beyond))
-        raise ValidationError({field: f"You cannot grant what you do not have yourself: {labels}."})
+        labels = ", ".join(str(LABELS[name]) for name in sorted(beyond))
+        raise ValidationError(
+            {field: _("You cannot grant what you do not have yourself: %(labels)s.") % {"labels": labels}}
+        )
 
 
 def _kept_out_of_reach(actor, current):
@@ -243,16 +266,18 @@ def _kept_out_of_reach(actor, current):
 def _checked_role_fields(*, actor, name, company, role=None):
     name = (name or "").strip()
     if not name:
-        raise ValidationError({"name": "Enter the role's name."})
+        raise ValidationError({"name": _("Enter the role's name.")})
     if len(name) > Group._meta.get_field("name").max_length:
-        raise ValidationError({"name": "The name must be at most 150 characters long."})
+        raise ValidationError({"name": _("The name must be at most %(max)d characters long.") % {"max": 150}})
     taken = Group.objects.filter(name__iexact=name)
     if role is not None:
         taken = taken.exclude(pk=role.pk)
     if taken.exists():
-        raise ValidationError({"name": f"A role named “{name}” already exists."})
+        raise ValidationError({"name": _("A role named “%(name)s” already exists.") % {"name": name}})
     if actor is not None and not scope.may_place_in(actor, company):
-        raise ValidationError({"company": "Choose a company within your own." if company else "Choose a company."})
+        raise ValidationError(
+            {"company": _("Choose a company within your own.") if company else _("Choose a company.")}
+        )
     return name
 
 
@@ -311,7 +336,9 @@ def user_set_access(*, origin, user, roles, permissions):
     def set_access(origin):
         actor = origin.actor
         if not scope.may_manage(actor, user, action="access"):
-            raise PermissionDenied(scope.OWN_CHANGE_REFUSED if user.pk == actor.pk else "You cannot manage this user.")
+            raise PermissionDenied(
+                scope.OWN_CHANGE_REFUSED if user.pk == actor.pk else _("You cannot manage this user.")
+            )
         current_roles, current_perms = set(user.groups.all()), selectors.permission_names(user.user_permissions.all())
         wanted_roles = _checked_roles(actor, set(roles), current_roles)
         _checked_grant(actor, permissions, field="permissions")
@@ -337,10 +364,19 @@ def _checked_roles(actor, roles, current_roles):
     visible = set(selectors.visible_roles(actor)) if actor is not None else set(Group.objects.all())
     hidden = sorted(role.name for role in roles - visible)
     if hidden:
-        raise ValidationError({"roles": f"You cannot assign the role {', '.join(hidden)}."})
+        raise ValidationError(
+            {
+                "roles": ngettext(
+                    "You cannot assign the role %(names)s.", "You cannot assign the roles %(names)s.", len(hidden)
+                )
+                % {"names": ", ".join(hidden)}
+            }
+        )
     for role in roles - current_roles:  # a role the user already holds is not granted again
         try:
             _checked_grant(actor, selectors.permission_names(role.permissions.all()), field="roles")
         except ValidationError:
-            raise ValidationError({"roles": f"The role {role.name} grants more than you have."}) from None
+            raise ValidationError(
+                {"roles": _("The role %(name)s grants more than you have.") % {"name": role.name}}
+            ) from None
     return roles | (current_roles - visible)

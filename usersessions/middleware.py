@@ -9,6 +9,7 @@ import time
 
 from django.contrib import messages
 from django.contrib.auth import logout
+from django.utils.translation import gettext as _
 
 from usersessions import policy, selectors, services
 
@@ -24,16 +25,16 @@ class SessionPolicyMiddleware:
         user, session = request.user, request.session
         if not user.is_authenticated:
             ended_because = session.pop(policy.ENDED_BECAUSE, None)
-            if ended_because:
-                messages.info(request, ended_because)
+            if ended_because:  # stored in English (gettext_noop), told in this request's language
+                messages.info(request, _(ended_because))
             return self.get_response(request)
         now = int(time.time())
         if policy.timed_out(session, user, now):
             logout(request)
-            messages.info(request, "Your session timed out. Please log in again.")
+            messages.info(request, _("Your session timed out. Please log in again."))
         elif user.exclusive_login and not selectors.session_recorded(session_key=session.session_key):
             logout(request)
-            messages.info(request, policy.SIGNED_IN_ELSEWHERE)
+            messages.info(request, _(policy.SIGNED_IN_ELSEWHERE))
         elif now - session.get(policy.SEEN_AT, now) >= _TOUCH_INTERVAL or policy.SEEN_AT not in session:
             session[policy.SEEN_AT] = now
             services.session_touch(session_key=session.session_key)

@@ -12,13 +12,15 @@ import time
 
 from django.conf import settings
 from django.contrib.sessions.backends.base import UpdateError
+from django.utils.translation import gettext_noop
 
 LOGIN_AT = "panel_login_at"
 SEEN_AT = "panel_seen_at"
 ENDED_BECAUSE = "panel_ended_because"
 # A long-term session's cookie: it lasts while the browser keeps it, up to a year between visits.
 LONG_TERM_SECONDS = 365 * 24 * 3600
-SIGNED_IN_ELSEWHERE = "You were signed out because your account signed in on another browser."
+# Reasons are kept in the ended session in English and translated when its browser is told (middleware).
+SIGNED_IN_ELSEWHERE = gettext_noop("You were signed out because your account signed in on another browser.")
 
 
 def lifetime(user):

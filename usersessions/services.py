@@ -14,6 +14,7 @@ from django.db import transaction
 from django.db.models import Exists, OuterRef
 from django.utils import timezone
 from django.utils.module_loading import import_string
+from django.utils.translation import gettext_lazy
 
 from core.audit import record
 from core.locks import lock_user
@@ -49,7 +50,8 @@ def session_start(*, origin, user, session_key, new_browser=False):
             details["other_sessions_ended"] = ended
         record(origin=origin, action="auth.login", target=user, details=details)
         if new_browser and settings.PANEL_NOTIFY_NEW_LOGIN and user.notify_new_login:
-            notify(user, subject="New login to your account", template=NEW_LOGIN, context={}, origin=origin)
+            subject = gettext_lazy("New login to your account")  # rendered in the recipient's language
+            notify(user, subject=subject, template=NEW_LOGIN, context={}, origin=origin)
 
 
 def session_touch(*, session_key):
@@ -115,7 +117,8 @@ def _session_store():
 def end_sessions(*, user, except_key=None, reason=None):
     """End every recorded session of ``user`` on the server; returns how many ended.
 
-    With a ``reason``, each browser is told it at its next request (policy.end_telling).
+    With a ``reason`` (English, marked with gettext_noop), each browser is told it, translated, at its next
+    request (policy.end_telling).
     """
     store: type[SessionBase] = _session_store()
     sessions = UserSession.objects.filter(user=user)

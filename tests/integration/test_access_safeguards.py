@@ -151,7 +151,7 @@ def test_the_expiry_page_explains_the_refusal(admin_client, admin_user, later):
     )
 
     assert response.status_code == 400
-    assert services.LastUserError.messages["no lasting manager"] in response.content.decode()
+    assert str(services.LastUserError.messages["no lasting manager"]) in response.content.decode()
     admin_user.refresh_from_db()
     assert admin_user.expires_at is None
     assert _expiry_refusals().count() == 1

@@ -156,7 +156,7 @@ def test_a_refusal_with_htmx_comes_back_in_the_switch():
     response = _switch(logged_in_client(expiring), lasting, False, HTTP_HX_REQUEST="true")
 
     assert response.status_code == 200
-    assert services.LastUserError.messages["no lasting manager"] in response.content.decode()
+    assert str(services.LastUserError.messages["no lasting manager"]) in response.content.decode()
     assert User.objects.get(pk=lasting.pk).is_active
 
 
