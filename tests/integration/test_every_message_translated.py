@@ -13,8 +13,8 @@ import datetime
 import json
 import os
 import zoneinfo
-from dataclasses import dataclass, field
 from collections.abc import Callable
+from dataclasses import dataclass, field
 from types import SimpleNamespace
 
 import pytest
@@ -24,7 +24,7 @@ from django.conf import settings
 from django.contrib.auth.models import Group
 from django.contrib.auth.tokens import default_token_generator
 from django.core import mail
-from django.test import Client, RequestFactory, override_settings
+from django.test import Client, override_settings
 from django.urls import URLPattern, URLResolver, get_resolver, resolve
 from django.utils import translation
 from django.utils.encoding import force_bytes
@@ -133,7 +133,8 @@ def test_the_marker_check_tells_marked_text_from_the_rest():
     data = pseudo_locale.Data(values=["alice"], words={"UTC"})
     html = (
         "<title>⟪Users⟫</title><p>⟪Read the <a href='/x' title='Guide'>guide</a>⟫, alice.</p>"
-        "<p>2031-05-06 07:08 UTC (192.0.2.1)</p><p>⟪From⟫ 2001:db8::1</p><script>var s = 'Not shown';</script><button>Go</button>"
+        "<p>2031-05-06 07:08 UTC (192.0.2.1)</p><p>⟪From⟫ 2001:db8::1</p>"
+        "<script>var s = 'Not shown';</script><button>Go</button>"
     )
 
     assert pseudo_locale.unmarked(html, data) == [("text", "Go"), ("<a title>", "Guide")]
@@ -193,7 +194,9 @@ def visits(w):
     return [
         # Before logging in
         Visit("login", "/login/", who="anonymous"),
-        Visit("login refused", "/login/", "post", {"username": "nobody", "password": "wrong-password"}, who="anonymous"),
+        Visit(
+            "login refused", "/login/", "post", {"username": "nobody", "password": "wrong-password"}, who="anonymous"
+        ),
         Visit("passkey login options", "/login/passkey/options/", "post", who="anonymous"),
         Visit("passkey login refused", "/login/passkey/", "post", {"credential": "no"}, who="anonymous"),
         Visit("second factor", "/login/verify/", who="pending"),
@@ -251,10 +254,14 @@ def visits(w):
         Visit("two-factor, on", f"/users/{w.alice}/two-factor/"),
         Visit("authenticator enrolment", f"/users/{w.admin}/two-factor/app/enable/", "post", htmx=True),
         Visit("authenticator enrolment page", f"/users/{w.admin}/two-factor/app/enable/", "post"),
-        Visit("authenticator refused", f"/users/{w.admin}/two-factor/app/confirm/", "post", w.wrong_app_code, htmx=True),
+        Visit(
+            "authenticator refused", f"/users/{w.admin}/two-factor/app/confirm/", "post", w.wrong_app_code, htmx=True
+        ),
         Visit("authenticator closed", f"/users/{w.alice}/two-factor/app/confirm/", "post", {"code": "1"}, htmx=True),
         Visit("email codes enrolment", f"/users/{w.admin}/two-factor/email/enable/", "post", htmx=True),
-        Visit("email codes refused", f"/users/{w.admin}/two-factor/email/confirm/", "post", w.wrong_email_code, htmx=True),
+        Visit(
+            "email codes refused", f"/users/{w.admin}/two-factor/email/confirm/", "post", w.wrong_email_code, htmx=True
+        ),
         Visit("email codes off", f"/users/{w.dora}/two-factor/email/disable/", "post", follow=True),
         Visit("new recovery codes", f"/users/{w.alice}/two-factor/recovery-codes/", "post", htmx=True, follow=True),
         Visit("recovery codes shown", f"/users/{w.alice}/two-factor/recovery-codes/new/"),
@@ -397,7 +404,10 @@ class Findings:
 
 
 def _append_findings(what, by_place):
-    existing = json.loads(open(FINDINGS_FILE).read()) if os.path.exists(FINDINGS_FILE) else {}
+    existing = {}
+    if os.path.exists(FINDINGS_FILE):
+        with open(FINDINGS_FILE) as previous:
+            existing = json.load(previous)
     existing[what] = {place: found for place, found in by_place.items()}
     with open(FINDINGS_FILE, "w") as output:
         json.dump(existing, output, ensure_ascii=False, indent=1)
@@ -473,7 +483,16 @@ def _is_javascript_catalog(pattern):
 
 def test_every_url_pattern_is_visited_or_said_not_to_be_a_page():
     ids = SimpleNamespace(
-        admin=1, alice=2, carol=3, dora=4, company=5, role=6, token=7, session=8, passkey=9, reset_path="/password-reset/MQ/x/"
+        admin=1,
+        alice=2,
+        carol=3,
+        dora=4,
+        company=5,
+        role=6,
+        token=7,
+        session=8,
+        passkey=9,
+        reset_path="/password-reset/MQ/x/",
     )
     ids.wrong_app_code = ids.wrong_email_code = dict
     visited = {resolve(visit.path.split("?")[0]).view_name for visit in visits(ids) if visit.path != "/no-such-page/"}
@@ -534,7 +553,10 @@ def test_every_email_is_translated(pseudo, admin_user, django_capture_on_commit_
     def passwords_and_address():
         account_services.user_set_password(origin=as_admin, user=carol, password=NEW_PASSWORD)
         account_services.user_set_password(
-            origin=Origin(ip="198.51.100.7", user_agent=CHROME_ON_LINUX), user=carol, password=NEW_PASSWORD, by_reset=True
+            origin=Origin(ip="198.51.100.7", user_agent=CHROME_ON_LINUX),
+            user=carol,
+            password=NEW_PASSWORD,
+            by_reset=True,
         )
         account_services.user_update(origin=as_carol, user=carol, email="carol@elsewhere.example")
         account_services.user_update(origin=SETUP, user=carol, email="carol@example.com")
@@ -569,9 +591,15 @@ def test_api_errors_details_are_translated(pseudo, admin_user):
     read_only = Client(headers={"accept-language": PSEUDO, "authorization": f"Bearer {limited.bearer}"})
     calls = [
         ("no credentials", anonymous.get("/api/users")),
-        ("a wrong token", Client(headers={"authorization": "Bearer pnl_1_nope", "accept-language": PSEUDO}).get("/api/users")),
+        (
+            "a wrong token",
+            Client(headers={"authorization": "Bearer pnl_1_nope", "accept-language": PSEUDO}).get("/api/users"),
+        ),
         ("not found", script.get("/api/users/999999")),
-        ("refused fields", script.post("/api/users", {"username": "no spaces", "email": "x", "password": "a"}, "application/json")),
+        (
+            "refused fields",
+            script.post("/api/users", {"username": "no spaces", "email": "x", "password": "a"}, "application/json"),
+        ),
         ("not JSON", script.post("/api/users", "{", "application/json")),
         ("no permission", read_only.delete(f"/api/users/{admin_user.pk}")),
         ("a bad expiry", script.post(f"/api/users/{admin_user.pk}/tokens", {"expires_at": "soon"}, "application/json")),

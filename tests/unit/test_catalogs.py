@@ -54,8 +54,8 @@ def _id(path):
 def test_every_app_has_both_chinese_catalogs():
     missing = [_id(po_path(*catalog)) for catalog in catalogs() if not po_path(*catalog).is_file()]
     missing += [_id(path.with_suffix(".mo")) for path in committed_catalogs() if not path.with_suffix(".mo").is_file()]
-    assert not missing, "missing catalogs (make them with makemessages, compile with msgfmt, commit both): " + ", ".join(
-        missing
+    assert not missing, (
+        "missing catalogs (make them with makemessages, compile with msgfmt, commit both): " + ", ".join(missing)
     )
 
 
