@@ -259,16 +259,16 @@ class Data:
     ]
 
     def __init__(self, values=(), words=()):
-        self.values = sorted({value for value in values if value and value.strip()}, key=len, reverse=True)
+        values = sorted({value.strip() for value in values if value and value.strip()}, key=len, reverse=True)
+        # Whole values only: a name must not eat a word it happens to be part of.
+        self._values = re.compile("|".join(rf"(?<!\w){re.escape(value)}(?!\w)" for value in values) or r"(?!)")
         self.words = set(words)
         self._patterns = re.compile("|".join(f"(?:{pattern})" for pattern in self.PATTERNS))
 
     def residue(self, piece):
         """``piece`` without its data; what is left is text that should have been translated, if it has a letter."""
-        for value in self.values:
-            if value in piece:
-                piece = piece.replace(value, " ")
         piece = self._patterns.sub(" ", piece)
+        piece = self._values.sub(" ", piece)
         words = [word for word in re.split(r"[^\w]+", piece) if word and word not in self.words]
         return " ".join(word for word in words if any(unicodedata.category(ch).startswith("L") for ch in word))
 
