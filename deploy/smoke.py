@@ -54,6 +54,11 @@ WHEEL_MUST_HOLD = [
     "accounts/migrations/0001_initial.py",
     "tokens/migrations/0001_initial.py",
     "panel/gunicorn_conf.py",
+    # The compiled translations: the installed panel never runs compilemessages.
+    "panel/locale/zh_Hans/LC_MESSAGES/django.mo",
+    "panel/locale/zh_Hant/LC_MESSAGES/django.mo",
+    "panel/locale/zh_Hans/LC_MESSAGES/djangojs.mo",
+    "accounts/locale/zh_Hant/LC_MESSAGES/django.mo",
 ]
 ADMIN_PASSWORD = re.compile(r"Password \(shown once, keep it safe\): (\S+)")
 CSRF_INPUT = re.compile(r'name="csrfmiddlewaretoken" value="([^"]+)"')
