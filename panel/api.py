@@ -13,6 +13,7 @@ from django.core.exceptions import ObjectDoesNotExist, PermissionDenied, Request
 from django.http import Http404
 from django.middleware.csrf import CsrfViewMiddleware
 from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
 from ninja import Field, NinjaAPI, Schema
 from ninja.errors import AuthenticationError, HttpError
 from ninja.errors import ValidationError as SchemaValidationError
@@ -196,6 +197,35 @@ def _rule_failed(request, exc):
     return error_response(422, _("The request is not valid."), errors=errors)
 
 
+# pydantic's error types (https://docs.pydantic.dev/latest/errors/validation_errors/) that clients meet,
+# each with its context's placeholders.
+SCHEMA_MESSAGES = {
+    "missing": gettext_lazy("This field is required."),
+    "string_type": gettext_lazy("Send text."),
+    "string_too_long": gettext_lazy("Send at most %(max_length)s characters."),
+    "string_too_short": gettext_lazy("Send at least %(min_length)s characters."),
+    "int_type": gettext_lazy("Send a whole number."),
+    "int_parsing": gettext_lazy("Send a whole number."),
+    "int_from_float": gettext_lazy("Send a whole number."),
+    "bool_type": gettext_lazy("Send true or false."),
+    "bool_parsing": gettext_lazy("Send true or false."),
+    "list_type": gettext_lazy("Send a list."),
+    "dict_type": gettext_lazy("Send a JSON object."),
+    "model_type": gettext_lazy("Send a JSON object."),
+    "model_attributes_type": gettext_lazy("Send a JSON object."),
+    "datetime_type": gettext_lazy("Send a date and time, such as 2030-01-31T17:00:00+01:00."),
+    "datetime_parsing": gettext_lazy("Send a date and time, such as 2030-01-31T17:00:00+01:00."),
+    "datetime_from_date_parsing": gettext_lazy("Send a date and time, such as 2030-01-31T17:00:00+01:00."),
+    "extra_forbidden": gettext_lazy("This field is not known."),
+    "literal_error": gettext_lazy("Send one of: %(expected)s."),
+    "enum": gettext_lazy("Send one of: %(expected)s."),
+    "greater_than_equal": gettext_lazy("Send a number of at least %(ge)s."),
+    "less_than_equal": gettext_lazy("Send a number of at most %(le)s."),
+    "greater_than": gettext_lazy("Send a number above %(gt)s."),
+    "less_than": gettext_lazy("Send a number below %(lt)s."),
+}
+
+
 @api.exception_handler(SchemaValidationError)
 def _schema_failed(request, exc):
     errors = {}
@@ -203,8 +233,19 @@ def _schema_failed(request, exc):
         location = [str(part) for part in error.get("loc", ())]
         # ("body", "<parameter>", "field", ...) or ("query", "field"): keep what the client named.
         field = ".".join(location[2:] if location[:1] == ["body"] and len(location) > 2 else location[1:])
-        errors.setdefault(field or "__all__", []).append(error.get("msg") or _("Invalid value."))
+        errors.setdefault(field or "__all__", []).append(_schema_message(error))
     return error_response(422, _("The request is not valid."), errors=errors)
+
+
+def _schema_message(error):
+    """What pydantic found wrong with a field, in the request's language: pydantic speaks only English."""
+    kind, context = error.get("type", ""), error.get("ctx") or {}
+    if kind == "value_error" and "error" in context:  # a panel validator's own (translated) message
+        return str(context["error"])
+    try:
+        return str(SCHEMA_MESSAGES[kind]) % context
+    except (KeyError, TypeError, ValueError):  # a type not listed, or a context without the placeholder
+        return error.get("msg") or _("Invalid value.")
 
 
 @api.exception_handler(RequestDataTooBig)
@@ -215,7 +256,10 @@ def _too_large(request, exc):
 
 @api.exception_handler(HttpError)
 def _http_error(request, exc):
-    return error_response(exc.status_code, str(exc))
+    # Raised by django-ninja itself (in English): a body that does not parse is its only 400.
+    if exc.status_code == 400:
+        return error_response(400, _("The request body is not valid JSON."))
+    return error_response(exc.status_code, DETAILS.get(exc.status_code, str(exc)))
 
 
 class HealthOut(Schema):

@@ -8,9 +8,6 @@ Configuration table shows it); ``conf.value()`` reads and checks them.
 
 from pathlib import Path
 
-from django.utils.text import format_lazy
-from django.utils.translation import gettext_lazy
-
 from core import conf
 from passkeys import relying_party
 
@@ -195,8 +192,7 @@ PANEL_PASSKEY_RP_ID, PANEL_PASSKEY_ORIGINS = relying_party.configured()
 PANEL_PASSKEY_CEREMONY_SECONDS = 300  # how long a registration or login challenge stays usable
 PASSWORD_RESET_TIMEOUT = 3600  # a reset link works for an hour (Django's default is 3 days)
 OTP_EMAIL_SENDER = DEFAULT_FROM_EMAIL
-# Made in the recipient's language when the code is sent (mfa.models.EmailCodeDevice).
-OTP_EMAIL_SUBJECT = format_lazy(gettext_lazy("{panel_name} login code"), panel_name=PANEL_NAME)
+# OTP_EMAIL_SUBJECT is not used: mfa.models.EmailCodeDevice.get_subject makes it in the recipient's language.
 OTP_EMAIL_BODY_TEMPLATE_PATH = "mfa/email_code.txt"
 OTP_EMAIL_TOKEN_VALIDITY = 300
 OTP_EMAIL_COOLDOWN_DURATION = 60

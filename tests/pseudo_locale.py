@@ -119,7 +119,9 @@ def django_catalogs():
     paths = [Path(django.__file__).parent / "conf" / "locale" / "en" / "LC_MESSAGES" / "django.po"]
     for app_config in apps.get_app_configs():
         path = Path(app_config.path) / "locale" / "en" / "LC_MESSAGES" / "django.po"
-        if path.is_file() and ROOT not in path.parents:
+        # A library's catalog, even when its virtualenv sits inside the checkout (.venv): not one of the project's.
+        library = Path(django.__file__).parent.parent in path.parents or ROOT not in path.parents
+        if path.is_file() and library:
             paths.append(path)
     return paths
 
@@ -182,8 +184,8 @@ def build(directory):
 TEXT_ATTRIBUTES = {"title", "aria-label", "aria-description", "placeholder", "alt", "data-label", "hx-confirm"}
 _BUTTON_INPUTS = {"submit", "button", "reset"}
 _HIDDEN_CONTENT = {"script", "style"}
-# Shown as stored or as typed: identifiers (audit actions, commands, URLs), not sentences.
-_DATA_ELEMENTS = {"code"}
+# Shown as stored or as typed: identifiers (audit actions, commands, URLs) and what a refused form gives back.
+_DATA_ELEMENTS = {"code", "textarea"}
 _BREAK = "\x00"  # between two text nodes
 
 

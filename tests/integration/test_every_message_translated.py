@@ -292,6 +292,8 @@ def visits(w):
         Visit("locks", "/locks/"),
         Visit("account", "/account/"),
         Visit("new-login emails", "/account/notifications/", "post", {"notify_new_login": ""}, follow=True),
+        Visit("preferences refused", "/account/preferences/", "post", {"language": "xx", "time_zone": "Mars/Olympus"}),
+        Visit("preferences saved", "/account/preferences/", "post", {"language": "", "time_zone": ""}, follow=True),
         Visit("second factor cancelled", "/login/verify/cancel/", "post", who="pending", follow=True),
         Visit("logged out", "/logout/", "post", who="leaving", follow=True),
     ]
