@@ -214,6 +214,8 @@ def test_two_admins_deleting_each_other_on_the_pages(round_):
         # The loser's request came in after its account had gone: it was sent to log in, nothing more.
         assert any(response["Location"].startswith("/login/") for response in outcomes), outcomes
         return
+    if sorted(response.status_code for response in outcomes) == [302, 404]:
+        return  # the loser's account went while its request ran: a row it read was gone (404), nothing written
     assert sorted(response.status_code for response in outcomes) == [302, 409], outcomes
     refused = outcomes.index(next(response for response in outcomes if response.status_code == 409))
     assert str(services.LastUserError.messages["last user"]) in outcomes[refused].content.decode()
@@ -234,6 +236,8 @@ def test_two_scripts_deleting_each_others_owner_through_the_api(round_):
     assert User.objects.count() == 1
     if sorted(response.status_code for response in outcomes) == [204, 401]:
         return  # the loser's request came in after its owner (and so its token) had gone
+    if sorted(response.status_code for response in outcomes) == [204, 404]:
+        return  # the loser's owner went while its request ran: a row it read was gone (404), nothing written
     assert sorted(response.status_code for response in outcomes) == [204, 409], outcomes
     refused = outcomes.index(next(response for response in outcomes if response.status_code == 409))
     assert outcomes[refused].json()["detail"] == services.LastUserError.messages["last user"]
