@@ -257,7 +257,7 @@ class Data:
         r"\b[0-9a-fA-F]{0,4}(?::[0-9a-fA-F]{0,4}){2,7}(?:/\d{1,3})?",  # IPv6 addresses and networks
         r"\b(?=[\w-]*\d)[\w-]{16,}\b",  # secrets, bearer strings, credential IDs: long runs with a digit
         r"\b(?:[A-Z2-7]{4} ?){4,}\b",  # an authenticator key in groups of four (base32)
-        r"\b(?=[a-z0-9]*\d)[a-z0-9]{4,5}-(?=[a-z0-9]*\d)[a-z0-9]{4,5}\b",  # recovery codes
+        r"\b[a-z0-9]{4}(?:-[a-z0-9]{4}){3}\b",  # recovery codes: four groups of four, digits or not
     ]
 
     def __init__(self, values=(), words=()):
