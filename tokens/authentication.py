@@ -28,13 +28,12 @@ from django.core.exceptions import ImproperlyConfigured
 from django.utils import timezone
 from ninja.security import APIKeyHeader, HttpBearer
 
-from accounts.selectors import user_may_log_in, with_api_module
+from accounts.selectors import user_may_log_in
 from core import crypto
 from core.audit import Origin
 from core.client_ip import get_client_ip
 from core.throttle import FailureLimit
-from tokens import credentials, services, signing
-from tokens.models import AccessToken
+from tokens import credentials, lookup, services, signing
 from tokens.validators import ip_allowed
 
 # Per client IP: enough for a misconfigured script to show up in the audit log, not enough to guess anything.
@@ -77,10 +76,7 @@ def authenticate(request, *, ip, token_id, prove, timestamp=None, signed=None):
     ``timestamp`` is a signed request's X-Timestamp (unix seconds) and ``signed`` its signature, checked
     (window, then replay) once the signature holds.
     """
-    try:
-        token = with_api_module(AccessToken.objects.select_related("user")).get(pk=token_id)
-    except AccessToken.DoesNotExist:
-        token = None
+    token = lookup.token_with_owner(token_id)  # its SQL compiled once per connection; the row read now
     # An unknown ID costs the same work as a wrong secret, and gets the same answer.
     secret = _readable_secret(token) if token is not None else _DUMMY_SECRET
     if secret is None:
