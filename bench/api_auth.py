@@ -40,6 +40,7 @@ import http.client
 import io
 import itertools
 import json
+import math
 import multiprocessing
 import os
 import pstats
@@ -94,8 +95,13 @@ def parse_args():
         "--clients", type=int, default=4, help="client processes, each with its own connection (default 4)"
     )
     parser.add_argument("--duration", type=float, default=5.0, help="measured seconds per case and round (default 5)")
-    parser.add_argument("--warmup", type=float, default=1.0, help="unmeasured seconds before each (default 1)")
+    parser.add_argument(
+        "--warmup", type=float, default=2.5, help="unmeasured seconds first, the cases taking turns (default 2.5)"
+    )
     parser.add_argument("--rounds", type=int, default=3, help="rounds; each measures every case once (default 3)")
+    parser.add_argument(
+        "--slice", type=float, default=0.5, help="seconds a case runs before the next takes its turn (default 0.5)"
+    )
     parser.add_argument("--queries", type=int, default=20, help="requests per case when counting SQL (default 20)")
     parser.add_argument(
         "--profile", type=int, default=0, metavar="N", help="no server: N in-process requests per case, profiled"
@@ -103,9 +109,10 @@ def parse_args():
     parser.add_argument(
         "--profile-case", default="bearer", choices=[case[0] for case in CASES], help="the case cProfile shows"
     )
+    parser.add_argument("--profile-out", metavar="PATH", help="also write the cProfile data there (pstats format)")
     args = parser.parse_args()
-    if min(args.workers, args.clients, args.rounds, args.queries) < 1 or args.duration <= 0 or args.warmup < 0:
-        parser.error("--workers, --clients, --rounds and --queries must be at least 1, --duration above 0")
+    if min(args.workers, args.clients, args.rounds, args.queries) < 1 or min(args.duration, args.slice) <= 0:
+        parser.error("--workers, --clients, --rounds and --queries must be at least 1, --duration and --slice above 0")
     return args
 
 
@@ -235,58 +242,93 @@ def request_headers(case, credentials, query):
     return {}
 
 
-def client_loop(port, case, credentials, measure_from, measure_until, results):
-    """Request ``case`` back to back until ``measure_until``; count what completed after ``measure_from``.
+def schedule(start, args):
+    """The time slots of a run: ``(start, end, round or None for the warm-up, case)``.
 
-    gunicorn's sync workers close the connection after each response;
-    http.client then opens a new one for the next request, as any client of
-    such a server does.
+    The warm-up cycles through the cases in slices of ``--slice`` seconds, unmeasured; then each round
+    gives every case ``--duration`` seconds, cut into slices that take turns (the order reversed every
+    other cycle), so that background load falls on every case alike even when it changes within seconds.
     """
-    path = path_of(case, credentials)
+    slots, at = [], start
+    cycles = max(1, round(args.duration / args.slice))
+    length = args.duration / cycles
+    warmup_cycles = math.ceil(max(0.0, args.warmup) / (args.slice * len(CASES)))
+    for cycle in range(warmup_cycles):
+        for case in CASES if cycle % 2 == 0 else CASES[::-1]:
+            slots.append((at, at + args.slice, None, case))
+            at += args.slice
+    for round_number in range(args.rounds):
+        for cycle in range(cycles):
+            for case in CASES if cycle % 2 == 0 else CASES[::-1]:
+                slots.append((at, at + length, round_number, case))
+                at += length
+    return slots
+
+
+def client_loop(port, credentials, slots, results):
+    """Follow ``slots``: request the slot's case back to back while it lasts.
+
+    A request counts in the slot it started in. Per slot, the client was busy from its first request's
+    start to its last one's end; its rate in a case and round is its requests over those busy spans.
+    gunicorn's sync workers close the connection after each response; http.client then opens a new one
+    for the next request, as any client of such a server does.
+    """
     conn = http.client.HTTPConnection(HOST, port, timeout=10)
-    done = errors = 0
-    first_error = None
-    while True:
-        now = time.time()
-        if now >= measure_until:
-            break
-        query = query_of(case)
-        url = path + (f"?{canonical_query(query)}" if query else "")
-        try:
-            status, body = get(port, url, request_headers(case, credentials, query), connection=conn)
-        except (OSError, http.client.HTTPException) as error:
-            status, body = None, str(error).encode()
-            conn.close()
-        if time.time() < measure_from:
+    tally = {}  # (round, label): [requests, busy seconds, failures, first failure]
+    for slot_start, slot_end, round_number, case in slots:
+        while time.time() < slot_start:
+            time.sleep(min(0.001, max(0.0, slot_start - time.time())))
+        path = path_of(case, credentials)
+        done = errors = 0
+        first_error = None
+        first_start = last_end = None
+        while (started := time.time()) < slot_end:
+            query = query_of(case)
+            url = path + (f"?{canonical_query(query)}" if query else "")
+            try:
+                status, body = get(port, url, request_headers(case, credentials, query), connection=conn)
+            except (OSError, http.client.HTTPException) as error:
+                status, body = None, str(error).encode()
+                conn.close()
+            last_end = time.time()
+            first_start = first_start or started
+            if status == 200:
+                done += 1
+            else:
+                errors += 1
+                first_error = first_error or f"{status}: {body[:200]!r}"
+        if round_number is None or first_start is None:
             continue
-        if status == 200:
-            done += 1
-        else:
-            errors += 1
-            first_error = first_error or f"{status}: {body[:200]!r}"
+        entry = tally.setdefault((round_number, case[0]), [0, 0.0, 0, None])
+        entry[0] += done
+        entry[1] += last_end - first_start
+        entry[2] += errors
+        entry[3] = entry[3] or first_error
     conn.close()
-    results.put((done, errors, first_error))
+    results.put(tally)
 
 
-def measure(case, *, port, credentials, clients, warmup, duration):
-    """Requests per second of ``case`` over ``duration`` seconds with ``clients`` processes."""
+def measure_all(args, port, credentials):
+    """Run every round with ``--clients`` processes; {label: [req/s per round]} and {label: [failures, first]}."""
     context = multiprocessing.get_context("fork" if "fork" in multiprocessing.get_all_start_methods() else "spawn")
     results = context.Queue()
-    start = time.time() + 0.2  # let every process start before the warm-up begins
-    measure_from, measure_until = start + warmup, start + warmup + duration
+    slots = schedule(time.time() + 0.5, args)  # let every process start before the first slot
     processes = [
-        context.Process(target=client_loop, args=(port, case, credentials, measure_from, measure_until, results))
-        for _ in range(clients)
+        context.Process(target=client_loop, args=(port, credentials, slots, results)) for _ in range(args.clients)
     ]
     for process in processes:
         process.start()
-    outcomes = [results.get(timeout=duration + warmup + 60) for _ in processes]
+    tallies = [results.get(timeout=slots[-1][1] - time.time() + 60) for _ in processes]
     for process in processes:
         process.join()
-    done = sum(outcome[0] for outcome in outcomes)
-    errors = sum(outcome[1] for outcome in outcomes)
-    first_error = next((outcome[2] for outcome in outcomes if outcome[2]), None)
-    return done, errors, first_error
+    rates = {case[0]: [0.0] * args.rounds for case in CASES}
+    failures = {case[0]: [0, None] for case in CASES}
+    for tally in tallies:
+        for (round_number, label), (done, busy, errors, first_error) in tally.items():
+            rates[label][round_number] += done / busy if busy else 0.0
+            failures[label][0] += errors
+            failures[label][1] = failures[label][1] or first_error
+    return rates, failures
 
 
 def check_cases(port, credentials):
@@ -383,7 +425,7 @@ def wsgi_environ(case, credentials):
     return environ
 
 
-def profile(credentials, requests, profile_case):
+def profile(credentials, requests, profile_case, profile_out=None):
     """CPU time per request of each case in-process through Django's WSGI handler, and a cProfile of one."""
     from django.core.wsgi import get_wsgi_application
 
@@ -411,6 +453,8 @@ def profile(credentials, requests, profile_case):
     for _ in range(requests):
         one(case)
     profiler.disable()
+    if profile_out:
+        profiler.dump_stats(profile_out)
     out = io.StringIO()
     stats = pstats.Stats(profiler, stream=out).strip_dirs().sort_stats("tottime")
     stats.print_stats(25)
@@ -427,29 +471,6 @@ def profile(credentials, requests, profile_case):
 
 def spread(values):
     return f"{min(values):.2f} / {statistics.median(values):.2f} / {max(values):.2f}"
-
-
-def run_rounds(args, port, credentials):
-    """{label: [req/s of each round]} and {label: [failed requests, first failure]}."""
-    rates = {case[0]: [] for case in CASES}
-    failures = {case[0]: [0, None] for case in CASES}
-    for round_number in range(args.rounds):
-        # Alternate the order, so that a drift in background load falls on every case alike.
-        order = CASES if round_number % 2 == 0 else CASES[::-1]
-        for case in order:
-            done, errors, first_error = measure(
-                case,
-                port=port,
-                credentials=credentials,
-                clients=args.clients,
-                warmup=args.warmup,
-                duration=args.duration,
-            )
-            rates[case[0]].append(done / args.duration)
-            failures[case[0]][0] += errors
-            failures[case[0]][1] = failures[case[0]][1] or first_error
-            print(f"  round {round_number + 1} {case[0]:<10} {done / args.duration:8.1f} req/s")
-    return rates, failures
 
 
 def report(args, rates, failures, query_counts, first_use):
@@ -541,7 +562,7 @@ def main():
         cache = settings.CACHES["default"]["BACKEND"].rsplit(".", 1)[-1]
         if args.profile:
             print(f"Panel API authentication profile: {label}, cache {cache}")
-            profile(credentials, args.profile, args.profile_case)
+            profile(credentials, args.profile, args.profile_case, args.profile_out)
             return 0
         connection.close()  # no connection is shared with the forked clients
         port = free_port()
@@ -553,9 +574,12 @@ def main():
             f"Panel API authentication benchmark: {label}, cache {cache}, "
             f"CONN_MAX_AGE={settings.DATABASES['default']['CONN_MAX_AGE']}; gunicorn {args.workers} sync workers "
             f"on {HOST}:{port}; {args.clients} client processes; {args.rounds} rounds of "
-            f"{args.warmup:g} s warm-up + {args.duration:g} s per case"
+            f"{args.duration:g} s per case, in turns of {args.slice:g} s, after {args.warmup:g} s of warm-up"
         )
-        rates, failures = run_rounds(args, port, credentials)
+        rates, failures = measure_all(args, port, credentials)
+        for round_number in range(args.rounds):
+            line = "  ".join(f"{label} {values[round_number]:.0f}" for label, values in rates.items())
+            print(f"  round {round_number + 1} (req/s): {line}")
         query_counts, first_use = count_queries(credentials, args.queries)
         return 0 if report(args, rates, failures, query_counts, first_use) else 1
     finally:

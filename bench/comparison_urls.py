@@ -5,7 +5,8 @@
 - ``/api/bench/drf/user/info``: Django REST framework's ``TokenAuthentication`` (``Authorization:
   Token <key>``, its ``authtoken`` table) in front of an ``APIView`` answering the same JSON.
 
-Both sit under ``/api/`` so that the same middleware treats them as it treats the panel's API.
+Both sit under ``/api/`` so that the same middleware treats them as it treats the panel's API, and
+their patterns come just before the panel's ``api/``, so that resolving them walks the same patterns.
 """
 
 from django.contrib.auth.decorators import login_not_required
@@ -46,8 +47,9 @@ def _public(urls):
     return patterns, app_name, namespace
 
 
-urlpatterns = [
+_yardsticks = [
     path("api/bench/", _public(bench_api.urls)),
     path("api/bench/drf/user/info", login_not_required(DrfUserInfo.as_view())),
-    *panel_urlpatterns,
 ]
+_api = next(index for index, pattern in enumerate(panel_urlpatterns) if str(pattern.pattern) == "api/")
+urlpatterns = [*panel_urlpatterns[:_api], *_yardsticks, *panel_urlpatterns[_api:]]
