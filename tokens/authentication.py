@@ -4,8 +4,9 @@ The order of checks: throttle → parse → look up the token by ID (one query,
 owner and the token's permission set included) → secret or signature in constant time → expiry →
 timestamp window → IP allow-list → replay → owner may log in and use the API. The signature is
 checked before the expiry (DESIGN.md lists them the other way round) so that only a holder of the
-secret learns that a token exists and has expired. Nothing is cached in the
-process, so a token deleted or changed in one process is refused by all at once.
+secret learns that a token exists and has expired. Nothing of a token is cached in the
+process (only the lookup's compiled SQL, tokens.lookup), so a token deleted or changed in one process is
+refused by all at once.
 
 Every refusal counts toward the per-IP failure limit except a stale timestamp and an
 address off the allow-list: those requests proved the secret (a script with a wrong clock
