@@ -24,14 +24,14 @@ $(STAMP): pyproject.toml requirements-dev.lock
 	touch $(STAMP)
 
 # The newest versions pyproject.toml allows, with their hashes: requirements.lock for production (what
-# the wheel needs), requirements-dev.lock for `make` and CI (the same pins, plus the test extra).
+# the wheel needs), requirements-dev.lock for `make` and CI (the same pins, plus the test and bench extras).
 # pip-tools runs from its own venv, so that it never lands in the one the tests run in.
 LOCK_FLAGS := --quiet --upgrade --generate-hashes --allow-unsafe --strip-extras --no-emit-index-url --no-emit-find-links
 lock:
 	test -x $(LOCK_VENV)/bin/python || $(PYTHON) -m venv $(LOCK_VENV)
 	$(LOCK_VENV)/bin/python -m pip install --quiet $(PIP_TOOLS)
 	CUSTOM_COMPILE_COMMAND="make lock" $(LOCK_VENV)/bin/pip-compile $(LOCK_FLAGS) -o requirements.lock pyproject.toml
-	CUSTOM_COMPILE_COMMAND="make lock" $(LOCK_VENV)/bin/pip-compile $(LOCK_FLAGS) --extra test \
+	CUSTOM_COMPILE_COMMAND="make lock" $(LOCK_VENV)/bin/pip-compile $(LOCK_FLAGS) --extra test --extra bench \
 		-c requirements.lock -o requirements-dev.lock pyproject.toml
 
 run: $(STAMP)

@@ -147,7 +147,7 @@ def cache():
     if url:
         timeout = value("PANEL_CACHE_TIMEOUT")
         return {
-            "BACKEND": "django.core.cache.backends.redis.RedisCache",
+            "BACKEND": "core.cache.RedisCache",  # Django's, reusing its redis-py client (core/cache.py)
             "LOCATION": url,
             "OPTIONS": {"socket_connect_timeout": timeout, "socket_timeout": timeout},
         }

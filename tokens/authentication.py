@@ -4,8 +4,9 @@ The order of checks: throttle → parse → look up the token by ID (one query,
 owner and the token's permission set included) → secret or signature in constant time → expiry →
 timestamp window → IP allow-list → replay → owner may log in and use the API. The signature is
 checked before the expiry (DESIGN.md lists them the other way round) so that only a holder of the
-secret learns that a token exists and has expired. Nothing is cached in the
-process, so a token deleted or changed in one process is refused by all at once.
+secret learns that a token exists and has expired. Nothing of a token is cached in the
+process (only the lookup's compiled SQL, tokens.lookup), so a token deleted or changed in one process is
+refused by all at once.
 
 Every refusal counts toward the per-IP failure limit except a stale timestamp and an
 address off the allow-list: those requests proved the secret (a script with a wrong clock
@@ -29,14 +30,13 @@ from django.utils import timezone
 from django.utils.translation import gettext, gettext_noop
 from ninja.security import APIKeyHeader, HttpBearer
 
-from accounts.selectors import user_may_log_in, with_api_module
+from accounts.selectors import user_may_log_in
 from core import crypto
 from core.audit import Origin
 from core.client_ip import get_client_ip
 from core.localisation import activate_for
 from core.throttle import FailureLimit
-from tokens import credentials, services, signing
-from tokens.models import AccessToken
+from tokens import credentials, lookup, services, signing
 from tokens.validators import ip_allowed
 
 # Per client IP: enough for a misconfigured script to show up in the audit log, not enough to guess anything.
@@ -89,10 +89,7 @@ def authenticate(request, *, ip, token_id, prove, timestamp=None, signed=None):
     ``timestamp`` is a signed request's X-Timestamp (unix seconds) and ``signed`` its signature, checked
     (window, then replay) once the signature holds.
     """
-    try:
-        token = with_api_module(AccessToken.objects.select_related("user")).get(pk=token_id)
-    except AccessToken.DoesNotExist:
-        token = None
+    token = lookup.token_with_owner(token_id)  # its SQL compiled once per connection; the row read now
     # An unknown ID costs the same work as a wrong secret, and gets the same answer.
     secret = _readable_secret(token) if token is not None else _DUMMY_SECRET
     if secret is None:

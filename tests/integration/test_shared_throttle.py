@@ -22,7 +22,7 @@ from tests.factories import DEFAULT_PASSWORD, UserFactory
 pytestmark = [
     pytest.mark.django_db,
     pytest.mark.skipif(
-        settings.CACHES["default"]["BACKEND"] != "django.core.cache.backends.redis.RedisCache",
+        settings.CACHES["default"]["BACKEND"] != "core.cache.RedisCache",
         reason="needs the shared Redis cache (set REDIS_URL): a local-memory cache is not shared between processes",
     ),
 ]

@@ -199,7 +199,7 @@ def test_cache_defaults_to_local_memory():
 def test_cache_reads_a_redis_url(monkeypatch):
     monkeypatch.setenv("REDIS_URL", "redis://cache.example.com:6379/1")
     assert conf.cache() == {
-        "BACKEND": "django.core.cache.backends.redis.RedisCache",
+        "BACKEND": "core.cache.RedisCache",
         "LOCATION": "redis://cache.example.com:6379/1",
         # A frozen Redis answers nothing: each call gives up after PANEL_CACHE_TIMEOUT seconds.
         "OPTIONS": {"socket_connect_timeout": 1, "socket_timeout": 1},

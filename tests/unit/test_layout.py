@@ -7,6 +7,7 @@
 - There is no import cycle between top-level packages.
 - Modules stay small enough to read: at most 400 lines (migrations and tests aside), and a view
   (a public function in a views or api module, such as panel.session_api) at most 25 lines.
+- No app imports a benchmark-only dependency (Django REST framework, the `[bench]` extra).
 """
 
 import ast
@@ -19,6 +20,7 @@ APPS = ("core", "usersessions", "organisation", "accounts", "tokens", "mfa", "pa
 PUBLIC_MODULES = {"services", "selectors", "scope", "validators"}
 MODULE_MAX_LINES = 400
 VIEW_MAX_LINES = 25
+BENCH_ONLY = {"rest_framework"}
 
 
 def _modules():
@@ -102,3 +104,18 @@ def test_views_are_thin():
                 if length > VIEW_MAX_LINES:
                     long_views.append(f"{path.relative_to(ROOT)}:{node.name} ({length} lines)")
     assert long_views == []
+
+
+def test_no_app_imports_a_benchmark_only_dependency():
+    """Django REST framework is the ``[bench]`` extra, bench/api_auth.py's yardstick: the panel never needs it."""
+    offending = []
+    for _app, path in _modules():
+        for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+            if isinstance(node, ast.Import):
+                names = [alias.name for alias in node.names]
+            elif isinstance(node, ast.ImportFrom) and node.module:
+                names = [node.module]
+            else:
+                continue
+            offending += [f"{path.relative_to(ROOT)}: {name}" for name in names if name.split(".")[0] in BENCH_ONLY]
+    assert offending == []
