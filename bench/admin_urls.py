@@ -4,7 +4,8 @@ from django.contrib import admin
 from django.urls import path
 
 from accounts.models import User
-from panel.urls import handler404, handler500, urlpatterns as panel_urlpatterns  # noqa: F401 (re-exported)
+from panel.urls import handler404, handler500  # noqa: F401 (re-exported)
+from panel.urls import urlpatterns as panel_urlpatterns
 
 
 class BenchUserAdmin(admin.ModelAdmin):
