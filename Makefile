@@ -1,4 +1,4 @@
-# Panel: `make run` serves the panel, `make test` runs every test, `make bench` measures the user list, API
+# Panel: `make run` serves the panel, `make test` runs every test, `make bench` measures the user list (alone and against Django admin), API
 # authentication, logging in, deleting a user, pruning the audit log, the reset page's timing, and the production recipe
 # (deploy/) under slow clients.
 # `make screenshots` reruns the browser tests to refresh the README's pictures in docs/screenshots/.
