@@ -52,9 +52,10 @@ def user_list(request):
         **paging.context(page),
         **options,
         "search": search,
-        "companies": organisation_selectors.company_tree(request.user),
+        "companies": organisation_selectors.company_branch(request.user, options["company"]),
         "inline_fields": INLINE_FIELDS,
         "options_query": view_helpers.query_keeping(request, LIST_OPTIONS),
+        "perms": view_helpers.RememberedPerms(request.user),
     }
     return render(request, "accounts/user_list.html", context)
 

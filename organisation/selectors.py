@@ -5,6 +5,7 @@ from collections import defaultdict
 from django.contrib.auth import get_user_model
 from django.contrib.auth.models import Group, Permission
 from django.db.models import Count, Exists, OuterRef, Q
+from django.db.models.expressions import RawSQL
 from django.shortcuts import get_object_or_404
 from django.utils import timezone
 
@@ -43,6 +44,47 @@ def company_tree(actor):
         company.subtree_user_count = company.user_count + sum(
             child.subtree_user_count for child in children[company.pk]
         )
+    return rows
+
+
+# The company ``%s`` and its ancestors, walked up by primary key: a few rows whatever the size of the tree.
+# Constant text (the ID is a parameter): SQLite and PostgreSQL both take a recursive CTE inside IN (...).
+_CHAIN_SQL = (
+    "WITH RECURSIVE chain(id, parent_id) AS ("
+    "SELECT id, parent_id FROM organisation_company WHERE id = %s "
+    "UNION ALL SELECT c.id, c.parent_id FROM organisation_company c JOIN chain ON c.id = chain.parent_id"
+    ") SELECT id FROM chain"
+)
+
+
+def company_branch(actor, selected=None):
+    """What the user list's sidebar shows of the tree: a list of (company, depth) in tree order.
+
+    The top of ``actor``'s scope, and the subsidiaries of every company from there down to ``selected``
+    (for a company admin with nothing selected, of their own company): one query, whose rows are those
+    shown, however many companies there are. Each has ``has_subsidiaries``, and ``is_open`` when they are
+    among the rows. No user counts: those would read every user on each request.
+    """
+    unrestricted = scope.is_unrestricted(actor)
+    top = Q(parent__isnull=True) if unrestricted else Q(pk=actor.company_id)
+    opened = selected.pk if selected is not None else (None if unrestricted else actor.company_id)
+    shown = top if opened is None else top | Q(parent_id__in=RawSQL(_CHAIN_SQL, (opened,)))  # noqa: S611 (constant SQL)
+    companies = list(
+        scope.visible_companies(actor)
+        .filter(shown)
+        .annotate(has_subsidiaries=Exists(Company.objects.filter(parent=OuterRef("pk"))))
+        .order_by("name", "id")
+    )
+    known = {company.pk for company in companies}
+    children = defaultdict(list)
+    for company in companies:
+        children[company.parent_id if company.parent_id in known else None].append(company)
+    rows, pending = [], [(company, 0) for company in reversed(children[None])]
+    while pending:
+        company, depth = pending.pop()
+        company.is_open = bool(children[company.pk])
+        rows.append((company, depth))
+        pending.extend((child, depth + 1) for child in reversed(children[company.pk]))
     return rows
 
 

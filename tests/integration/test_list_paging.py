@@ -12,6 +12,7 @@ import pytest
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
 
+from accounts.models import User
 from core.models import AuditEvent
 from organisation.models import Company
 from tests.factories import UserFactory
@@ -107,6 +108,27 @@ def test_user_list_past_the_end_shows_the_last_page_and_says_so(admin_client, pa
     line = _count_line(response)
     assert "41–46 of 46 users" in line
     assert "the page asked for is past the end: this is the last page" in line
+
+
+@pytest.mark.parametrize("query", [{}, {"q": "member"}, {"nested": "1"}])
+def test_every_page_shows_the_rows_of_the_list_in_order_also_those_read_from_the_end(admin_client, query):
+    """Pages past the middle are read backwards from the end (accounts.selectors._NearerEndPaginator)."""
+    members = _members(65)
+    parent = members[30]
+    UserFactory(username="member99", parent=parent, date_joined=START)  # a sub-user among the last pages
+    whole = [
+        name
+        for page in range(1, 5)
+        for name in _names(admin_client.get("/users/", {**query, "size": 20, "page": page}))
+    ]
+    if query.get("nested"):
+        expected = ["admin"] + [f"member{n:02d}" for n in range(64, 30, -1)] + ["member30", "member99"]
+        expected += [f"member{n:02d}" for n in range(29, -1, -1)]
+    else:
+        expected = [user.username for user in User.objects.order_by("-date_joined", "-id")]
+        if query.get("q"):
+            expected.remove("admin")
+    assert whole == expected
 
 
 @pytest.mark.parametrize("path", ["/users/", "/audit/"])
@@ -239,35 +261,49 @@ def test_company_admin_cannot_list_a_company_outside_their_scope(org, company, o
     assert b"walt" not in response.content
 
 
-def test_company_tree_counts_each_company_with_its_subsidiaries(admin_client, org):
-    tree = admin_client.get("/users/").context["companies"]
+def _tree(response):
+    rows = response.context["companies"]
+    return [(company.name, depth, company.has_subsidiaries, company.is_open) for company, depth in rows]
 
-    assert [(company.name, company.subtree_user_count, company.user_count) for company, _ in tree] == [
-        ("Root", 6, 1),
-        ("East", 4, 2),
-        ("East-Sub", 2, 2),
-        ("West", 1, 1),
+
+def test_company_tree_shows_the_top_level_until_a_company_is_chosen(admin_client, org):
+    assert _tree(admin_client.get("/users/")) == [("Root", 0, True, False)]
+
+
+def test_company_tree_opens_the_branch_down_to_the_chosen_company(admin_client, org):
+    response = admin_client.get("/users/", {"company": org.east.pk})
+
+    assert _tree(response) == [
+        ("Root", 0, True, True),
+        ("East", 1, True, True),
+        ("East-Sub", 2, False, False),
+        ("West", 1, False, False),
     ]
+    body = response.content.decode()
+    assert '<li class="depth-1 closed">' not in body  # West has no subsidiaries: nothing to open
+    assert '<li class="depth-0 open">' in body
 
 
-def test_company_tree_shows_own_counts_with_direct_members_only(admin_client, org):
-    body = admin_client.get("/users/", {"company": org.root.pk, "direct": "1"}).content.decode()
+def test_company_tree_shows_no_user_counts(admin_client, org):
+    """Counting every company's users read the whole user table on each request; the page says how many."""
+    body = admin_client.get("/users/", {"company": org.root.pk}).content.decode()
 
-    assert '<span class="muted" title="Users of East itself">2</span>' in body
-    assert '<span class="muted" title="Users of East and its subsidiaries">4</span>' not in body
+    assert 'class="muted" title="Users of' not in body
+    assert "6 users</p>" in body
 
 
-def test_company_tree_counts_take_the_same_queries_at_any_number_of_companies(admin_client, org):
+def test_company_tree_takes_the_same_queries_at_any_number_of_companies(admin_client, org):
     def queries():
         with CaptureQueriesContext(connection) as captured:
-            admin_client.get("/users/", {"company": org.root.pk})
-        return len(captured)
+            response = admin_client.get("/users/", {"company": org.east.pk})
+        return len(captured), len(response.context["companies"])
 
-    before = queries()
+    before, shown = queries()
     for n in range(10):
-        UserFactory(company=Company.objects.create(name=f"Branch {n}", parent=org.west))
+        branch = Company.objects.create(name=f"Branch {n}", parent=org.west)
+        UserFactory(company=Company.objects.create(name=f"Twig {n}", parent=branch))
 
-    assert queries() == before
+    assert queries() == (before, shown)  # West's branches stay closed
 
 
 # Sub-users under their parent
