@@ -69,10 +69,14 @@ def create_role(page, name, permissions):
     expect(page.get_by_role("status")).to_have_text(f"Role {name} was created.")
 
 
-def create_user_in(page, company, *, username, password):
-    """With the "+" behind ``company`` in the user list's company tree."""
+def create_user_in(page, company, *, username, password, under=None):
+    """With the "+" behind ``company`` in the user list's company tree (a subsidiary shows once its
+    parent ``under`` is chosen, which opens that branch)."""
     open_module(page, "Users")
     tree = page.get_by_role("navigation", name="Companies")
+    if under:
+        tree.get_by_role("link", name=under, exact=True).click()
+        expect(page.get_by_role("heading", name=f"Users of {under}", exact=True)).to_be_visible()
     tree.get_by_role("link", name=f"Create a user in {company}", exact=True).click()
     dialog = page.get_by_role("dialog", name="Create User")
     expect(dialog.get_by_label("Related company").locator("option:checked")).to_have_text(company)
@@ -116,9 +120,9 @@ def test_company_admin_sees_only_her_company_built_by_the_superuser(admin_page, 
     expect(company_row(page, "Acme East").locator("td.tree-cell")).to_have_class(re.compile(r"\bdepth-1\b"))
 
     create_role(page, "Company admin", COMPANY_ADMIN_PERMISSIONS)
-    create_user_in(page, "Acme East", username="eve", password=EVE_PASSWORD)
+    create_user_in(page, "Acme East", username="eve", password=EVE_PASSWORD, under="Acme")
     give_role(page, "eve", "Company admin")
-    create_user_in(page, "Acme West", username="walt", password=WALT_PASSWORD)
+    create_user_in(page, "Acme West", username="walt", password=WALT_PASSWORD, under="Acme")
 
     open_module(page, "Companies")
     expect(page.locator("table.companies tbody td[data-label=Users]")).to_have_text(["0", "1", "1"])
