@@ -120,6 +120,7 @@ def record(*, origin, action, target=None, target_name="", outcome=AuditEvent.Ou
         if any(word in key.lower() for word in _FORBIDDEN_DETAIL_WORDS):
             raise ValueError(f"Audit details may not carry {key!r}.")
     actor = origin.actor
+    actor_company_id, target_company_id = _event_companies(actor, target) if _event_companies else (None, None)
     event = AuditEvent.objects.create(
         actor=None if origin.actor_deleted else actor,
         actor_name=actor.get_username() if actor is not None else ("operator" if origin.via == "command" else ""),
@@ -130,6 +131,8 @@ def record(*, origin, action, target=None, target_name="", outcome=AuditEvent.Ou
         ip=origin.ip,
         user_agent=origin.user_agent,
         outcome=outcome,
+        actor_company_id=actor_company_id,
+        target_company_id=target_company_id,
         details={**details, "via": origin.via, **({"credential": origin.credential} if origin.credential else {})},
     )
     _log(event)
@@ -182,6 +185,16 @@ def audit_prune(*, origin, batch_size=PRUNE_BATCH_SIZE):
         details = {"deleted": deleted, "cutoff": cutoff.isoformat(), "retention_days": days}
         record(origin=origin, action="audit.prune", target_name="audit log", details=details)
     return Pruned(deleted=deleted, cutoff=cutoff)
+
+
+# The companies an event belongs to, as IDs: organisation sets this (OrganisationConfig.ready) to
+# ``function(actor, target) -> (actor's company ID, target user's company ID)``, each None when there is none.
+_event_companies = None
+
+
+def set_event_companies(companies_function):
+    global _event_companies
+    _event_companies = companies_function
 
 
 # Which events a reader may see. The panel knows nothing of companies; the accounts app sets this

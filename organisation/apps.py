@@ -11,6 +11,7 @@ class OrganisationConfig(AppConfig):
         from organisation import scope
 
         audit.set_event_scope(scope.visible_events)
+        audit.set_event_companies(scope.event_companies)
         navigation.register(
             navigation.NavItem(
                 label=gettext_lazy("Companies"),
