@@ -42,7 +42,7 @@ class AuditEvent(models.Model):
         # Every list reads newest first by (created_at, id) and pages by seeking that key (core.audit_pages):
         # each filter has an index that ends in that order, so a page reads its rows and stops.
         indexes = [
-            models.Index(fields=["action", "-created_at"], name="core_audit_action_idx"),
+            models.Index(fields=["action", "-created_at", "-id"], name="core_audit_action_time_idx"),
             models.Index(F("created_at").desc(), F("id").desc(), name="core_audit_time_idx"),
             # The actor filter folds case as the database does (UPPER), as the old iexact did.
             models.Index(Upper("actor_name"), F("created_at").desc(), F("id").desc(), name="core_audit_actor_idx"),
