@@ -112,8 +112,10 @@ def fill_events(size, people, start):
     target = "((k * 7 + 3) % 1000)"
     u0, c0, epoch = people["user0"], people["company0"], int(start.timestamp())
     if connection.vendor == "sqlite":
-        moment, name, rows = f"datetime({epoch} + k / 2, 'unixepoch')", "'user' || printf('%04d', {})", (
-            f"WITH RECURSIVE seq(k) AS (SELECT 0 UNION ALL SELECT k + 1 FROM seq WHERE k < {size - 1}) "
+        moment, name, rows = (
+            f"datetime({epoch} + k / 2, 'unixepoch')",
+            "'user' || printf('%04d', {})",
+            (f"WITH RECURSIVE seq(k) AS (SELECT 0 UNION ALL SELECT k + 1 FROM seq WHERE k < {size - 1}) "),
         )
         source = "FROM seq"
     else:
