@@ -255,11 +255,10 @@ def main():
     import django
 
     django.setup()
+    from benchdb import vendor_label
     from django.conf import settings
     from django.db import connection
     from django.test.utils import setup_test_environment, teardown_test_environment
-
-    from benchdb import vendor_label
 
     setup_test_environment()
     logging.disable(logging.INFO)  # a line per request and per login would bury the figures
