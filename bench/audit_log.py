@@ -44,7 +44,9 @@ CASES = (
     ("date filter", "admin", {"since": "<40%>", "until": "<60%>"}),
     ("company admin", "company_admin", {}),
     ("company admin oldest", "company_admin", {"oldest": "1"}),
+    ("quiet company admin", "quiet_admin", {}),
 )
+QUIET_EVENTS = 60  # a company whose one user acted 60 times, spread over the whole log, at both sizes
 
 
 def parse_args():
@@ -95,12 +97,24 @@ def seed_people():
     )
     admin = User.objects.create(username="bench-admin", email="admin@example.test", is_superuser=True)
     company_admin = User.objects.create(username="company-admin", email="ca@example.test", company=first)
-    company_admin.user_permissions.add(Permission.objects.get(codename="view_auditevent"))
+    quiet = Company.objects.create(name="quiet")
+    quiet_user = User.objects.create(username="quiet", email="quiet@example.test", company=quiet)
+    quiet_admin = User.objects.create(username="quiet-admin", email="qa@example.test", company=quiet)
+    view_audit = Permission.objects.get(codename="view_auditevent")
+    company_admin.user_permissions.add(view_audit)
+    quiet_admin.user_permissions.add(view_audit)
     ids = [user.pk for user in users]
     company_ids = [company.pk for company in companies]
     if ids != list(range(ids[0], ids[0] + USERS)) or company_ids != list(range(company_ids[0], company_ids[0] + 10)):
         raise SystemExit("seeding expects consecutive IDs in a new database")
-    return {"admin": admin, "company_admin": company_admin, "user0": ids[0], "company0": company_ids[0]}
+    return {
+        "admin": admin,
+        "company_admin": company_admin,
+        "quiet_admin": quiet_admin,
+        "quiet": quiet_user,
+        "user0": ids[0],
+        "company0": company_ids[0],
+    }
 
 
 def fill_events(size, people, start):
@@ -147,6 +161,11 @@ def fill_events(size, people, start):
         cursor.execute(sql)
         for _index_name, definition in indexes:
             cursor.execute(definition)
+        quiet = people["quiet"]
+        cursor.execute(
+            "UPDATE core_auditevent SET actor_id = %s, actor_name = %s, actor_company_id = %s WHERE id %% %s = 0",
+            [quiet.pk, quiet.username, quiet.company_id, size // QUIET_EVENTS],
+        )
         if connection.vendor == "postgresql":
             cursor.execute("VACUUM ANALYZE core_auditevent")
 

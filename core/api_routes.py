@@ -8,7 +8,7 @@ from ninja import Field, Query, Router, Schema, Status
 
 from core import audit_pages, throttle
 from core.api import NO_NUL, PageQuery, api_origin, errors, page_of, paged, require_permission
-from core.audit import EVENTS, events_visible_to
+from core.audit import EVENTS, events_visible_to, scope_parts
 from core.audit_export import filter_events
 from core.forms import AuditFilterForm
 
@@ -93,7 +93,8 @@ def audit_events_list(request, query: Query[AuditEventQuery]):
     form = AuditFilterForm(query.dict(include={"actor", "action", "since", "until"}), actions=EVENTS)
     if not form.is_valid():
         raise ValidationError(form.errors.as_data())
-    return audit_pages.api_page(filter_events(events_visible_to(request.user), form.cleaned_data), query)
+    events = filter_events(events_visible_to(request.user), form.cleaned_data)
+    return audit_pages.api_page(events, query, parts=scope_parts(request.user))
 
 
 @router.get(

@@ -200,14 +200,22 @@ def set_event_companies(companies_function):
 # Which events a reader may see. The panel knows nothing of companies; the accounts app sets this
 # (AccountsConfig.ready) so that a company admin reads only the events of their own scope.
 _event_scope = None
+_scope_parts = None
 
 
-def set_event_scope(scope_function):
-    """``scope_function(reader, events)`` narrows a queryset of AuditEvent to what ``reader`` may see."""
-    global _event_scope
-    _event_scope = scope_function
+def set_event_scope(scope_function, parts_function=None):
+    """``scope_function(reader, events)`` narrows a queryset of AuditEvent to what ``reader`` may see;
+    ``parts_function(reader)``, when given, says the same as a list of Q objects (None: no narrowing),
+    each of which an index answers in time order: core.audit_pages reads a page of each and merges them."""
+    global _event_scope, _scope_parts
+    _event_scope, _scope_parts = scope_function, parts_function
 
 
 def events_visible_to(reader):
     events = AuditEvent.objects.all()
     return _event_scope(reader, events) if _event_scope is not None else events
+
+
+def scope_parts(reader):
+    """The reader's scope as indexed parts (see set_event_scope), or None: the whole log, or no parts known."""
+    return _scope_parts(reader) if _scope_parts is not None else None

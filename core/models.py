@@ -46,6 +46,9 @@ class AuditEvent(models.Model):
             models.Index(F("created_at").desc(), F("id").desc(), name="core_audit_time_idx"),
             # The actor filter folds case as the database does (UPPER), as the old iexact did.
             models.Index(Upper("actor_name"), F("created_at").desc(), F("id").desc(), name="core_audit_actor_idx"),
+            # A company admin's scope: a page of each company's events, by actor and by target (core.audit_pages).
+            models.Index(fields=["actor_company_id", "-created_at", "-id"], name="core_audit_actor_company_idx"),
+            models.Index(fields=["target_company_id", "-created_at", "-id"], name="core_audit_target_company_idx"),
         ]
         # Not about audit events: the login guard's locks live in the cache, and no other model of core fits.
         permissions = [("unlock_accounts", "Can see and lift login locks of accounts and addresses")]

@@ -12,7 +12,7 @@ from django.views.decorators.http import require_GET, require_http_methods
 
 from core import audit_export as audit_export_service
 from core import audit_pages, throttle, view_helpers
-from core.audit import EVENTS, Origin, events_visible_to
+from core.audit import EVENTS, Origin, events_visible_to, scope_parts
 from core.forms import AuditFilterForm
 
 AUDIT_EVENTS_PER_PAGE = 50
@@ -28,7 +28,7 @@ def audit_log(request):
     except ValidationError as refused:
         return HttpResponseBadRequest(refused.messages[0])
     paging = view_helpers.paging(request, default_size=AUDIT_EVENTS_PER_PAGE)
-    page = audit_pages.seek_page(events, size=paging.size, position=position)
+    page = audit_pages.seek_page(events, size=paging.size, position=position, parts=scope_parts(request.user))
     context = {"form": form, "page": page, "paging": paging, "position": position}
     context["filter_query"] = view_helpers.query_keeping(request, [*form.fields, "size"])
     context["export_query"] = view_helpers.query_keeping(request, form.fields)

@@ -154,6 +154,14 @@ def visible_events(reader, events):
     return events.filter(Q(actor_company_id__in=ids) | Q(target_company_id__in=ids))
 
 
+def visible_event_parts(reader):
+    """``visible_events`` as one condition per company and column, each served by its index in time order."""
+    ids = company_ids(reader)
+    if ids is None:
+        return None
+    return [Q(actor_company_id=pk) for pk in sorted(ids)] + [Q(target_company_id=pk) for pk in sorted(ids)]
+
+
 def event_companies(actor, target):
     """The company of ``actor`` and of ``target`` when it is a user, as the audit event stores them."""
     user_model = get_user_model()

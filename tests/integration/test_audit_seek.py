@@ -110,6 +110,31 @@ def test_a_company_admin_pages_through_exactly_their_scope(companies):
     assert not AuditEvent.objects.filter(pk__in=shown, actor=c.b, target_id=str(c.b.pk)).exists()
 
 
+@pytest.mark.parametrize("max_parts", [0, 64])
+def test_a_company_admin_reads_the_same_pages_by_index_parts_or_by_walking_the_log(companies, monkeypatch, max_parts):
+    """Up to MAX_SCOPE_PARTS, a page is merged from a page of each company's events; beyond, the time index is
+    walked and each event tested. Both list the same events, also with a filter and from the oldest end."""
+    c = companies
+    monkeypatch.setattr(audit_pages, "MAX_SCOPE_PARTS", max_parts)
+    for n in range(60):
+        actor, target = [(c.a, c.b), (c.b, c.a1), (c.b, c.b), (None, c.a), (c.a1, None), (c.a, c.a1)][n % 6]
+        record(origin=Origin(actor=actor), action=["user.update", "user.create"][n % 2], target=target)
+    visible = events_visible_to(c.admin)
+    reader = logged_in_client(c.admin)
+
+    assert walk(reader, {"size": 7}) == newest_first(visible)
+    assert walk(reader, {"size": 7}, direction="newer", start={"oldest": "1"}) == newest_first(visible)
+    filtered = walk(reader, {"size": 4, "action": "user.create"})
+    assert filtered == newest_first(visible.filter(action="user.create"))
+    api = Script.of(c.admin)
+    numbered = [
+        item["id"]
+        for page in (1, 2, 3)
+        for item in api.call("get", "/api/audit-events", size=20, page=page).json()["items"]
+    ]
+    assert numbered == newest_first(events_visible_to(c.admin))[: len(numbered)]
+
+
 def test_a_crafted_cursor_shows_a_company_admin_nothing_beyond_their_scope(companies):
     c = companies
     outside = [record(origin=Origin(actor=c.b), action="user.update", target=c.b) for _ in range(5)]
