@@ -6,9 +6,9 @@ from typing import Any, Literal
 from django.core.exceptions import ValidationError
 from ninja import Field, Query, Router, Schema, Status
 
-from core import throttle
+from core import audit_pages, throttle
 from core.api import NO_NUL, PageQuery, api_origin, errors, page_of, paged, require_permission
-from core.audit import EVENTS, events_visible_to
+from core.audit import EVENTS, events_visible_to, scope_parts
 from core.audit_export import filter_events
 from core.forms import AuditFilterForm
 
@@ -36,16 +36,29 @@ class AuditEventOut(Schema):
     details: dict[str, Any]
 
 
-AuditEventPage = page_of(AuditEventOut, "AuditEventPage")
+AUDIT_NUMBERED_EVENTS = audit_pages.API_NUMBERED_EVENTS
+
+
+class AuditEventPage(Schema):
+    items: list[AuditEventOut]
+    total: int = Field(description=f"The events that match, counted up to {AUDIT_NUMBERED_EVENTS:,}.")
+    more: bool = Field(description=f"More than {AUDIT_NUMBERED_EVENTS:,} events match: total stops counting there.")
+    page: int
+    size: int
+    next: str | None = Field(description="Give it as older to get the next page; null on the last one.")
 
 
 class AuditEventQuery(PageQuery):
-    """The audit page's filters (core.forms.AuditFilterForm), with its rules and messages."""
+    """The audit page's filters (core.forms.AuditFilterForm), with its rules and messages; page numbers or
+    ``older`` (a cursor from ``next``) for where the page starts."""
 
     actor: str = Field("", max_length=64, pattern=NO_NUL, description="A username, ignoring case.")
     action: str = Field("", json_schema_extra={"enum": ["", *sorted(EVENTS)]}, description="Empty: any action.")
     since: str = Field("", max_length=64, pattern=NO_NUL, description=f"From this moment on. {MOMENT}")
     until: str = Field("", max_length=64, pattern=NO_NUL, description=f"Up to this moment. {MOMENT}")
+    older: str = Field(
+        "", max_length=40, pattern=NO_NUL, description="The page after this cursor (an answer's next); page is then 1."
+    )
 
 
 class LockOut(Schema):
@@ -80,7 +93,8 @@ def audit_events_list(request, query: Query[AuditEventQuery]):
     form = AuditFilterForm(query.dict(include={"actor", "action", "since", "until"}), actions=EVENTS)
     if not form.is_valid():
         raise ValidationError(form.errors.as_data())
-    return paged(filter_events(events_visible_to(request.user), form.cleaned_data), query)
+    events = filter_events(events_visible_to(request.user), form.cleaned_data)
+    return audit_pages.api_page(events, query, parts=scope_parts(request.user))
 
 
 @router.get(

@@ -120,6 +120,7 @@ def record(*, origin, action, target=None, target_name="", outcome=AuditEvent.Ou
         if any(word in key.lower() for word in _FORBIDDEN_DETAIL_WORDS):
             raise ValueError(f"Audit details may not carry {key!r}.")
     actor = origin.actor
+    actor_company_id, target_company_id = _event_companies(actor, target) if _event_companies else (None, None)
     event = AuditEvent.objects.create(
         actor=None if origin.actor_deleted else actor,
         actor_name=actor.get_username() if actor is not None else ("operator" if origin.via == "command" else ""),
@@ -130,6 +131,8 @@ def record(*, origin, action, target=None, target_name="", outcome=AuditEvent.Ou
         ip=origin.ip,
         user_agent=origin.user_agent,
         outcome=outcome,
+        actor_company_id=actor_company_id,
+        target_company_id=target_company_id,
         details={**details, "via": origin.via, **({"credential": origin.credential} if origin.credential else {})},
     )
     _log(event)
@@ -184,17 +187,35 @@ def audit_prune(*, origin, batch_size=PRUNE_BATCH_SIZE):
     return Pruned(deleted=deleted, cutoff=cutoff)
 
 
+# The companies an event belongs to, as IDs: organisation sets this (OrganisationConfig.ready) to
+# ``function(actor, target) -> (actor's company ID, target user's company ID)``, each None when there is none.
+_event_companies = None
+
+
+def set_event_companies(companies_function):
+    global _event_companies
+    _event_companies = companies_function
+
+
 # Which events a reader may see. The panel knows nothing of companies; the accounts app sets this
 # (AccountsConfig.ready) so that a company admin reads only the events of their own scope.
 _event_scope = None
+_scope_parts = None
 
 
-def set_event_scope(scope_function):
-    """``scope_function(reader, events)`` narrows a queryset of AuditEvent to what ``reader`` may see."""
-    global _event_scope
-    _event_scope = scope_function
+def set_event_scope(scope_function, parts_function=None):
+    """``scope_function(reader, events)`` narrows a queryset of AuditEvent to what ``reader`` may see;
+    ``parts_function(reader)``, when given, says the same as a list of Q objects (None: no narrowing),
+    each of which an index answers in time order: core.audit_pages reads a page of each and merges them."""
+    global _event_scope, _scope_parts
+    _event_scope, _scope_parts = scope_function, parts_function
 
 
 def events_visible_to(reader):
     events = AuditEvent.objects.all()
     return _event_scope(reader, events) if _event_scope is not None else events
+
+
+def scope_parts(reader):
+    """The reader's scope as indexed parts (see set_event_scope), or None: the whole log, or no parts known."""
+    return _scope_parts(reader) if _scope_parts is not None else None

@@ -3,7 +3,6 @@
 from django.contrib import messages
 from django.contrib.auth.decorators import login_not_required, permission_required
 from django.core.exceptions import ValidationError
-from django.core.paginator import Paginator
 from django.db import connection
 from django.http import HttpResponseBadRequest, JsonResponse, StreamingHttpResponse
 from django.shortcuts import redirect, render
@@ -12,8 +11,8 @@ from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_http_methods
 
 from core import audit_export as audit_export_service
-from core import throttle, view_helpers
-from core.audit import Origin, events_visible_to
+from core import audit_pages, throttle, view_helpers
+from core.audit import EVENTS, Origin, events_visible_to, scope_parts
 from core.forms import AuditFilterForm
 
 AUDIT_EVENTS_PER_PAGE = 50
@@ -22,9 +21,16 @@ AUDIT_EVENTS_PER_PAGE = 50
 @permission_required("core.view_auditevent", raise_exception=True)
 @require_GET
 def audit_log(request):
+    """The reader's events, newest first, a page at a time by seeking (core.audit_pages): no OFFSET, no count."""
     form, events = _filtered_events(request)
+    try:
+        position = audit_pages.Position.from_query(request.GET)
+    except ValidationError as refused:
+        return HttpResponseBadRequest(refused.messages[0])
     paging = view_helpers.paging(request, default_size=AUDIT_EVENTS_PER_PAGE)
-    context = {"form": form, **paging.context(Paginator(events, paging.size).get_page(paging.number))}
+    page = audit_pages.seek_page(events, size=paging.size, position=position, parts=scope_parts(request.user))
+    context = {"form": form, "page": page, "paging": paging, "position": position}
+    context["filter_query"] = view_helpers.query_keeping(request, [*form.fields, "size"])
     context["export_query"] = view_helpers.query_keeping(request, form.fields)
     return render(request, "core/audit_log.html", context, status=400 if form.errors else 200)
 
@@ -48,8 +54,7 @@ def audit_export(request, file_format):
 def _filtered_events(request):
     """The filter form of the request's query, and the reader's events it selects (all of them while it has errors)."""
     events = events_visible_to(request.user)
-    actions = events.order_by().values_list("action", flat=True).distinct()
-    form = AuditFilterForm(request.GET, actions=actions, local=True)  # days and times in the reader's zone
+    form = AuditFilterForm(request.GET, actions=EVENTS, local=True)  # days and times in the reader's zone
     if form.is_valid():
         events = audit_export_service.filter_events(events, form.cleaned_data)
     return form, events

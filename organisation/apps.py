@@ -10,7 +10,8 @@ class OrganisationConfig(AppConfig):
         from core import audit, navigation
         from organisation import scope
 
-        audit.set_event_scope(scope.visible_events)
+        audit.set_event_scope(scope.visible_events, scope.visible_event_parts)
+        audit.set_event_companies(scope.event_companies)
         navigation.register(
             navigation.NavItem(
                 label=gettext_lazy("Companies"),
