@@ -1,5 +1,6 @@
 """Reads of access tokens, scoped to the owner the caller may manage."""
 
+from django.core.paginator import Paginator
 from django.shortcuts import get_object_or_404
 
 from accounts.selectors import API_MODULE_PERMISSION
@@ -62,9 +63,13 @@ def is_token_permission(name):
     return name != API_MODULE and permission_label(name) is not None
 
 
-def tokens_listed(*, owner):
-    """``owner``'s tokens for the token list, each limited one with ``permission_labels`` (what its set names)."""
-    tokens = list(tokens_of(owner=owner))
-    for token in tokens:
+def tokens_listed(*, owner, page=1, per_page=20):
+    """A page of ``owner``'s tokens for the token list, newest first (``created_at``, then ``id``: a stable order),
+    each limited one with ``permission_labels`` (what its set names). Past the end: the last page.
+    """
+    tokens = AccessToken.objects.filter(user=owner).order_by("-created_at", "-id")
+    listed = Paginator(tokens, per_page).get_page(page)
+    listed.object_list = list(listed.object_list)
+    for token in listed.object_list:
         token.permission_labels = [permission_label(name) or name for name in token.permissions or ()]
-    return tokens
+    return listed

@@ -18,6 +18,7 @@ from core.view_helpers import (
     apply_service_errors,
     keep_for_next_page,
     page_redirect,
+    paging,
     posted,
     render_action,
     take_kept,
@@ -25,6 +26,10 @@ from core.view_helpers import (
 from tokens import selectors, services
 from tokens.credentials import bearer_string
 from tokens.forms import TokenForm
+
+
+# The token list's page size by default (20/50/100/200 offered): a user with 1,000 tokens gets pages, not 663 KB.
+TOKENS_PER_PAGE = 20
 
 
 def _created_kept_for(owner):
@@ -35,9 +40,10 @@ def token_list(request, user_id):
     """The tokens of a user; right after creating one, its secret, this once."""
     owner = selectors.token_owner(actor=request.user, user_id=user_id)
     created = take_kept(request, _created_kept_for(owner))
+    asked = paging(request, default_size=TOKENS_PER_PAGE)
     context = {
+        **asked.context(selectors.tokens_listed(owner=owner, page=asked.number, per_page=asked.size)),
         "owner": owner,
-        "tokens": selectors.tokens_listed(owner=owner),
         "created": created,
         "may_create": selectors.may_create_tokens_for(actor=request.user, owner=owner),
     }

@@ -1,0 +1,143 @@
+"""The lists beyond the users (a user's tokens, sessions, roles, companies) page with the same component.
+
+core.view_helpers.paging reads ``?page=`` and ``?size=``; panel/templates/_pagination.html shows the bar.
+No value of them is ever an error, and a page costs the same queries however long the list.
+"""
+
+import datetime
+import re
+
+import pytest
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
+
+from tests.factories import UserFactory
+from tests.integration.api_script import grant_api_module
+from tests.integration.conftest import logged_in_client
+from tokens.models import AccessToken
+
+pytestmark = pytest.mark.django_db
+
+START = datetime.datetime(2031, 1, 1, tzinfo=datetime.UTC)
+# Garbage, negative, huge: the first or the last page, never an error (NUL is refused at the door: 400).
+ODD_PAGES = ["-1", "0", "abc", "1.5", "", str(10**30), "9" * 5000]
+ODD_SIZES = ["7", "abc", "-20", "1000000000", "", "20.0"]
+
+
+def _queries(client, path, **query):
+    with CaptureQueriesContext(connection) as captured:
+        assert client.get(path, query).status_code == 200
+    return len(captured)
+
+
+def _jump(response):
+    return re.search(r'<form class="page-jump".*?</form>', response.content.decode(), re.S).group(0)
+
+
+# One user's access tokens
+
+
+@pytest.fixture
+def carol(db):
+    carol = UserFactory(username="carol")
+    grant_api_module(carol)
+    return carol
+
+
+def _tokens(owner, count, *, same_time=False):
+    """``count`` tokens named t000…, t000 the oldest (or all made at once, when ``same_time``)."""
+    return AccessToken.objects.bulk_create(
+        AccessToken(
+            user=owner,
+            name=f"t{n:03d}",
+            secret="s" * 32,
+            expires_at=START + datetime.timedelta(days=400),
+            created_at=START if same_time else START + datetime.timedelta(minutes=n),
+        )
+        for n in range(count)
+    )
+
+
+def _token_names(response):
+    return [token.name for token in response.context["page"]]
+
+
+def test_token_list_pages_newest_first(carol):
+    _tokens(carol, 45)
+    browser = logged_in_client(carol)
+
+    first = browser.get(f"/users/{carol.pk}/tokens/")
+    second = browser.get(f"/users/{carol.pk}/tokens/", {"page": 2})
+
+    assert _token_names(first) == [f"t{n:03d}" for n in range(44, 24, -1)]
+    assert _token_names(second) == [f"t{n:03d}" for n in range(24, 4, -1)]
+    body = first.content.decode()
+    assert 'href="?page=2" rel="next"' in body
+    assert 'name="page" type="number" min="1" max="3" value="1"' in _jump(first)
+    assert 't044' in body and 't024' not in body
+
+
+def test_tokens_made_at_the_same_moment_keep_one_order_across_pages(carol):
+    made = _tokens(carol, 45, same_time=True)
+    browser = logged_in_client(carol)
+
+    shown = [
+        token.pk for page in (1, 2, 3) for token in browser.get(f"/users/{carol.pk}/tokens/", {"page": page}).context["page"]
+    ]
+
+    assert shown == sorted((token.pk for token in made), reverse=True)
+
+
+def test_token_list_shows_the_size_asked_for_and_keeps_it_in_its_links(carol):
+    _tokens(carol, 120)
+
+    response = logged_in_client(carol).get(f"/users/{carol.pk}/tokens/", {"size": 50, "page": 2})
+
+    assert len(response.context["page"]) == 50
+    assert 'href="?size=50&amp;page=3" rel="next"' in response.content.decode()
+    assert '<option value="50" selected>' in response.content.decode()
+
+
+@pytest.mark.parametrize("size", ODD_SIZES)
+def test_token_list_with_a_size_not_offered_shows_the_default(carol, size):
+    _tokens(carol, 25)
+
+    response = logged_in_client(carol).get(f"/users/{carol.pk}/tokens/", {"size": size})
+
+    assert response.status_code == 200
+    assert len(response.context["page"]) == 20
+
+
+@pytest.mark.parametrize("page", ODD_PAGES)
+def test_token_list_with_an_odd_page_shows_the_first_or_the_last(carol, page):
+    _tokens(carol, 45)
+
+    response = logged_in_client(carol).get(f"/users/{carol.pk}/tokens/", {"page": page})
+
+    assert response.status_code == 200
+    assert response.context["page"].number == (3 if len(page) > 3 else 1)
+
+
+@pytest.mark.parametrize("name", ["page", "size"])
+def test_token_list_refuses_a_nul_byte_at_the_door(carol, name):
+    assert logged_in_client(carol).get(f"/users/{carol.pk}/tokens/", {name: "\x00"}).status_code == 400
+
+
+def test_a_thousand_tokens_render_one_small_page(carol):
+    _tokens(carol, 1_000)
+
+    response = logged_in_client(carol).get(f"/users/{carol.pk}/tokens/")
+
+    assert len(response.context["page"]) == 20
+    assert len(response.content) < 60_000  # all of them on one page took 663 KB
+
+
+def test_token_list_queries_do_not_grow_with_the_tokens(carol):
+    browser = logged_in_client(carol)
+    _tokens(carol, 5)
+    browser.get(f"/users/{carol.pk}/tokens/")  # the session's first request touches it
+    few = _queries(browser, f"/users/{carol.pk}/tokens/")
+    _tokens(carol, 300)
+
+    assert _queries(browser, f"/users/{carol.pk}/tokens/", size="200") == few
+    assert _queries(browser, f"/users/{carol.pk}/tokens/", page="2") == few
