@@ -14,13 +14,15 @@ from django.utils.translation import ngettext
 from django.views.decorators.http import require_http_methods, require_POST
 
 from core.audit import Origin
-from core.view_helpers import posted
+from core.view_helpers import paging, posted
 from organisation import scope
 from panel.forms import SessionPolicyForm
 from usersessions import selectors as session_selectors
 from usersessions import services as session_services
 
 MANAGE_PERMISSION = "accounts.change_user"
+# The session list's page size by default (20/50/100/200 offered).
+SESSIONS_PER_PAGE = 20
 
 
 def session_owner(*, actor, user_id):
@@ -30,8 +32,11 @@ def session_owner(*, actor, user_id):
 
 def session_list(request, user_id):
     owner = session_owner(actor=request.user, user_id=user_id)
-    sessions = session_selectors.sessions_shown(owner=owner, current_key=request.session.session_key)
-    context = {"owner": owner, "own": owner.pk == request.user.pk, "sessions": sessions}
+    asked = paging(request, default_size=SESSIONS_PER_PAGE)
+    sessions = session_selectors.sessions_shown(
+        owner=owner, current_key=request.session.session_key, page=asked.number, per_page=asked.size
+    )
+    context = {**asked.context(sessions), "owner": owner, "own": owner.pk == request.user.pk}
     return render(request, "usersessions/session_list.html", context)
 
 

@@ -1,6 +1,7 @@
 """Reads of users' login sessions."""
 
 from django.contrib.sessions.models import Session
+from django.core.paginator import Paginator
 from django.db.models import Exists, OuterRef
 from django.shortcuts import get_object_or_404
 from django.utils import timezone
@@ -28,10 +29,14 @@ def session_get(*, owner, session_id):
     return get_object_or_404(UserSession.objects.filter(user=owner), pk=session_id)
 
 
-def sessions_shown(*, owner, current_key):
-    """``owner``'s active sessions as a list, each with ``device`` (a readable name) and ``current``."""
-    sessions = list(active_sessions(owner=owner))
-    for session in sessions:
+def sessions_shown(*, owner, current_key, page=1, per_page=20):
+    """A page of ``owner``'s active sessions, each with ``device`` (a readable name) and ``current``.
+
+    Most recently seen first (then newest ``id``: a stable order); past the end, the last page.
+    """
+    shown = Paginator(active_sessions(owner=owner), per_page).get_page(page)
+    shown.object_list = list(shown.object_list)
+    for session in shown.object_list:
         session.device = devices.describe(session.user_agent)
         session.current = session.session_key == current_key
-    return sessions
+    return shown

@@ -8,13 +8,16 @@ import datetime
 import re
 
 import pytest
+from django.contrib.sessions.models import Session
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
+from django.utils import timezone
 
 from tests.factories import UserFactory
 from tests.integration.api_script import grant_api_module
 from tests.integration.conftest import logged_in_client
 from tokens.models import AccessToken
+from usersessions.models import UserSession
 
 pytestmark = pytest.mark.django_db
 
@@ -141,3 +144,106 @@ def test_token_list_queries_do_not_grow_with_the_tokens(carol):
 
     assert _queries(browser, f"/users/{carol.pk}/tokens/", size="200") == few
     assert _queries(browser, f"/users/{carol.pk}/tokens/", page="2") == few
+
+
+# One user's sessions
+
+SEEN = datetime.datetime(2025, 1, 1, tzinfo=datetime.UTC)
+
+
+def _sessions(owner, count, *, same_time=False, start=0):
+    """``count`` live sessions of ``owner`` from 10.0.0.n, n=0 the least recently seen (or all seen at once)."""
+    alive = timezone.now() + datetime.timedelta(days=1)
+    numbers = range(start, start + count)
+    Session.objects.bulk_create(
+        Session(session_key=f"k{owner.pk}x{n}", session_data="", expire_date=alive) for n in numbers
+    )
+    return UserSession.objects.bulk_create(
+        UserSession(
+            user=owner,
+            session_key=f"k{owner.pk}x{n}",
+            ip=f"10.0.{n // 250}.{n % 250}",
+            created_at=SEEN,
+            last_seen_at=SEEN if same_time else SEEN + datetime.timedelta(minutes=n),
+        )
+        for n in numbers
+    )
+
+
+def _ips(response):
+    return [session.ip for session in response.context["page"]]
+
+
+def test_session_list_pages_most_recently_seen_first(carol):
+    browser = logged_in_client(carol)  # its own session, seen now, comes first
+    _sessions(carol, 45)
+
+    first = browser.get(f"/users/{carol.pk}/sessions/")
+    second = browser.get(f"/users/{carol.pk}/sessions/", {"page": 2})
+    third = browser.get(f"/users/{carol.pk}/sessions/", {"page": 3})
+
+    assert _ips(first)[1:] == [f"10.0.0.{n}" for n in range(44, 25, -1)]
+    assert _ips(second) == [f"10.0.0.{n}" for n in range(25, 5, -1)]
+    assert _ips(third) == [f"10.0.0.{n}" for n in range(5, -1, -1)]
+    assert 'href="?page=2" rel="next"' in first.content.decode()
+    assert "End all other sessions" in third.content.decode()  # counts every page's sessions
+
+
+def test_sessions_seen_at_the_same_moment_keep_one_order_across_pages(carol):
+    made = _sessions(carol, 45, same_time=True)
+    browser = logged_in_client(carol)
+
+    shown = [
+        session.pk
+        for page in (1, 2, 3)
+        for session in browser.get(f"/users/{carol.pk}/sessions/", {"page": page}).context["page"]
+    ]
+
+    assert shown[1:] == sorted((session.pk for session in made), reverse=True)
+
+
+def test_session_list_shows_the_size_asked_for(carol):
+    _sessions(carol, 120)
+
+    response = logged_in_client(carol).get(f"/users/{carol.pk}/sessions/", {"size": 100, "page": 2})
+
+    assert len(response.context["page"]) == 21
+    assert '<option value="100" selected>' in response.content.decode()
+    assert 'href="?size=100&amp;page=1" rel="prev"' in response.content.decode()
+
+
+@pytest.mark.parametrize("size", ODD_SIZES)
+def test_session_list_with_a_size_not_offered_shows_the_default(carol, size):
+    _sessions(carol, 25)
+
+    response = logged_in_client(carol).get(f"/users/{carol.pk}/sessions/", {"size": size})
+
+    assert response.status_code == 200
+    assert len(response.context["page"]) == 20
+
+
+@pytest.mark.parametrize("page", ODD_PAGES)
+def test_session_list_with_an_odd_page_shows_the_first_or_the_last(carol, page):
+    _sessions(carol, 44)  # with the browser's own: 45, 3 pages
+
+    response = logged_in_client(carol).get(f"/users/{carol.pk}/sessions/", {"page": page})
+
+    assert response.status_code == 200
+    assert response.context["page"].number == (3 if len(page) > 3 else 1)
+
+
+@pytest.mark.parametrize("name", ["page", "size"])
+def test_session_list_refuses_a_nul_byte_at_the_door(carol, name):
+    assert logged_in_client(carol).get(f"/users/{carol.pk}/sessions/", {name: "\x00"}).status_code == 400
+
+
+def test_session_list_queries_do_not_grow_with_the_sessions(carol):
+    browser = logged_in_client(carol)
+    _sessions(carol, 5)
+    browser.get(f"/users/{carol.pk}/sessions/")
+    few = _queries(browser, f"/users/{carol.pk}/sessions/")
+    _sessions(carol, 300, start=5)
+
+    assert _queries(browser, f"/users/{carol.pk}/sessions/", size="200") == few
+    assert _queries(browser, f"/users/{carol.pk}/sessions/", page="2") == few
+
