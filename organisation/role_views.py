@@ -10,15 +10,21 @@ from django.views.decorators.http import require_http_methods
 
 from core.audit import Origin
 from core.reauth import sudo_required
-from core.view_helpers import apply_service_errors, page_redirect, posted, render_action
+from core.view_helpers import apply_service_errors, page_redirect, paging, posted, render_action
 from organisation import scope, selectors, services
 from organisation.forms import AccessForm, RoleForm
 from organisation.permissions import GRANTABLE, LABELS
 
 
+# The role list's page size by default (20/50/100/200 offered).
+ROLES_PER_PAGE = 50
+
+
 @permission_required("auth.view_group", raise_exception=True)
 def role_list(request):
-    return render(request, "organisation/role_list.html", {"roles": selectors.role_rows(request.user)})
+    asked = paging(request, default_size=ROLES_PER_PAGE)
+    roles = selectors.role_page(request.user, page=asked.number, per_page=asked.size)
+    return render(request, "organisation/role_list.html", asked.context(roles))
 
 
 def _saved(form, service, **arguments):

@@ -4,6 +4,7 @@ from collections import defaultdict
 
 from django.contrib.auth import get_user_model
 from django.contrib.auth.models import Group, Permission
+from django.core.paginator import Paginator
 from django.db.models import Count, Exists, OuterRef, Q
 from django.db.models.expressions import RawSQL
 from django.shortcuts import get_object_or_404
@@ -131,6 +132,11 @@ def role_rows(actor):
         permission_count=Count("permissions", distinct=True),
         changeable=Exists(changeable_roles(actor).filter(pk=OuterRef("pk"))),
     )
+
+
+def role_page(actor, *, page=1, per_page=50):
+    """A page of ``role_rows``, by name (unique: a stable order); past the end, the last page."""
+    return Paginator(role_rows(actor).order_by("name", "id"), per_page).get_page(page)
 
 
 def permission_names(permissions) -> set[str]:

@@ -27,7 +27,6 @@ from tokens import selectors, services
 from tokens.credentials import bearer_string
 from tokens.forms import TokenForm
 
-
 # The token list's page size by default (20/50/100/200 offered): a user with 1,000 tokens gets pages, not 663 KB.
 TOKENS_PER_PAGE = 20
 

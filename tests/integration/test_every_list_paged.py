@@ -8,6 +8,7 @@ import datetime
 import re
 
 import pytest
+from django.contrib.auth.models import Group
 from django.contrib.sessions.models import Session
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
@@ -246,4 +247,73 @@ def test_session_list_queries_do_not_grow_with_the_sessions(carol):
 
     assert _queries(browser, f"/users/{carol.pk}/sessions/", size="200") == few
     assert _queries(browser, f"/users/{carol.pk}/sessions/", page="2") == few
+
+
+# Roles
+
+
+def _roles(count, start=0):
+    """Roles r000…, in name order."""
+    Group.objects.bulk_create(Group(name=f"r{n:03d}") for n in range(start, start + count))
+
+
+def _role_names(response):
+    return [role.name for role in response.context["page"]]
+
+
+def test_role_list_pages_by_name(admin_client):
+    _roles(120)
+    before = Group.objects.filter(name__lt="r").count()
+
+    first = admin_client.get("/roles/")
+    second = admin_client.get("/roles/", {"page": 2})
+
+    assert len(first.context["page"]) == 50
+    assert _role_names(second)[0] == f"r{50 - before:03d}"
+    assert _role_names(first) + _role_names(second) == sorted(Group.objects.values_list("name", flat=True))[:100]
+    assert 'href="?page=2" rel="next"' in first.content.decode()
+
+
+def test_role_list_shows_the_size_asked_for(admin_client):
+    _roles(120)
+
+    response = admin_client.get("/roles/", {"size": 20, "page": 3})
+
+    assert len(response.context["page"]) == 20
+    assert 'href="?size=20&amp;page=4" rel="next"' in response.content.decode()
+
+
+@pytest.mark.parametrize("size", ODD_SIZES)
+def test_role_list_with_a_size_not_offered_shows_the_default(admin_client, size):
+    _roles(60)
+
+    response = admin_client.get("/roles/", {"size": size})
+
+    assert response.status_code == 200
+    assert len(response.context["page"]) == 50
+
+
+@pytest.mark.parametrize("page", ODD_PAGES)
+def test_role_list_with_an_odd_page_shows_the_first_or_the_last(admin_client, page):
+    _roles(60)
+
+    response = admin_client.get("/roles/", {"page": page, "size": 20})
+
+    assert response.status_code == 200
+    assert response.context["page"].number == (response.context["page"].paginator.num_pages if len(page) > 3 else 1)
+
+
+@pytest.mark.parametrize("name", ["page", "size"])
+def test_role_list_refuses_a_nul_byte_at_the_door(admin_client, name):
+    assert admin_client.get("/roles/", {name: "\x00"}).status_code == 400
+
+
+def test_role_list_queries_do_not_grow_with_the_roles(admin_client):
+    _roles(5)
+    admin_client.get("/roles/")
+    few = _queries(admin_client, "/roles/", size="20")
+    _roles(300, start=5)
+
+    assert _queries(admin_client, "/roles/", size="200") == few
+    assert _queries(admin_client, "/roles/", page="2") == few
 

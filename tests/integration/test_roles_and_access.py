@@ -408,7 +408,7 @@ def test_role_list_hides_roles_of_other_companies(org, limited_browser):
 
     response = limited_browser.get("/roles/")
 
-    assert [role.name for role in response.context["roles"]] == ["East ops", "Panel-wide"]
+    assert [role.name for role in response.context["page"]] == ["East ops", "Panel-wide"]
     assert "West ops" not in response.content.decode()
 
 
@@ -644,7 +644,7 @@ def test_role_list_counts_members_and_permissions(admin_client, db):
     for _ in range(3):
         UserFactory().groups.add(role)
 
-    (row,) = admin_client.get("/roles/").context["roles"]
+    (row,) = admin_client.get("/roles/").context["page"]
 
     assert (row.member_count, row.permission_count) == (3, 2)
 
@@ -818,6 +818,6 @@ def test_plain_django_groups_count_as_panel_wide_roles(org, limited_browser):
     group = Group.objects.create(name="Legacy")
     assert not Role.objects.filter(group=group).exists()
 
-    names = [role.name for role in limited_browser.get("/roles/").context["roles"]]
+    names = [role.name for role in limited_browser.get("/roles/").context["page"]]
 
     assert "Legacy" in names
