@@ -15,7 +15,6 @@ from organisation import scope, selectors, services
 from organisation.forms import AccessForm, RoleForm
 from organisation.permissions import GRANTABLE, LABELS
 
-
 # The role list's page size by default (20/50/100/200 offered).
 ROLES_PER_PAGE = 50
 

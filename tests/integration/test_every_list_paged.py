@@ -78,7 +78,7 @@ def test_token_list_pages_newest_first(carol):
     body = first.content.decode()
     assert 'href="?page=2" rel="next"' in body
     assert 'name="page" type="number" min="1" max="3" value="1"' in _jump(first)
-    assert 't044' in body and 't024' not in body
+    assert "t044" in body and "t024" not in body
 
 
 def test_tokens_made_at_the_same_moment_keep_one_order_across_pages(carol):
@@ -86,7 +86,9 @@ def test_tokens_made_at_the_same_moment_keep_one_order_across_pages(carol):
     browser = logged_in_client(carol)
 
     shown = [
-        token.pk for page in (1, 2, 3) for token in browser.get(f"/users/{carol.pk}/tokens/", {"page": page}).context["page"]
+        token.pk
+        for page in (1, 2, 3)
+        for token in browser.get(f"/users/{carol.pk}/tokens/", {"page": page}).context["page"]
     ]
 
     assert shown == sorted((token.pk for token in made), reverse=True)
@@ -316,4 +318,3 @@ def test_role_list_queries_do_not_grow_with_the_roles(admin_client):
 
     assert _queries(admin_client, "/roles/", size="200") == few
     assert _queries(admin_client, "/roles/", page="2") == few
-
