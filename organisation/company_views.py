@@ -9,14 +9,19 @@ from django.views.decorators.http import require_http_methods
 
 from core.audit import Origin
 from core.reauth import sudo_required
-from core.view_helpers import apply_service_errors, page_redirect, posted, render_action
+from core.view_helpers import apply_service_errors, page_redirect, paging, posted, render_action
 from organisation import selectors, services
 from organisation.forms import CompanyDeleteForm, CompanyForm
+
+# The company tree's page size by default (20/50/100/200 offered): rows of the flattened tree, in tree order.
+COMPANIES_PER_PAGE = 50
 
 
 @permission_required("organisation.view_company", raise_exception=True)
 def company_list(request):
-    return render(request, "organisation/company_list.html", {"companies": selectors.company_tree(request.user)})
+    asked = paging(request, default_size=COMPANIES_PER_PAGE)
+    companies = selectors.company_tree_page(request.user, page=asked.number, per_page=asked.size)
+    return render(request, "organisation/company_list.html", asked.context(companies))
 
 
 @permission_required("organisation.add_company", raise_exception=True)

@@ -48,6 +48,39 @@ def company_tree(actor):
     return rows
 
 
+def company_tree_page(actor, *, page=1, per_page=50):
+    """A page of the rows of ``company_tree`` (the tree flattened, in tree order), each with ``user_count``.
+
+    The tree's order comes from the IDs of the companies ``actor`` may see (one light query); the page's
+    companies and their user counts from a second, for its rows only: a page's rows and queries stay the
+    same whatever the size of the tree, and a company with many subsidiaries spans pages like any rows.
+    """
+    skeleton = scope.visible_companies(actor).order_by("name", "id").only("id", "parent_id")
+    shown = Paginator([(company.pk, depth) for company, depth in _tree_order(skeleton)], per_page).get_page(page)
+    companies = Company.objects.filter(pk__in=[pk for pk, _depth in shown]).annotate(user_count=Count("users"))
+    by_pk = {company.pk: company for company in companies}
+    shown.object_list = [(by_pk[pk], depth) for pk, depth in shown]
+    return shown
+
+
+def _tree_order(companies):
+    """``companies`` (in sibling order) as (company, depth) in tree order: each followed by its subsidiaries.
+
+    A company whose parent is not among them stands at the top.
+    """
+    companies = list(companies)
+    known = {company.pk for company in companies}
+    children = defaultdict(list)
+    for company in companies:
+        children[company.parent_id if company.parent_id in known else None].append(company)
+    rows, pending = [], [(company, 0) for company in reversed(children[None])]
+    while pending:
+        company, depth = pending.pop()
+        rows.append((company, depth))
+        pending.extend((child, depth + 1) for child in reversed(children[company.pk]))
+    return rows
+
+
 # The company ``%s`` and its ancestors, walked up by primary key: a few rows whatever the size of the tree.
 # Constant text (the ID is a parameter): SQLite and PostgreSQL both take a recursive CTE inside IN (...).
 _CHAIN_SQL = (

@@ -513,7 +513,7 @@ def test_company_less_staff_see_every_user_and_company(org):
     staff = logged_in_client(grant(org.staff, "accounts.view_user", "organisation.view_company"))
 
     users = staff.get("/users/").context["page"]
-    companies = staff.get("/companies/").context["companies"]
+    companies = staff.get("/companies/").context["page"]
 
     # Every user but eve, who holds permissions stan lacks (the power rule).
     assert _usernames(users) == ["ed", "esther", "rita", "stan", "walt"]
@@ -547,7 +547,7 @@ def test_company_list_shows_only_the_subtree_in_scope(org, east_browser):
     response = east_browser.get("/companies/")
 
     assert response.status_code == 200
-    assert [(company.name, depth) for company, depth in response.context["companies"]] == [
+    assert [(company.name, depth) for company, depth in response.context["page"]] == [
         ("East", 0),
         ("East-Sub", 1),
     ]
@@ -555,7 +555,7 @@ def test_company_list_shows_only_the_subtree_in_scope(org, east_browser):
 
 
 def test_company_list_counts_users_per_company(org, east_browser):
-    counts = {company.name: company.user_count for company, _ in east_browser.get("/companies/").context["companies"]}
+    counts = {company.name: company.user_count for company, _ in east_browser.get("/companies/").context["page"]}
 
     assert counts == {"East": 2, "East-Sub": 1}
 

@@ -14,6 +14,7 @@ from django.db import connection
 from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
+from organisation.models import Company
 from tests.factories import UserFactory
 from tests.integration.api_script import grant_api_module
 from tests.integration.conftest import logged_in_client
@@ -318,3 +319,90 @@ def test_role_list_queries_do_not_grow_with_the_roles(admin_client):
 
     assert _queries(admin_client, "/roles/", size="200") == few
     assert _queries(admin_client, "/roles/", page="2") == few
+
+
+# The company tree: its rows, flattened in tree order, are paged
+
+
+def _forest(tops, subsidiaries):
+    """``tops`` top-level companies c00…, each with ``subsidiaries`` subsidiaries c00-0…: in tree order."""
+    Company.objects.bulk_create(Company(name=f"c{n:02d}") for n in range(tops))
+    parents = Company.objects.filter(parent__isnull=True, name__startswith="c")
+    Company.objects.bulk_create(
+        Company(name=f"{parent.name}-{n}", parent=parent) for parent in parents for n in range(subsidiaries)
+    )
+    return [name for n in range(tops) for name in (f"c{n:02d}", *(f"c{n:02d}-{m}" for m in range(subsidiaries)))]
+
+
+def _company_rows(response):
+    return [(company.name, depth) for company, depth in response.context["page"]]
+
+
+def test_company_tree_pages_its_rows_in_tree_order(admin_client):
+    order = _forest(30, 2)  # 90 rows
+
+    rows = [row for page in (1, 2) for row in _company_rows(admin_client.get("/companies/", {"page": page}))]
+
+    assert len(_company_rows(admin_client.get("/companies/"))) == 50
+    assert rows == [(name, 1 if "-" in name else 0) for name in order]
+    body = admin_client.get("/companies/", {"page": 2}).content.decode()
+    assert 'href="?page=1" rel="prev"' in body
+    assert 'id="company-' in body and "c29-1" in body and "c00-0" not in body
+
+
+def test_company_tree_rows_show_their_user_counts_on_every_page(admin_client):
+    _forest(30, 2)
+    UserFactory(company=Company.objects.get(name="c29-1"))
+
+    (row,) = [
+        company
+        for company, _ in admin_client.get("/companies/", {"page": 2}).context["page"]
+        if company.name == "c29-1"
+    ]
+
+    assert row.user_count == 1
+
+
+def test_company_tree_shows_the_size_asked_for(admin_client):
+    _forest(30, 2)
+
+    response = admin_client.get("/companies/", {"size": 20, "page": 2})
+
+    assert _company_rows(response)[0] == ("c06-1", 1)  # row 21: c06 is row 19
+    assert len(_company_rows(response)) == 20
+    assert 'href="?size=20&amp;page=3" rel="next"' in response.content.decode()
+
+
+@pytest.mark.parametrize("size", ODD_SIZES)
+def test_company_tree_with_a_size_not_offered_shows_the_default(admin_client, size):
+    _forest(30, 2)
+
+    response = admin_client.get("/companies/", {"size": size})
+
+    assert response.status_code == 200
+    assert len(response.context["page"]) == 50
+
+
+@pytest.mark.parametrize("page", ODD_PAGES)
+def test_company_tree_with_an_odd_page_shows_the_first_or_the_last(admin_client, page):
+    _forest(30, 2)
+
+    response = admin_client.get("/companies/", {"page": page})
+
+    assert response.status_code == 200
+    assert response.context["page"].number == (2 if len(page) > 3 else 1)
+
+
+@pytest.mark.parametrize("name", ["page", "size"])
+def test_company_tree_refuses_a_nul_byte_at_the_door(admin_client, name):
+    assert admin_client.get("/companies/", {name: "\x00"}).status_code == 400
+
+
+def test_company_tree_queries_do_not_grow_with_the_companies(admin_client):
+    _forest(3, 1)
+    admin_client.get("/companies/")
+    few = _queries(admin_client, "/companies/", size="20")
+    Company.objects.bulk_create(Company(name=f"d{n:03d}") for n in range(300))
+
+    assert _queries(admin_client, "/companies/", size="200") == few
+    assert _queries(admin_client, "/companies/", page="2") == few
