@@ -31,16 +31,8 @@ def company_tree(actor):
     Each has ``user_count`` (its own users) and ``subtree_user_count`` (with those of its subsidiaries),
     both from one grouped query: the totals are added up here, children before parents.
     """
-    companies = list(scope.visible_companies(actor).annotate(user_count=Count("users")).order_by("name", "id"))
-    known = {company.pk for company in companies}
-    children = defaultdict(list)
-    for company in companies:
-        children[company.parent_id if company.parent_id in known else None].append(company)
-    rows, pending = [], [(company, 0) for company in reversed(children[None])]
-    while pending:
-        company, depth = pending.pop()
-        rows.append((company, depth))
-        pending.extend((child, depth + 1) for child in reversed(children[company.pk]))
+    counted = scope.visible_companies(actor).annotate(user_count=Count("users")).order_by("name", "id")
+    rows, children = _tree_order(counted)
     for company, _depth in reversed(rows):
         company.subtree_user_count = company.user_count + sum(
             child.subtree_user_count for child in children[company.pk]
@@ -56,7 +48,8 @@ def company_tree_page(actor, *, page=1, per_page=50):
     same whatever the size of the tree, and a company with many subsidiaries spans pages like any rows.
     """
     skeleton = scope.visible_companies(actor).order_by("name", "id").only("id", "parent_id")
-    shown = Paginator([(company.pk, depth) for company, depth in _tree_order(skeleton)], per_page).get_page(page)
+    rows, _children = _tree_order(skeleton)
+    shown = Paginator([(company.pk, depth) for company, depth in rows], per_page).get_page(page)
     companies = Company.objects.filter(pk__in=[pk for pk, _depth in shown]).annotate(user_count=Count("users"))
     by_pk = {company.pk: company for company in companies}
     shown.object_list = [(by_pk[pk], depth) for pk, depth in shown]
@@ -64,9 +57,8 @@ def company_tree_page(actor, *, page=1, per_page=50):
 
 
 def _tree_order(companies):
-    """``companies`` (in sibling order) as (company, depth) in tree order: each followed by its subsidiaries.
-
-    A company whose parent is not among them stands at the top.
+    """``companies`` (in sibling order) as (company, depth) in tree order, each followed by its subsidiaries,
+    and {company ID: its subsidiaries among them}. A company whose parent is not among them stands at the top.
     """
     companies = list(companies)
     known = {company.pk for company in companies}
@@ -78,7 +70,7 @@ def _tree_order(companies):
         company, depth = pending.pop()
         rows.append((company, depth))
         pending.extend((child, depth + 1) for child in reversed(children[company.pk]))
-    return rows
+    return rows, children
 
 
 # The company ``%s`` and its ancestors, walked up by primary key: a few rows whatever the size of the tree.
@@ -103,22 +95,14 @@ def company_branch(actor, selected=None):
     top = Q(parent__isnull=True) if unrestricted else Q(pk=actor.company_id)
     opened = selected.pk if selected is not None else (None if unrestricted else actor.company_id)
     shown = top if opened is None else top | Q(parent_id__in=RawSQL(_CHAIN_SQL, (opened,)))  # noqa: S611 (constant SQL)
-    companies = list(
+    rows, children = _tree_order(
         scope.visible_companies(actor)
         .filter(shown)
         .annotate(has_subsidiaries=Exists(Company.objects.filter(parent=OuterRef("pk"))))
         .order_by("name", "id")
     )
-    known = {company.pk for company in companies}
-    children = defaultdict(list)
-    for company in companies:
-        children[company.parent_id if company.parent_id in known else None].append(company)
-    rows, pending = [], [(company, 0) for company in reversed(children[None])]
-    while pending:
-        company, depth = pending.pop()
+    for company, _depth in rows:
         company.is_open = bool(children[company.pk])
-        rows.append((company, depth))
-        pending.extend((child, depth + 1) for child in reversed(children[company.pk]))
     return rows
 
 
