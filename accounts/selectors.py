@@ -6,12 +6,12 @@ from collections import defaultdict
 from django.conf import settings
 from django.contrib.auth.models import Group, Permission
 from django.core.cache import cache
-from django.core.paginator import Paginator
 from django.db.models import Exists, OuterRef, Q, Value
 from django.utils.translation import gettext as _
 
 from accounts.models import User
 from core.errors import CACHE_FAULTS
+from core.pagination import NearerEndPaginator
 from core.templatetags.moments import format_moment
 from organisation import scope
 
@@ -39,7 +39,7 @@ def user_list(*, actor, search="", page=1, per_page=None, company=None, direct_o
         return _nested_page(users, page, per_page)
     users = users.annotate(tree_depth=Value(0))  # flat: every row at the top (nested rows are deeper)
     count = None if search or company is not None or scoped else user_total()
-    return _NearerEndPaginator(users, per_page, count=count).get_page(page)
+    return NearerEndPaginator(users, per_page, count=count).get_page(page)
 
 
 def _nested_page(users, page, per_page):
@@ -50,7 +50,7 @@ def _nested_page(users, page, per_page):
     family stays on one page; the page's rows are the families, each user with its ``tree_depth``.
     """
     top_level = users.filter(Q(parent__isnull=True) | ~Exists(users.filter(pk=OuterRef("parent_id"))))
-    page = _NearerEndPaginator(top_level, per_page).get_page(page)
+    page = NearerEndPaginator(top_level, per_page).get_page(page)
     page.object_list = _families(list(page.object_list), users)
     return page
 
@@ -74,30 +74,6 @@ def _families(parents, users):
         rows.append(user)
         pending.extend((child, depth + 1) for child in reversed(children[user.pk]))
     return rows
-
-
-class _NearerEndPaginator(Paginator):
-    """A paginator that reads a page from the nearer end of the list, optionally told its total.
-
-    A page in the second half is read in the opposite order with a small OFFSET, then turned round:
-    the database skips at most half the list, and the last page costs what the first does at any size
-    (with OFFSET from the front, the last of 100,000 users' pages read and dropped all 99,980 before
-    it). Page numbers, jumps and rows are the same either way; the middle pages cost the most.
-    """
-
-    def __init__(self, object_list, per_page, *, count=None):
-        super().__init__(object_list, per_page)
-        if count is not None:
-            self.__dict__["count"] = count  # Paginator.count is a cached_property: pre-fill it.
-
-    def page(self, number):
-        number = self.validate_number(number)
-        bottom = (number - 1) * self.per_page
-        top = min(bottom + self.per_page, self.count)
-        if bottom <= self.count - top or not self.object_list.ordered:
-            return self._get_page(self.object_list[bottom:top], number, self)
-        rows = list(self.object_list.reverse()[self.count - top : self.count - bottom])
-        return self._get_page(rows[::-1], number, self)
 
 
 USER_TOTAL_CACHE_KEY = "accounts:user_total"

@@ -10,6 +10,7 @@ from django.db.models.expressions import RawSQL
 from django.shortcuts import get_object_or_404
 from django.utils import timezone
 
+from core.pagination import NearerEndPaginator
 from organisation import scope
 from organisation.models import Company
 from organisation.permissions import GRANTABLE, LABELS, grantable_by, perm_name
@@ -153,7 +154,7 @@ def role_rows(actor):
 
 def role_page(actor, *, page=1, per_page=50):
     """A page of ``role_rows``, by name (unique: a stable order); past the end, the last page."""
-    return Paginator(role_rows(actor).order_by("name", "id"), per_page).get_page(page)
+    return NearerEndPaginator(role_rows(actor).order_by("name", "id"), per_page).get_page(page)
 
 
 def permission_names(permissions) -> set[str]:

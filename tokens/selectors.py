@@ -1,9 +1,9 @@
 """Reads of access tokens, scoped to the owner the caller may manage."""
 
-from django.core.paginator import Paginator
 from django.shortcuts import get_object_or_404
 
 from accounts.selectors import API_MODULE_PERMISSION
+from core.pagination import NearerEndPaginator
 from organisation.scope import self_or_permitted
 from organisation.selectors import grantable_by_module, permission_label
 from tokens.models import AccessToken
@@ -68,7 +68,7 @@ def tokens_listed(*, owner, page=1, per_page=20):
     each limited one with ``permission_labels`` (what its set names). Past the end: the last page.
     """
     tokens = AccessToken.objects.filter(user=owner).order_by("-created_at", "-id")
-    listed = Paginator(tokens, per_page).get_page(page)
+    listed = NearerEndPaginator(tokens, per_page).get_page(page)
     listed.object_list = list(listed.object_list)
     for token in listed.object_list:
         token.permission_labels = [permission_label(name) or name for name in token.permissions or ()]

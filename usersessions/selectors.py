@@ -1,11 +1,11 @@
 """Reads of users' login sessions."""
 
 from django.contrib.sessions.models import Session
-from django.core.paginator import Paginator
 from django.db.models import Exists, OuterRef
 from django.shortcuts import get_object_or_404
 from django.utils import timezone
 
+from core.pagination import NearerEndPaginator
 from usersessions import devices
 from usersessions.models import UserSession
 
@@ -34,7 +34,7 @@ def sessions_shown(*, owner, current_key, page=1, per_page=20):
 
     Most recently seen first (then newest ``id``: a stable order); past the end, the last page.
     """
-    shown = Paginator(active_sessions(owner=owner), per_page).get_page(page)
+    shown = NearerEndPaginator(active_sessions(owner=owner), per_page).get_page(page)
     shown.object_list = list(shown.object_list)
     for session in shown.object_list:
         session.device = devices.describe(session.user_agent)

@@ -112,7 +112,7 @@ def test_user_list_past_the_end_shows_the_last_page_and_says_so(admin_client, pa
 
 @pytest.mark.parametrize("query", [{}, {"q": "member"}, {"nested": "1"}])
 def test_every_page_shows_the_rows_of_the_list_in_order_also_those_read_from_the_end(admin_client, query):
-    """Pages past the middle are read backwards from the end (accounts.selectors._NearerEndPaginator)."""
+    """Pages past the middle are read backwards from the end (core.pagination.NearerEndPaginator)."""
     members = _members(65)
     parent = members[30]
     UserFactory(username="member99", parent=parent, date_joined=START)  # a sub-user among the last pages
