@@ -10,9 +10,9 @@ none in ``context``.
 
 It is written in its recipient's language (theirs, else PANEL_LANGUAGE: never the language of whoever
 acted) and shows times in their time zone (core.localisation.as_recipient). So a caller passes texts
-that are translated late: ``gettext_lazy`` strings (or a subject marked with ``gettext_noop``), or a
-callable for a subject with placeholders (``lambda: gettext("... %(day)s") % {...}``), called in the
-recipient's language and zone. A text translated at once (``gettext``) would be in the actor's language.
+that are translated late: ``gettext_lazy`` strings (``lazy()`` for one with placeholders, as
+tokens.services does), or a subject marked with ``gettext_noop``. A text translated at once (``gettext``)
+would be in the actor's language.
 """
 
 from functools import partial
@@ -51,7 +51,7 @@ def notify(user, *, subject, template, context, to=None, origin=None):
     with as_recipient(user):
         body = render_to_string(template, {**_about(user, origin), **context})
         # A plain English subject (marked with gettext_noop) is translated here, for the recipient.
-        subject = f"[{settings.PANEL_NAME}] {gettext(str(subject() if callable(subject) else subject))}"
+        subject = f"[{settings.PANEL_NAME}] {gettext(str(subject))}"
     mail.send_after_commit(
         partial(send_mail, subject, body, settings.DEFAULT_FROM_EMAIL, [address]),
         about=f"the notification {subject!r} to the user {user.pk}",
