@@ -25,7 +25,7 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
-from benchdb import prepare_environment  # noqa: E402  (this folder)
+from benchdb import SQLTimer, prepare_environment  # noqa: E402  (this folder)
 
 SIZES = (1_000, 1_000_000)
 MAX_RATIO = 1.5
@@ -187,18 +187,6 @@ def resolve(query, size, start):
 
 
 # --- measuring -------------------------------------------------------------------
-
-
-class SQLTimer:
-    def __init__(self):
-        self.total = 0.0
-
-    def __call__(self, execute, sql, params, many, context):
-        started = time.perf_counter()
-        try:
-            return execute(sql, params, many, context)
-        finally:
-            self.total += time.perf_counter() - started
 
 
 def get_page(client, label, query):

@@ -2,6 +2,7 @@
 
 import os
 import sys
+import time
 import urllib.parse
 from pathlib import Path
 
@@ -64,3 +65,17 @@ def vendor_label():
 
         return f"SQLite {sqlite3.sqlite_version}"
     return connection.vendor
+
+
+class SQLTimer:
+    """An execute wrapper that adds up the time spent in the database driver."""
+
+    def __init__(self):
+        self.total = 0.0
+
+    def __call__(self, execute, sql, params, many, context):
+        started = time.perf_counter()
+        try:
+            return execute(sql, params, many, context)
+        finally:
+            self.total += time.perf_counter() - started

@@ -34,7 +34,7 @@ import django  # noqa: E402
 
 django.setup()
 
-from benchdb import vendor_label  # noqa: E402  (this folder)
+from benchdb import SQLTimer, vendor_label  # noqa: E402  (this folder)
 from django.conf import settings  # noqa: E402
 from django.contrib.auth.hashers import make_password  # noqa: E402
 from django.db import connection, transaction  # noqa: E402
@@ -178,20 +178,6 @@ def expected_count(query, admin):
     if not search:
         return selectors.user_count()
     return selectors.user_list(actor=admin, search=search).paginator.count
-
-
-class SQLTimer:
-    """An execute wrapper that adds up the time spent in the database driver."""
-
-    def __init__(self):
-        self.total = 0.0
-
-    def __call__(self, execute, sql, params, many, context):
-        started = time.perf_counter()
-        try:
-            return execute(sql, params, many, context)
-        finally:
-            self.total += time.perf_counter() - started
 
 
 def get_ok(label, client, url):
