@@ -138,6 +138,10 @@ def database(var_dir: Path):
             "transaction_mode": "IMMEDIATE",
             "init_command": "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL;",
         }
+    elif config["ENGINE"] == "django.db.backends.postgresql":
+        # psycopg prepares a statement a connection has run five times, but only on a server-side-binding
+        # cursor: the ORM's cursors bind on the client and never are, the token lookup's (tokens.lookup) is.
+        config.setdefault("OPTIONS", {}).setdefault("prepare_threshold", 5)
     return config
 
 

@@ -44,12 +44,29 @@ def _user_info(bearer):
 
 def test_compiled_lookup_runs_the_sql_the_orm_would(made):
     token, _bearer = made
-    with CaptureQueriesContext(connection) as orm:
-        list(lookup.token_queryset().filter(pk=token.pk))
-    with CaptureQueriesContext(connection) as compiled:
+    sql, params = lookup.token_queryset().filter(pk=token.pk).query.sql_with_params()
+    compiled = lookup.compiled_lookup()
+
+    with CaptureQueriesContext(connection) as queries:
         lookup.token_with_owner(token.pk)
 
-    assert [query["sql"] for query in compiled.captured_queries] == [orm.captured_queries[0]["sql"]]
+    assert compiled.sql == sql
+    assert [token.pk if param == lookup._STAND_IN else param for param in compiled.params] == list(params)
+    assert len(queries.captured_queries) == 1  # still logged, and counted, as the request's one query
+
+
+@pytest.mark.skipif(connection.vendor != "postgresql", reason="PostgreSQL's prepared statements")
+def test_the_lookup_is_a_prepared_statement_of_the_connection(made):
+    token, _bearer = made
+
+    for _ in range(6):  # psycopg prepares a statement at its fifth run (core.conf)
+        lookup.token_with_owner(token.pk)
+
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT statement FROM pg_prepared_statements WHERE statement LIKE %s", ["%tokens_accesstoken%"])
+        prepared = [row[0] for row in cursor.fetchall()]
+    # Prepared once: the server plans it no more.
+    assert len(prepared) == 1 and '"tokens_accesstoken"."id" = $' in prepared[0]
 
 
 def test_compiled_lookup_reads_what_the_orm_reads(made):
