@@ -19,6 +19,7 @@ from django.core.exceptions import NON_FIELD_ERRORS, ValidationError
 from django.utils.translation import gettext as _
 
 from core.audit import record
+from core.cache import add_unless_reached
 from core.client_ip import throttle_key
 from core.models import AuditEvent
 
@@ -47,6 +48,11 @@ class FailureLimit:
 
     def blocked(self, key) -> bool:
         return cache.get(self._key(key), 0) >= self.limit
+
+    def unless_blocked_add(self, key, add_key, timeout):
+        """None if ``key`` is blocked; else whether ``add_key`` was new to the cache (added now for
+        ``timeout`` seconds). One cache round trip, and nothing written for a blocked key."""
+        return add_unless_reached(self._key(key), self.limit, add_key, timeout)
 
     def fail(self, key) -> int:
         """Count one failure; returns the count so far."""

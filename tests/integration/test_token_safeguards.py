@@ -320,6 +320,25 @@ def test_a_replay_from_another_process_is_refused_too(script, frozen):
     assert replay.status_code == 401
 
 
+def test_a_throttled_address_leaves_no_signature_behind(script, frozen):
+    """The throttle's check and the signature's note are one cache call: a refused flood writes nothing."""
+    for _ in range(FAILURES_PER_IP.limit):
+        FAILURES_PER_IP.fail("127.0.0.1")
+    refused = signed_call(script, "get", "/api/user/info")
+    FAILURES_PER_IP.reset("127.0.0.1")
+
+    again = script.client.get(
+        "/api/user/info",
+        headers={
+            "X-Timestamp": refused.request["HTTP_X_TIMESTAMP"],
+            "Authorization": refused.request["HTTP_AUTHORIZATION"],
+        },
+    )
+
+    assert refused.status_code == 429
+    assert again.status_code == 200  # its signature was not noted while the address was refused
+
+
 def test_the_same_request_signed_a_second_later_is_accepted(script, frozen):
     assert signed_call(script, "get", "/api/user/info").status_code == 200
     frozen.shift(1)
