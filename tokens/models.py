@@ -38,6 +38,8 @@ class AccessToken(models.Model):
 
     class Meta:
         ordering = ["-created_at", "-id"]
+        # A user's tokens, newest first, a page at a time (tokens.selectors).
+        indexes = [models.Index(fields=["user", "created_at", "id"], name="accesstoken_owner_created")]
         permissions = [
             ("manage_others_tokens", "Can manage other users' access tokens"),
             ("create_others_tokens", "Can create access tokens for other users"),

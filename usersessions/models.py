@@ -13,5 +13,9 @@ class UserSession(models.Model):
     created_at = models.DateTimeField(default=timezone.now)
     last_seen_at = models.DateTimeField(default=timezone.now)
 
+    class Meta:
+        # A user's sessions, most recently seen first, a page at a time (usersessions.selectors).
+        indexes = [models.Index(fields=["user", "last_seen_at", "id"], name="usersession_owner_seen")]
+
     def __str__(self):
         return f"{self.user} from {self.ip or 'unknown'}"
