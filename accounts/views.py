@@ -6,8 +6,9 @@ from django.contrib import messages
 from django.contrib.auth import update_session_auth_hash
 from django.contrib.auth.decorators import permission_required
 from django.core.exceptions import PermissionDenied, ValidationError
-from django.http import Http404, HttpResponseBadRequest
+from django.http import Http404, HttpResponse, HttpResponseBadRequest
 from django.shortcuts import redirect, render
+from django.template.loader import render_to_string
 from django.utils.translation import gettext as _
 from django.utils.translation import ngettext
 from django.views.decorators.http import require_http_methods, require_POST
@@ -22,6 +23,7 @@ from accounts.forms import (
     UserCreateForm,
     UserFieldForm,
 )
+from accounts.rows import UserRows
 from core import view_helpers
 from core.audit import Origin
 from core.reauth import sudo_required
@@ -53,7 +55,6 @@ def user_list(request):
         **options,
         "search": search,
         "companies": organisation_selectors.company_branch(request.user, options["company"]),
-        "inline_fields": INLINE_FIELDS,
         "options_query": view_helpers.query_keeping(request, LIST_OPTIONS),
         "perms": view_helpers.RememberedPerms(request.user),
     }
@@ -112,7 +113,7 @@ def _inline_field(field):
 def user_field(request, pk, field):
     """The display cell of an inline-editable field (what Escape goes back to)."""
     user = scope.user_get(actor=request.user, pk=pk)
-    return render(request, "accounts/_user_cell.html", {"row": user, "field": _inline_field(field)})
+    return HttpResponse(UserRows(request).cell(user, _inline_field(field)))
 
 
 @permission_required("accounts.change_user", raise_exception=True)
@@ -132,10 +133,8 @@ def user_field_edit(request, pk, field):
             for message in error.message_dict.get(field, error.messages):
                 form.add_error("value", message)
         else:
-            if is_htmx(request):  # renaming yourself also renames you in the top bar
-                renamed_self = field == "username" and user.pk == request.user.pk
-                context = {"row": user, "field": field, "renamed_self": renamed_self}
-                return render(request, "accounts/_user_cell.html", context)
+            if is_htmx(request):
+                return _saved_cell(request, user, field)
             messages.success(request, _saved_field(field, user))
             return redirect("accounts:user_list")
     context = {"row": user, "field": field, "form": form}
@@ -172,6 +171,14 @@ def user_expiry(request, pk):
             return page_redirect(request, "accounts:user_list")
     context = {"target": user, "form": form}
     return render_action(request, "accounts/user_expiry.html", context, status=400 if form.errors else 200)
+
+
+def _saved_cell(request, user, field):
+    """The cell again; renaming yourself also renames you in the top bar (out of band)."""
+    cell = UserRows(request).cell(user, field)
+    if field == "username" and user.pk == request.user.pk:
+        cell += render_to_string("_topbar_account.html", {"name": user.username, "oob": True}, request)
+    return HttpResponse(cell)
 
 
 def _saved_field(field, user):
@@ -219,7 +226,7 @@ def user_enabled(request, pk):
     except (PermissionDenied, services.LastUserError) as refused:
         refusal = str(refused)
     if is_htmx(request):  # htmx swaps 200 answers only: a refusal comes back as 200 with its message
-        return render(request, "accounts/_enabled_switch.html", {"row": user, "refusal": refusal})
+        return HttpResponse(UserRows(request).enabled_switch(user, refusal))
     if refusal:
         messages.error(request, refusal)
     else:

@@ -172,10 +172,10 @@ class _RememberedLookup(PermLookupDict):
 
 
 class RememberedPerms(PermWrapper):
-    """The template's ``perms``, each answer looked up once: for a list that asks the same on every row.
+    """The template's ``perms``, each answer looked up once: for a page that asks the same many times.
 
-    Pass it as ``perms`` in the page's context (it takes the context processor's place): a list of 20
-    users asks about 300 times.
+    Pass it as ``perms`` in the page's context (it takes the context processor's place): the user list's
+    company tree asks on every company it shows.
     """
 
     def __init__(self, user):
