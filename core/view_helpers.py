@@ -44,12 +44,15 @@ def page_redirect(request, to, *args, **kwargs):
     """Send the browser to ``to`` (as ``redirect`` takes it) as the whole page, also from an htmx request.
 
     htmx would follow a plain redirect itself and swap the page it lands on into the cell or dialog
-    it targets; HX-Redirect makes it load that page in the window instead.
+    it targets; HX-Redirect makes it load that page in the window instead. When the dialog was opened on
+    ``to`` itself with a query (a later page, a filter, a page size), it goes back there, not to page one.
     """
     if not is_htmx(request):
         return redirect(to, *args, **kwargs)
+    target = resolve_url(to, *args, **kwargs)
+    shown = current_page(request)
     response = HttpResponse()
-    response["HX-Redirect"] = resolve_url(to, *args, **kwargs)
+    response["HX-Redirect"] = shown if urlsplit(shown).path == urlsplit(target).path else target
     return response
 
 

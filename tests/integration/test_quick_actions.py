@@ -143,6 +143,22 @@ def test_success_in_the_dialog_sends_the_window_back_to_the_list(admin_client, a
     assert messages_of(shown) or shown.context["created"]
 
 
+@pytest.mark.parametrize(
+    ("shown", "back"),
+    [
+        ("http://testserver/users/?page=2&size=50&q=car", "/users/?page=2&size=50&q=car"),  # where it was opened
+        ("http://testserver/users/", "/users/"),
+        ("http://testserver/roles/?page=2", "/users/"),  # opened on another page: the action's own list
+        ("http://elsewhere.example/users/?page=2", "/users/"),  # not this panel's page
+        ("javascript:alert(1)//testserver/users/", "/users/"),
+    ],
+)
+def test_an_action_goes_back_to_the_page_of_the_list_it_was_opened_on(admin_client, things, shown, back):
+    response = admin_client.post(f"/users/{things['carol'].pk}/delete/", headers={**HTMX, "HX-Current-URL": shown})
+
+    assert response["HX-Redirect"] == back
+
+
 def test_a_refused_form_comes_back_into_the_dialog_with_its_errors(admin_client):
     response = admin_client.post("/users/new/", {"username": "no spaces", "email": "x"}, headers=HTMX)
 
