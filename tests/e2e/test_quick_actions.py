@@ -154,3 +154,16 @@ def test_without_javascript_deleting_a_token_confirms_on_a_page(plain_page, admi
 
     expect(plain_page.get_by_role("status")).to_contain_text(f"Token {token.pk} was deleted.")
     assert not AccessToken.objects.filter(pk=token.pk).exists()
+
+
+def test_deleting_on_a_later_page_comes_back_to_that_page(admin_page):
+    users = [UserFactory(username=f"user{number:02}") for number in range(30)]  # newest first: user29 … user00
+    admin_page.goto("/users/?page=2&size=20")
+    last = users[0]
+
+    row_of(admin_page, last).get_by_role("link", name="Delete").click()
+    admin_page.get_by_role("dialog").get_by_role("button", name=f"Delete {last.username}").click()
+
+    expect(admin_page.get_by_role("status")).to_have_text(f"User {last.username} was deleted.")
+    expect(admin_page).to_have_url(re.compile(r"/users/\?page=2&size=20$"))
+    expect(row_of(admin_page, users[1])).to_be_visible()  # still the second page
