@@ -30,6 +30,7 @@ import os
 import re
 import shutil
 import signal
+import statistics
 import subprocess
 import sys
 import tempfile
@@ -74,9 +75,10 @@ def parse_args():
     parser.add_argument("--requests", type=int, default=10_000, help="measured requests (default 10,000)")
     parser.add_argument("--warmup", type=int, default=300, help="requests before the first reading (default 300)")
     parser.add_argument("--clients", type=int, default=4, help="client threads (default 4)")
+    parser.add_argument("--steps", type=int, default=5, help="read the RSS this many times along the way (default 5)")
     args = parser.parse_args()
-    if min(args.workers, args.requests, args.warmup, args.clients) < 1:
-        parser.error("--workers, --requests, --warmup and --clients must be at least 1")
+    if min(args.workers, args.requests, args.warmup, args.clients, args.steps) < 1 or args.steps > args.requests:
+        parser.error("--workers, --requests, --warmup, --clients and --steps must be at least 1, --steps <= --requests")
     return args
 
 
@@ -226,10 +228,14 @@ class Browser:
         return None if status == expected else f"{label}: {status} (expected {expected})"
 
 
-def run_mix(port, seeded, *, count, clients):
-    """``count`` requests of MIX from ``clients`` threads; returns (seconds, unexpected answers)."""
+def run_mix(port, seeded, *, count, clients, times=None):
+    """``count`` requests of MIX from ``clients`` threads; returns (seconds, unexpected answers).
+
+    ``times``, a dict, gets each kind's response times (ms) appended under its label.
+    """
     cases = itertools.islice(itertools.cycle(MIX), count)
     lock, problems = threading.Lock(), []
+    times = {} if times is None else times
 
     def client():
         browser = Browser(port, seeded)
@@ -241,7 +247,9 @@ def run_mix(port, seeded, *, count, clients):
                 case = next(cases, None)
             if case is None:
                 return
+            started = time.perf_counter()
             problem = browser.one(*case)
+            times.setdefault(case[0], []).append((time.perf_counter() - started) * 1000)
             if problem:
                 problems.append(problem)
 
@@ -257,24 +265,22 @@ def run_mix(port, seeded, *, count, clients):
 # --- main --------------------------------------------------------------------
 
 
-def report(args, pids, before, after, seconds, problems, replaced):
-    print(
-        f"  {args.requests:,} requests in {seconds:.1f} s ({args.requests / seconds:.0f} req/s), {args.clients} clients"
-    )
-    ok = not problems and not replaced
+def report(args, pids, readings, seconds, problems, replaced, times):
+    rate = args.requests / seconds
+    print(f"  {args.requests:,} requests in {seconds:.1f} s ({rate:.0f} req/s), {args.clients} client threads")
+    print("  median ms: " + ", ".join(f"{label} {statistics.median(values):.1f}" for label, values in times.items()))
+    print("  RSS (MB) after " + " / ".join(f"{done:,}" for done, _rss in readings) + " requests:")
     for pid in pids:
-        start, end = before[pid], after[pid]
-        print(f"  worker {pid}: RSS {start:6.1f} MB after warm-up, {end:6.1f} MB at the end, {end - start:+5.1f} MB")
-    worst = max(after.values())
+        curve = " / ".join(f"{rss[pid]:.1f}" for _done, rss in readings)
+        print(f"    worker {pid}: {curve}   ({readings[-1][1][pid] - readings[0][1][pid]:+.1f} MB)")
+    worst = max(readings[-1][1].values())
     print()
     checks = [
-        (
-            worst <= MAX_WORKER_RSS_MB,
-            f"largest worker RSS at the end {worst:.1f} MB (target <= {MAX_WORKER_RSS_MB} MB)",
-        ),
+        (worst <= MAX_WORKER_RSS_MB, f"largest worker RSS at the end: {worst:.1f} MB (target <= {MAX_WORKER_RSS_MB})"),
         (not replaced, "no worker was replaced during the run" if not replaced else f"workers replaced: {replaced}"),
         (not problems, f"unexpected answers: {len(problems)}" + (f" ({'; '.join(problems[:3])})" if problems else "")),
     ]
+    ok = True
     for passed, text in checks:
         ok &= passed
         print(f"{'PASS' if passed else 'FAIL'}  {text}")
@@ -312,16 +318,22 @@ def main():
         cache = settings.CACHES["default"]["BACKEND"].rsplit(".", 1)[-1]
         print(
             f"Panel worker memory benchmark: {vendor_label()}, cache {cache}; gunicorn (panel/gunicorn_conf.py) with "
-            f"{args.workers} sync workers, --max-requests 0, DEBUG off; {len(MIX)} kinds of request in turn"
+            f"{args.workers} sync workers, --max-requests 0, DEBUG off; "
+            f"{len(MIX)} requests of {len(set(MIX))} kinds in turn"
         )
         _seconds, problems = run_mix(port, seeded, count=args.warmup, clients=args.clients)
         if problems:
             raise SystemExit(f"warm-up: {problems[:5]}")
-        before = {pid: rss_mb(pid) for pid in pids}
-        seconds, problems = run_mix(port, seeded, count=args.requests, clients=args.clients)
+        readings = [(0, {pid: rss_mb(pid) for pid in pids})]
+        seconds, problems, times = 0.0, [], {}
+        for step in range(1, args.steps + 1):  # the RSS after each step: growth, or a plateau
+            count = args.requests * step // args.steps - readings[-1][0]
+            step_seconds, step_problems = run_mix(port, seeded, count=count, clients=args.clients, times=times)
+            seconds, problems = seconds + step_seconds, problems + step_problems
+            alive = set(worker_pids(server.pid)) & set(pids)
+            readings.append((readings[-1][0] + count, {pid: rss_mb(pid) if pid in alive else 0.0 for pid in pids}))
         replaced = sorted(set(worker_pids(server.pid)) ^ set(pids))
-        after = {pid: rss_mb(pid) if Path(f"/proc/{pid}").exists() else 0 for pid in pids}
-        return 0 if report(args, pids, before, after, seconds, problems, replaced) else 1
+        return 0 if report(args, pids, readings, seconds, problems, replaced, times) else 1
     finally:
         if server is not None:
             stop_server(server)
