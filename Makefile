@@ -1,6 +1,6 @@
 # Panel: `make run` serves the panel, `make test` runs every test, `make bench` measures the user list (alone and against Django admin), API
-# authentication, logging in, deleting a user, pruning the audit log, the reset page's timing, and the production recipe
-# (deploy/) under slow clients.
+# authentication, logging in (and the memory of logins at once), deleting a user, pruning the audit log, the reset page's
+# timing, a gunicorn worker's memory over 10,000 requests, and the production recipe (deploy/) under slow clients.
 # `make screenshots` reruns the browser tests to refresh the README's pictures in docs/screenshots/.
 # `make lock` refreshes the lock files; `make smoke` builds the wheel and runs it behind nginx (deploy/smoke.py).
 PYTHON ?= python3
@@ -51,7 +51,7 @@ screenshots: $(STAMP)
 	PANEL_SCREENSHOTS_DIR=docs/screenshots $(PY) -m pytest tests/e2e $(PYTEST_ARGS)
 
 # Every benchmark runs even if one misses its target; the exit status reports any miss.
-BENCHMARKS := user_list user_list_vs_admin api_auth login user_delete audit_prune audit_log reset_timing slow_clients
+BENCHMARKS := user_list user_list_vs_admin api_auth login user_delete audit_prune audit_log reset_timing worker_memory slow_clients
 bench: $(STAMP)
 	status=0; for bench in $(BENCHMARKS); do $(PY) bench/$$bench.py || status=1; done; exit $$status
 

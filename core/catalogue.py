@@ -20,6 +20,10 @@ LANGUAGE_CODES = ("en", "zh-hans", "zh-hant")
 
 _HTTPS_ONLY = " (with `PANEL_HTTPS`)"
 
+# OWASP's first Argon2id recommendation (Password Storage Cheat Sheet): the defaults and the least allowed.
+ARGON2_MEMORY_KIB = 19 * 1024
+ARGON2_TIME_COST = 2
+
 CATALOGUE = {
     variable.name: variable
     for variable in (
@@ -171,6 +175,41 @@ CATALOGUE = {
             setting="PANEL_REAUTH_SECONDS",
             minimum=1,
             unit="of seconds",
+        ),
+        Variable(
+            "PANEL_ARGON2_MEMORY_KIB",
+            env_int,
+            ARGON2_MEMORY_KIB,
+            "`19456` (19 MiB)",
+            "memory of one Argon2id password hash, KiB, from 19456 (OWASP's least) to 4194304 (4 GiB); each login "
+            'under way holds this much; see "Password hashing and memory"',
+            setting="PANEL_ARGON2_MEMORY_KIB",
+            minimum=ARGON2_MEMORY_KIB,
+            maximum=4 * 1024 * 1024,
+            unit="of KiB",
+        ),
+        Variable(
+            "PANEL_ARGON2_TIME_COST",
+            env_int,
+            ARGON2_TIME_COST,
+            "`2`",
+            "passes of one Argon2id password hash over its memory, from 2 (OWASP's least) to 64",
+            setting="PANEL_ARGON2_TIME_COST",
+            minimum=ARGON2_TIME_COST,
+            maximum=64,
+            unit="of passes",
+        ),
+        Variable(
+            "PANEL_ARGON2_PARALLELISM",
+            env_int,
+            1,
+            "`1`",
+            "lanes (threads) of one Argon2id password hash, from 1 to 64; more lanes finish a hash sooner on "
+            "more cores, with the same memory",
+            setting="PANEL_ARGON2_PARALLELISM",
+            minimum=1,
+            maximum=64,
+            unit="of lanes",
         ),
         Variable(
             "EMAIL_URL",

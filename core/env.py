@@ -110,17 +110,20 @@ class Variable:
     meaning: str  # README's meaning column
     setting: str = ""  # the Django setting it ends up in; "" when read elsewhere (see meaning)
     minimum: int | None = None  # for whole numbers: the least allowed
+    maximum: int | None = None  # for whole numbers: the most allowed (with a minimum)
     unit: str = ""  # for whole numbers: what they count, for the refusal
     choices: tuple[str, ...] = ()  # the allowed values, matched ignoring case
     check: Callable[[Any], str | None] | None = None  # what is wrong with a value, or None
 
     def validate(self, value):
         """``value`` as the setting holds it; ImproperlyConfigured naming the variable when not allowed."""
-        if self.minimum is not None and value < self.minimum:
+        too_big = self.maximum is not None and value > self.maximum
+        if (self.minimum is not None and value < self.minimum) or too_big:
             unit = f" {self.unit}" if self.unit else ""
-            raise ImproperlyConfigured(
-                f"{self.name} must be a whole number{unit}, {self.minimum} or more, not {value!r}."
+            allowed = (
+                f"from {self.minimum} to {self.maximum}" if self.maximum is not None else f"{self.minimum} or more"
             )
+            raise ImproperlyConfigured(f"{self.name} must be a whole number{unit}, {allowed}, not {value!r}.")
         if self.choices:
             canonical = {choice.lower(): choice for choice in self.choices}
             key = str(value).strip().lower()

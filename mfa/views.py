@@ -4,8 +4,6 @@ Everyone manages their own; another user's need ``mfa.reset_two_factor``
 (turning it off for someone who lost their device, or enrolling them).
 """
 
-import qrcode
-import qrcode.image.svg
 from django.contrib import messages
 from django.contrib.auth.decorators import login_not_required
 from django.core.exceptions import ValidationError
@@ -149,6 +147,10 @@ def two_factor(request, user_id):
 
 
 def _qr_svg(text):
+    # Imported here, for the one page that shows a QR code, not in every worker (bench/worker_memory.py).
+    import qrcode
+    import qrcode.image.svg
+
     image = qrcode.make(text, image_factory=qrcode.image.svg.SvgPathImage, box_size=8, border=2)
     return image.to_string(encoding="unicode")
 

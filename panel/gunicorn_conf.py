@@ -17,6 +17,12 @@ worker_class = "sync"
 workers = int(os.environ.get("WEB_CONCURRENCY") or multiprocessing.cpu_count() * 2 + 1)
 timeout = 30  # a worker silent this long is killed and replaced (a request stuck in the database, say)
 graceful_timeout = 30  # on restart, requests under way get this long to finish
+# Defence in depth: a worker is replaced after 10,000 to 11,000 requests (the jitter keeps workers from
+# restarting together), so that a leak in a library cannot grow a worker for ever. Not what keeps a
+# worker small: bench/worker_memory.py runs 10,000 requests with recycling off (--max-requests 0), and
+# a worker stays under 100 MB without it (see bench/README.md, "Worker memory").
+max_requests = 10_000
+max_requests_jitter = 1_000
 # Only nginx, on this host, may say the request came over HTTPS (X-Forwarded-Proto).
 forwarded_allow_ips = "127.0.0.1"
 # The panel logs each request itself and nginx keeps an access log, so gunicorn's is off; turned on

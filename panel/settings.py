@@ -123,10 +123,13 @@ LOGIN_URL = "login"
 LOGIN_REDIRECT_URL = "home"  # the first module the user may open
 LOGOUT_REDIRECT_URL = "login"
 
-# Argon2id first; Django's parameters (m=100 MiB, t=2, p=8) exceed OWASP's
-# minimum of m=19 MiB, t=2, p=1 (tests/integration/test_password_hashing.py checks).
+# Argon2id first, with the cost the environment sets, never below OWASP's m=19 MiB, t=2, p=1 (core.conf
+# refuses less; tests/integration/test_password_hashing.py checks). Each login under way holds m of memory.
+PANEL_ARGON2_MEMORY_KIB = conf.value("PANEL_ARGON2_MEMORY_KIB")
+PANEL_ARGON2_TIME_COST = conf.value("PANEL_ARGON2_TIME_COST")
+PANEL_ARGON2_PARALLELISM = conf.value("PANEL_ARGON2_PARALLELISM")
 PASSWORD_HASHERS = [
-    "django.contrib.auth.hashers.Argon2PasswordHasher",
+    "core.hashers.Argon2PasswordHasher",
     "django.contrib.auth.hashers.PBKDF2PasswordHasher",
 ]
 AUTH_PASSWORD_VALIDATORS = [

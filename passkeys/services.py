@@ -17,29 +17,6 @@ from django.utils.crypto import constant_time_compare
 from django.utils.functional import lazy
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
-from webauthn import (
-    generate_authentication_options,
-    generate_registration_options,
-    options_to_json,
-    verify_authentication_response,
-    verify_registration_response,
-)
-from webauthn.helpers import (
-    base64url_to_bytes,
-    bytes_to_base64url,
-    parse_authentication_credential_json,
-    parse_client_data_json,
-    parse_registration_credential_json,
-)
-from webauthn.helpers.exceptions import WebAuthnException
-from webauthn.helpers.generate_user_handle import generate_user_handle
-from webauthn.helpers.structs import (
-    AuthenticatorSelectionCriteria,
-    CredentialDeviceType,
-    PublicKeyCredentialDescriptor,
-    ResidentKeyRequirement,
-    UserVerificationRequirement,
-)
 
 from accounts.selectors import login_refusal
 from core.audit import record
@@ -49,8 +26,15 @@ from passkeys import challenges, selectors
 from passkeys.models import CREDENTIAL_ID_MAX_BYTES, Passkey, UserHandle
 from passkeys.validators import clean_passkey_name, validate_passkey_name_free
 
-# What a malformed or hostile response can raise while it is parsed and checked.
-_UNREADABLE = (WebAuthnException, ValueError, TypeError, KeyError, IndexError, AttributeError, RecursionError)
+# py_webauthn (with its certificate and CBOR libraries, about 7 MB per process) is imported by the ceremonies
+# themselves, not here: a worker that never sees a passkey ceremony never loads it (bench/worker_memory.py).
+
+
+def _unreadable():
+    """What a malformed or hostile response can raise while it is parsed and checked."""
+    from webauthn.helpers.exceptions import WebAuthnException
+
+    return (WebAuthnException, ValueError, TypeError, KeyError, IndexError, AttributeError, RecursionError)
 
 
 class PasskeyRefused(Exception):
@@ -69,10 +53,12 @@ def _timeout_ms():
 
 def _parse(parser, credential):
     """The credential the browser sent (a JSON string or object), and the challenge its client data names."""
+    from webauthn.helpers import parse_client_data_json
+
     try:
         parsed = parser(credential if isinstance(credential, str | dict) else json.dumps(credential))
         return parsed, parse_client_data_json(bytes(parsed.response.client_data_json)).challenge
-    except _UNREADABLE:
+    except _unreadable():
         raise PasskeyRefused(UNREADABLE) from None
 
 
@@ -81,7 +67,18 @@ def _parse(parser, credential):
 
 def registration_options(*, user, rp, name) -> str:
     """Start registering a passkey named ``name``; returns the options JSON for navigator.credentials.create()."""
+    from webauthn import generate_registration_options, options_to_json
+    from webauthn.helpers import bytes_to_base64url
+    from webauthn.helpers.structs import (
+        AuthenticatorSelectionCriteria,
+        PublicKeyCredentialDescriptor,
+        ResidentKeyRequirement,
+        UserVerificationRequirement,
+    )
+
     name = _checked_name(name, user=user)
+    from webauthn.helpers.generate_user_handle import generate_user_handle
+
     handle = selectors.user_handle(user) or generate_user_handle()
     challenge = challenges.issue(
         ceremony=challenges.REGISTRATION,
@@ -109,6 +106,9 @@ def registration_options(*, user, rp, name) -> str:
 
 def passkey_register(*, origin, user, rp, credential) -> Passkey:
     """Verify the browser's answer to ``registration_options`` and store the new passkey."""
+    from webauthn import verify_registration_response
+    from webauthn.helpers import parse_registration_credential_json
+
     parsed, challenge = _parse(parse_registration_credential_json, credential)
     started = challenges.take(ceremony=challenges.REGISTRATION, challenge=challenge)
     if started is None or started["rp"] != rp.id:
@@ -123,7 +123,7 @@ def passkey_register(*, origin, user, rp, credential) -> Passkey:
             expected_origin=list(rp.origins),
             require_user_verification=True,
         )
-    except _UNREADABLE as error:
+    except _unreadable() as error:
         _audit_refusal(origin=origin, action="passkey.register", target=user, reason=str(error))
         raise PasskeyRefused(NOT_REGISTERED) from None
     if len(verified.credential_id) > CREDENTIAL_ID_MAX_BYTES:  # WebAuthn: the RP must refuse longer ones
@@ -140,6 +140,8 @@ def passkey_register(*, origin, user, rp, credential) -> Passkey:
 
 
 def _store_passkey(*, origin, user, name, started, parsed, verified):
+    from webauthn.helpers.structs import CredentialDeviceType
+
     with transaction.atomic():
         handle, _created = UserHandle.objects.get_or_create(user=user, defaults={"handle": _decode(started["handle"])})
         if not constant_time_compare(bytes(handle.handle), _decode(started["handle"])):
@@ -168,6 +170,9 @@ def _store_passkey(*, origin, user, name, started, parsed, verified):
 
 def login_options(*, rp) -> str:
     """Start a passkey login; returns the options JSON for navigator.credentials.get()."""
+    from webauthn import generate_authentication_options, options_to_json
+    from webauthn.helpers.structs import UserVerificationRequirement
+
     challenge = challenges.issue(ceremony=challenges.LOGIN, bound_to={"rp": rp.id})
     options = generate_authentication_options(
         rp_id=rp.id,
@@ -180,6 +185,9 @@ def login_options(*, rp) -> str:
 
 def passkey_authenticate(*, origin, rp, credential):
     """Verify the browser's answer to ``login_options``; returns the user it logs in. Raises PasskeyRefused."""
+    from webauthn import verify_authentication_response
+    from webauthn.helpers import parse_authentication_credential_json
+
     parsed, challenge = _parse(parse_authentication_credential_json, credential)
     started = challenges.take(ceremony=challenges.LOGIN, challenge=challenge)
     if started is None or started["rp"] != rp.id:
@@ -205,7 +213,7 @@ def passkey_authenticate(*, origin, rp, credential):
             credential_current_sign_count=0,
             require_user_verification=True,
         )
-    except _UNREADABLE as error:
+    except _unreadable() as error:
         _audit_refusal(origin=origin, action="passkey.login", target=passkey, reason=str(error))
         raise PasskeyRefused(NOT_ACCEPTED) from None
     return _accept_login(origin=origin, passkey=passkey, verified=verified)
@@ -265,6 +273,8 @@ def _checked_name(name, *, user):
 
 
 def _decode(handle_b64: str) -> bytes:
+    from webauthn.helpers import base64url_to_bytes
+
     return base64url_to_bytes(handle_b64)
 
 

@@ -61,6 +61,7 @@ def test_panel_serve_hands_its_options_to_gunicorn_after_the_production_settings
     assert config.bind == ["127.0.0.1:8123"]
     assert config.workers == 3
     assert config.timeout == gunicorn_conf.timeout
+    assert (config.max_requests, config.max_requests_jitter) == (10_000, 1_000)  # workers recycled, in depth
 
 
 def test_panel_serve_listens_on_loopback_only_unless_told(monkeypatch):

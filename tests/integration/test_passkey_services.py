@@ -551,15 +551,17 @@ def test_a_deleted_passkey_no_longer_logs_in_and_is_audited_as_unknown(alice, au
 
 
 def test_a_passkey_deleted_during_its_login_is_refused(alice, authenticator, monkeypatch):
+    import webauthn  # services imports it at each ceremony, so the patch below is what the login calls
+
     passkey = _register(authenticator, alice)
-    real_verify = services.verify_authentication_response
+    real_verify = webauthn.verify_authentication_response
 
     def verify_then_delete(**kwargs):
         verified = real_verify(**kwargs)
         Passkey.objects.filter(pk=passkey.pk).delete()  # another request deleted it meanwhile
         return verified
 
-    monkeypatch.setattr(services, "verify_authentication_response", verify_then_delete)
+    monkeypatch.setattr(webauthn, "verify_authentication_response", verify_then_delete)
 
     with pytest.raises(services.PasskeyRefused, match="not accepted"):
         _log_in(authenticator)

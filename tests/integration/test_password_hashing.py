@@ -1,7 +1,9 @@
-"""Passwords are stored as Argon2id with at least OWASP's minimum cost (m=19 MiB, t=2, p=1).
+"""Passwords are stored as Argon2id with the cost the settings give, at least OWASP's (m=19 MiB, t=2, p=1).
 
 The rest of the suite hashes with a small-cost Argon2id (tests/hashers.py); these tests put
-the production PASSWORD_HASHERS back, so what they check is what the settings ship.
+the production PASSWORD_HASHERS back, so what they check is what the settings ship. A hash made
+with other parameters (Django's own, m=100 MiB, p=8, which the panel used before) still verifies
+and is rehashed with the settings' parameters at the next login.
 """
 
 import re
@@ -11,6 +13,7 @@ import pytest
 from accounts import services
 from core.audit import Origin
 from tests import hashers
+from tests.integration.conftest import is_logged_in, post_login
 
 pytestmark = pytest.mark.django_db
 
@@ -44,10 +47,24 @@ def argon2_parameters(stored_hash):
 
 
 def test_the_production_hashers_are_checked_here(production_hashers):
-    from django.contrib.auth.hashers import Argon2PasswordHasher, get_hasher
+    from django.contrib.auth.hashers import get_hasher
+
+    from core.hashers import Argon2PasswordHasher
 
     assert hashers.FAST_ARGON2 not in production_hashers
     assert type(get_hasher()) is Argon2PasswordHasher
+
+
+def test_the_default_cost_is_owasps_first_recommendation(argon2_parameters):
+    assert (argon2_parameters["m"], argon2_parameters["t"], argon2_parameters["p"]) == ("19456", "2", "1")
+
+
+def test_the_settings_set_the_cost_of_new_hashes(settings, production_hashers):
+    from django.contrib.auth.hashers import make_password
+
+    settings.PANEL_ARGON2_MEMORY_KIB, settings.PANEL_ARGON2_TIME_COST, settings.PANEL_ARGON2_PARALLELISM = 20480, 3, 2
+    match = ARGON2_ENCODED.match(make_password(PASSWORD))
+    assert (match["variant"], match["m"], match["t"], match["p"]) == ("argon2id", "20480", "3", "2")
 
 
 def test_new_user_password_is_stored_as_an_argon2_hash(stored_hash):
@@ -90,3 +107,36 @@ def test_stored_hash_verifies_the_password_and_refuses_others(stored_hash):
 
     assert check_password(PASSWORD, stored_hash)
     assert not check_password(PASSWORD + "x", stored_hash)
+
+
+def _djangos_own_argon2_hash(password):
+    """A hash as Django's Argon2PasswordHasher makes it (m=100 MiB, t=2, p=8): what the panel stored before."""
+    from django.contrib.auth.hashers import Argon2PasswordHasher
+
+    encoded = Argon2PasswordHasher().encode(password, Argon2PasswordHasher().salt())
+    assert ARGON2_ENCODED.match(encoded).group("m", "t", "p") == ("102400", "2", "8")
+    return encoded
+
+
+def test_a_hash_with_djangos_parameters_verifies_and_is_upgraded_at_login(client, production_hashers):
+    from accounts.models import User
+
+    user = User.objects.create(
+        username="former", email="former@example.com", password=_djangos_own_argon2_hash(PASSWORD)
+    )
+    post_login(client, "former", PASSWORD)
+    assert is_logged_in(client, user)
+    user.refresh_from_db()
+    assert ARGON2_ENCODED.match(user.password).group("m", "t", "p") == ("19456", "2", "1")
+    assert user.check_password(PASSWORD)
+
+
+def test_a_wrong_password_never_rehashes_an_old_hash(client, production_hashers):
+    from accounts.models import User
+
+    old = _djangos_own_argon2_hash(PASSWORD)
+    user = User.objects.create(username="former", email="former@example.com", password=old)
+    post_login(client, "former", PASSWORD + "x")
+    assert not is_logged_in(client, user)
+    user.refresh_from_db()
+    assert user.password == old
