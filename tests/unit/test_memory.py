@@ -1,5 +1,6 @@
 """A serving process returns an Argon2 hash's memory to the system when the hash ends (core/memory.py)."""
 
+import os
 import subprocess
 import sys
 from pathlib import Path
@@ -44,3 +45,18 @@ def test_the_memory_of_a_hash_goes_back_to_the_system():
 def test_every_serving_process_sets_it():
     source = (ROOT / "panel" / "wsgi.py").read_text(encoding="utf-8")
     assert source.index("return_large_blocks()") < source.index("get_wsgi_application()\n")
+
+
+def test_a_serving_process_does_not_load_the_test_framework():
+    """django.test brings unittest and jinja2 (about 4 MB a worker): nothing the panel serves with may import it.
+
+    django-ninja 1.7 does (pyproject.toml keeps 1.6 until that is fixed upstream)."""
+    script = (
+        "import sys; import panel.wsgi, django.urls; django.urls.get_resolver().url_patterns; "
+        "print(sorted(name for name in ('django.test', 'unittest', 'jinja2') if name in sys.modules))"
+    )
+    env = {**os.environ, "DJANGO_SETTINGS_MODULE": "panel.settings"}
+    result = subprocess.run(
+        [sys.executable, "-c", script], cwd=ROOT, env=env, capture_output=True, text=True, check=True, timeout=60
+    )
+    assert result.stdout.strip() == "[]"
