@@ -22,8 +22,6 @@ its owner's state afresh, so a token deleted, changed, expired, or an owner disa
 the API module, is refused by every process at its next request.
 """
 
-import weakref
-
 from django.db import connections
 from django.db.models.query import get_related_populators
 
@@ -34,7 +32,10 @@ from tokens.models import AccessToken
 _MAX_ID = 2**63 - 1
 # Stands for the token ID while the query is compiled; found again among the compiled parameters.
 _STAND_IN = -(2**62) + 1809
-_compiled = weakref.WeakKeyDictionary()
+# The attribute of a connection object that holds its compiled lookup. On the object itself, not in a
+# WeakKeyDictionary: the lookup refers to its connection (compiler, converters), which would keep the
+# dictionary's entry alive for ever; this way both go together when a thread's connection object does.
+_ATTRIBUTE = "panel_token_lookup"
 
 
 def token_queryset():
@@ -102,9 +103,10 @@ def _lookup_cursor(connection):
 def compiled_lookup(using="default"):
     """The compiled lookup of the current connection to ``using``, compiled at its first use."""
     connection = connections[using]
-    lookup = _compiled.get(connection)
+    lookup = getattr(connection, _ATTRIBUTE, None)
     if lookup is None:
-        lookup = _compiled[connection] = _CompiledLookup(connection)
+        lookup = _CompiledLookup(connection)
+        setattr(connection, _ATTRIBUTE, lookup)
     return lookup
 
 

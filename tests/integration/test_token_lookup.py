@@ -4,11 +4,14 @@ queryset, and no state kept between requests, so a change made by any process is
 Runs on SQLite and on PostgreSQL (DATABASE_URL): the SQL compared is each backend's own.
 """
 
+import gc
+import threading
+import weakref
 from datetime import UTC, datetime, timedelta
 
 import pytest
 from django.contrib.auth.models import Group, Permission
-from django.db import connection
+from django.db import connection, connections
 from django.test import Client
 from django.test.utils import CaptureQueriesContext
 
@@ -112,6 +115,22 @@ def test_the_sql_is_compiled_once_per_connection(made):
 
     assert lookup.compiled_lookup() is compiled
     assert "%s" in compiled.sql and str(token.pk) not in compiled.params
+
+
+def test_a_threads_lookup_goes_with_its_connection(db):
+    """Each thread has its own connection object, and its own compiled lookup: neither outlives the thread."""
+    compiled = []
+
+    def serve_one_request():
+        compiled.append(weakref.ref(lookup.compiled_lookup()))
+        connections.close_all()
+
+    worker = threading.Thread(target=serve_one_request)
+    worker.start()
+    worker.join()
+    gc.collect()
+
+    assert compiled[0]() is None
 
 
 def _raw(sql, params):
