@@ -22,6 +22,8 @@ its owner's state afresh, so a token deleted, changed, expired, or an owner disa
 the API module, is refused by every process at its next request.
 """
 
+import functools
+
 from django.db import connections
 from django.db.models.query import get_related_populators
 
@@ -83,6 +85,24 @@ class _CompiledLookup:
         return token
 
 
+@functools.cache
+def _prepared_lookup_cursor_class():
+    """Django's server-side-binding psycopg cursor, remembering the query it runs prepared.
+
+    Django's query log (``connection.queries``, the ``django.db.backends`` logger, the tests' query counts)
+    reads the SQL back from the cursor's ``_query``, which psycopg sets for a query sent as text but not for
+    one run prepared: the log would say None. Made at first use, so SQLite never imports the PostgreSQL
+    backend."""
+    from django.db.backends.postgresql.base import ServerBindingCursor
+
+    class PreparedLookupCursor(ServerBindingCursor):
+        def _send_query_prepared(self, name, pgq, **options):
+            self._query = pgq
+            return super()._send_query_prepared(name, pgq, **options)
+
+    return PreparedLookupCursor
+
+
 def _lookup_cursor(connection):
     """A cursor of ``connection`` for the lookup; on PostgreSQL one that binds on the server, which psycopg
     prepares the lookup on (core.conf sets its threshold).
@@ -91,12 +111,10 @@ def _lookup_cursor(connection):
     so the lookup still counts as the request's one query."""
     if connection.vendor != "postgresql":
         return connection.cursor()
-    from django.db.backends.postgresql.base import ServerBindingCursor  # not imported on SQLite
-
     connection.close_if_health_check_failed()
     connection.ensure_connection()
     # The connection's adapters (its time zone's loader included) apply to every cursor made on it.
-    cursor = ServerBindingCursor(connection.connection)
+    cursor = _prepared_lookup_cursor_class()(connection.connection)
     return connection.make_debug_cursor(cursor) if connection.queries_logged else connection.make_cursor(cursor)
 
 

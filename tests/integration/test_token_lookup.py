@@ -70,6 +70,10 @@ def test_the_lookup_is_a_prepared_statement_of_the_connection(made):
         prepared = [row[0] for row in cursor.fetchall()]
     # Prepared once: the server plans it no more.
     assert len(prepared) == 1 and '"tokens_accesstoken"."id" = $' in prepared[0]
+    with CaptureQueriesContext(connection) as queries:
+        lookup.token_with_owner(token.pk)
+    (query,) = queries.captured_queries
+    assert '"tokens_accesstoken"."id" = $' in query["sql"]  # run prepared, still logged with its SQL
 
 
 def test_compiled_lookup_reads_what_the_orm_reads(made):
