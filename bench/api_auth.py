@@ -47,10 +47,7 @@ import multiprocessing
 import os
 import pstats
 import shutil
-import signal
-import socket
 import statistics
-import subprocess
 import sys
 import tempfile
 import time
@@ -64,6 +61,7 @@ sys.path.insert(0, str(REPO_ROOT))
 sys.path.insert(0, str(REPO_ROOT / "docs" / "clients"))
 
 from benchdb import create_database, destroy_database, prepare_environment, vendor_label  # noqa: E402  (this folder)
+from benchserver import HOST, free_port, start_gunicorn, stop_server  # noqa: E402
 from panel_client import canonical_query, signature  # noqa: E402
 
 MIN_RATIO_DRF = 1.0
@@ -71,7 +69,6 @@ MIN_RATIO_ONE_QUERY = 0.8
 MAX_AUTH_QUERIES = 1
 SETTINGS_MODULE = "bench.comparison_settings"
 ADMIN_USERNAME = "bench-admin"
-HOST = "127.0.0.1"
 
 # (label, path ({user_id} is the benchmark user's), query string or "", authentication scheme or None)
 CASES = (
@@ -145,59 +142,15 @@ def seed():
     }
 
 
-def free_port():
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
-        sock.bind((HOST, 0))
-        return sock.getsockname()[1]
-
-
 def start_server(*, port, workers, database_url, log_path):
-    env = dict(os.environ)
-    hosts = [h for h in env.get("ALLOWED_HOSTS", "").split(",") if h.strip()]
-    env["ALLOWED_HOSTS"] = ",".join(dict.fromkeys([*hosts, "127.0.0.1", "localhost"]))
-    if database_url:
-        env["DATABASE_URL"] = database_url
-    command = [
-        sys.executable,
-        "-m",
-        "gunicorn",
-        "panel.wsgi",
-        "--bind",
-        f"{HOST}:{port}",
-        "--workers",
-        str(workers),
-        "--worker-class",
-        "sync",
-        "--log-level",
-        "warning",
-    ]
-    log = open(log_path, "wb")  # noqa: SIM115 (closed in stop_server)
-    process = subprocess.Popen(command, cwd=REPO_ROOT, env=env, stdout=log, stderr=subprocess.STDOUT)
-    process.log = log
-    deadline = time.monotonic() + 30
-    while time.monotonic() < deadline:
-        if process.poll() is not None:
-            break
-        try:
-            status, _body = get(port, "/api/health", {})
-            if status == 200:
-                return process
-        except OSError:
-            pass
-        time.sleep(0.1)
-    stop_server(process)
-    raise SystemExit(f"gunicorn did not start; its log:\n{Path(log_path).read_text(errors='replace')}")
-
-
-def stop_server(process):
-    if process.poll() is None:
-        process.send_signal(signal.SIGTERM)
-        try:
-            process.wait(timeout=15)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait()
-    process.log.close()
+    return start_gunicorn(
+        ("panel.wsgi", "--worker-class", "sync"),
+        port=port,
+        workers=workers,
+        database_url=database_url,
+        log_path=log_path,
+        ready=lambda _process: get(port, "/api/health", {})[0] == 200,
+    )
 
 
 # --- the clients -------------------------------------------------------------

@@ -29,9 +29,7 @@ import itertools
 import os
 import re
 import shutil
-import signal
 import statistics
-import subprocess
 import sys
 import tempfile
 import threading
@@ -43,9 +41,9 @@ REPO_ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO_ROOT))
 
 from benchdb import create_database, destroy_database, prepare_environment, vendor_label  # noqa: E402  (this folder)
+from benchserver import HOST, free_port, start_gunicorn, stop_server  # noqa: E402
 
 MAX_WORKER_RSS_MB = 100  # issue 18: steady worker RSS at most 100 MB after 10,000 requests
-HOST = "127.0.0.1"
 ADMIN_USERNAME = "bench-admin"
 ADMIN_PASSWORD = "Bench-pass-42"
 USERS = 300
@@ -114,50 +112,18 @@ def seed():
     return {"admin": admin.pk, "bearer": bearer_string(token.pk, secret)}
 
 
-def free_port():
-    import socket
-
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
-        sock.bind((HOST, 0))
-        return sock.getsockname()[1]
-
-
 def start_server(*, port, workers, database_url, log_path):
     """gunicorn with panel/gunicorn_conf.py, as ``panel serve`` runs it, on ``port``, recycling off."""
-    env = dict(os.environ)
-    env["ALLOWED_HOSTS"] = "127.0.0.1,localhost"
-    env.pop("WEB_CONCURRENCY", None)
-    env.pop("GUNICORN_CMD_ARGS", None)
-    if database_url:
-        env["DATABASE_URL"] = database_url
-    command = [
-        *(sys.executable, "-m", "gunicorn", "--config", "python:panel.gunicorn_conf"),
-        *("--bind", f"{HOST}:{port}", "--workers", str(workers), "--max-requests", "0", "--log-level", "warning"),
-    ]
-    log = open(log_path, "wb")  # noqa: SIM115 (closed in stop_server)
-    process = subprocess.Popen(command, cwd=REPO_ROOT, env=env, stdout=log, stderr=subprocess.STDOUT)
-    process.log = log
-    deadline = time.monotonic() + 60
-    while time.monotonic() < deadline and process.poll() is None:
-        try:
-            if request(port, "GET", "/api/health")[0] == 200 and len(worker_pids(process.pid)) == workers:
-                return process
-        except OSError:
-            pass
-        time.sleep(0.2)
-    stop_server(process)
-    raise SystemExit(f"gunicorn did not start; its log:\n{Path(log_path).read_text(errors='replace')}")
-
-
-def stop_server(process):
-    if process.poll() is None:
-        process.send_signal(signal.SIGTERM)
-        try:
-            process.wait(timeout=20)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait()
-    process.log.close()
+    return start_gunicorn(
+        ("--config", "python:panel.gunicorn_conf", "--max-requests", "0"),
+        port=port,
+        workers=workers,
+        database_url=database_url,
+        log_path=log_path,
+        ready=lambda process: (
+            request(port, "GET", "/api/health")[0] == 200 and len(worker_pids(process.pid)) == workers
+        ),
+    )
 
 
 def worker_pids(master):
