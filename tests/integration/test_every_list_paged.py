@@ -359,3 +359,14 @@ def test_a_list_refuses_a_nul_byte_at_the_door(carol, admin_client, name, field)
     browser, path, _default = _filled(name, carol, admin_client)
 
     assert browser.get(path, {field: "\x00"}).status_code == 400
+
+
+@pytest.mark.parametrize(("name", "items"), list(zip(LISTS, ["tokens", "sessions", "roles", "companies"], strict=True)))
+def test_a_list_says_which_of_how_many_it_shows(carol, admin_client, name, items):
+    browser, path, default = _filled(name, carol, admin_client)
+
+    response = browser.get(path, {"page": 2})
+
+    total = response.context["page"].paginator.count
+    end = min(2 * default, total)
+    assert f'<p class="count">{default + 1}–{end} of {total} {items}</p>' in response.content.decode()
