@@ -9,10 +9,10 @@ text, inserted as ``{% blocktranslate %}`` did. Whitespace is one space wherever
 page reads the same (tests/integration/test_user_rows.py holds the templates' markup to compare).
 """
 
-from django.middleware.csrf import get_token
+from django.template.backends.utils import csrf_input
 from django.urls import reverse
 from django.utils.functional import cached_property
-from django.utils.html import escape, format_html
+from django.utils.html import escape
 from django.utils.safestring import SafeString
 from django.utils.translation import gettext, pgettext
 
@@ -67,7 +67,7 @@ class UserRows:
     @cached_property
     def csrf_input(self):
         """What ``{% csrf_token %}`` gives, made when a switch needs it (a cell alone sets no CSRF cookie)."""
-        return format_html('<input type="hidden" name="csrfmiddlewaretoken" value="{}">', get_token(self.request))
+        return csrf_input(self.request)
 
     def rows(self, users, two_factor_switches):
         """The ``<tr>`` of each of ``users`` (a page of ``accounts.selectors.user_list``), one after another.
@@ -148,8 +148,8 @@ class UserRows:
             (self.can_change, f'<a href="{urls["sessions:user_session_policy"](pk)}">{words["policy"]}</a>'),
             (self.can_add, f'<a href="{create_url}?parent={int(pk)}" data-quick-action>{words["sub_user"]}</a>'),
         ]
-        if self.manages_tokens or self.manages_passkeys or self.can_change or self.can_add or own:
-            shown = "".join(f"{link} " for allowed, link in menu if allowed)
+        shown = "".join(f"{link} " for allowed, link in menu if allowed)
+        if shown:
             summary = f'<summary aria-label="{menu_label % {"name": name}}">{words["more"]}</summary>'
             links.append(f'<details class="row-menu"> {summary} <div class="menu"> {shown}</div> </details>')
         return "".join(f"{link} " for link in links)

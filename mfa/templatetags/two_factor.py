@@ -1,8 +1,8 @@
 """Template tags that let other apps' pages show two-factor state without importing mfa."""
 
 from django import template
-from django.middleware.csrf import get_token
-from django.utils.html import escape, format_html
+from django.template.backends.utils import csrf_input
+from django.utils.html import escape
 from django.utils.safestring import SafeString
 from django.utils.translation import gettext, pgettext
 
@@ -31,7 +31,7 @@ def two_factor_switches(context, rows):
         gettext("Two-factor authentication of %(username)s"),
         gettext("Turn on two-factor authentication for %(username)s"),
     )
-    csrf_input = format_html('<input type="hidden" name="csrfmiddlewaretoken" value="{}">', get_token(request))
+    csrf = csrf_input(request)
     switches = {}
     for row in rows:
         pk, manageable = row.pk, may_manage or row.pk == own_id
@@ -46,7 +46,7 @@ def two_factor_switches(context, rows):
             url = enable_url(pk)
             cell = (
                 f'<form method="post" action="{url}" hx-post="{url}" hx-target="#mfa-dialog .mfa-target"> '
-                f'{csrf_input}<button type="submit" class="switch" role="switch" aria-checked="false" '
+                f'{csrf}<button type="submit" class="switch" role="switch" aria-checked="false" '
                 f'aria-label="{label % {"username": escape(row.username)}}">{off_word}</button> </form>'
             )
         else:
